@@ -1,0 +1,198 @@
+"""Start Azurite (the Azure Storage emulator, from `node_modules`) and run a command beside it.
+
+`python -m devhost.azurite [--location DIR] [-- COMMAND...]` is what `make start` and
+`make azurite` run; `AzuriteProcess` is what the test session uses on free ports. If
+Azurite already listens on the requested ports it is reused, not started twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+# Azurite's documented development account; public, the same on every machine.
+ACCOUNT_NAME = "devstoreaccount1"
+ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+DEFAULT_PORTS = (10000, 10001, 10002)
+_READY_TIMEOUT_S = 60.0
+
+
+class AzuriteError(RuntimeError):
+    """Raised when Azurite cannot be found or does not come up."""
+
+
+def connection_string(host: str, ports: tuple[int, int, int]) -> str:
+    """A connection string for Azurite's blob, queue and table endpoints."""
+    blob, queue, table = ports
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://{host}:{blob}/{ACCOUNT_NAME};"
+        f"QueueEndpoint=http://{host}:{queue}/{ACCOUNT_NAME};"
+        f"TableEndpoint=http://{host}:{table}/{ACCOUNT_NAME};"
+    )
+
+
+def find_azurite(start: Optional[Path] = None) -> Path:
+    """`node_modules/.bin/azurite` in this or a parent directory, else on PATH."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "node_modules" / ".bin" / "azurite"
+        if candidate.exists():
+            return candidate
+    found = shutil.which("azurite")
+    if found:
+        return Path(found)
+    raise AzuriteError("Azurite is not installed: run `make setup` (it runs `npm ci`).")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def is_listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class AzuriteProcess:
+    """One Azurite process with its data in `location`; a context manager."""
+
+    location: Path
+    ports: tuple[int, int, int] = DEFAULT_PORTS
+    host: str = "127.0.0.1"
+    log_path: Optional[Path] = None
+    _process: Optional[subprocess.Popen[bytes]] = None
+    reused: bool = False
+
+    @classmethod
+    def on_free_ports(cls, location: Path) -> "AzuriteProcess":
+        return cls(location=location, ports=(free_port(), free_port(), free_port()))
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.host, self.ports)
+
+    def start(self) -> "AzuriteProcess":
+        if all(is_listening(self.host, port) for port in self.ports):
+            self.reused = True
+            return self
+        self.location.mkdir(parents=True, exist_ok=True)
+        blob, queue, table = self.ports
+        command = [
+            str(find_azurite()),
+            "--silent",
+            "--location", str(self.location),
+            "--blobHost", self.host, "--blobPort", str(blob),
+            "--queueHost", self.host, "--queuePort", str(queue),
+            "--tableHost", self.host, "--tablePort", str(table),
+            "--skipApiVersionCheck",
+            "--loose",
+        ]  # fmt: skip
+        log = open(self.log_path or self.location / "azurite.log", "ab")
+        self._process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        log.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        assert self._process is not None
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise AzuriteError(
+                    f"Azurite exited with code {self._process.returncode}; "
+                    f"see {self.location / 'azurite.log'}"
+                )
+            if all(is_listening(self.host, port) for port in self.ports):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise AzuriteError(f"Azurite did not listen on {self.ports} within {_READY_TIMEOUT_S}s")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "AzuriteProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _run_beside(azurite: AzuriteProcess, command: Sequence[str]) -> int:
+    """Runs `command` until it exits or we are interrupted; Ctrl+C reaches both."""
+    child = subprocess.Popen(list(command))
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    return child.wait()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in args:
+        split = args.index("--")
+        args, command = args[:split], args[split + 1 :]
+    parser = argparse.ArgumentParser(prog="python -m devhost.azurite", description=__doc__)
+    parser.add_argument("--location", default=".azurite", help="data directory (kept)")
+    options = parser.parse_args(args)
+    azurite = AzuriteProcess(location=Path(options.location))
+    try:
+        azurite.start()
+    except AzuriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    where = ", ".join(f"{azurite.host}:{port}" for port in azurite.ports)
+    print(
+        f"Azurite {'already running' if azurite.reused else 'started'} on {where}"
+        f" (data in {azurite.location})",
+        flush=True,
+    )
+    try:
+        if command:
+            return _run_beside(azurite, command)
+        print("Press Ctrl+C to stop Azurite.", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.pause()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        azurite.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

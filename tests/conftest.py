@@ -1,0 +1,25 @@
+"""Session-wide fixtures: one real Azurite on free ports, data in a temp directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from devhost.azurite import AzuriteProcess
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:
+    """Azurite from `node_modules`, started once for the whole test session."""
+    location: Path = tmp_path_factory.mktemp("azurite")
+    with AzuriteProcess.on_free_ports(location) as process:
+        yield process
+
+
+@pytest.fixture
+def storage_connection(azurite: AzuriteProcess, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Points `AzureWebJobsStorage` at the session's Azurite, as the app reads it."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    return azurite.connection_string
