@@ -1,0 +1,85 @@
+"""`python -m devhost start ...`: options in, a running host out; one-line errors.
+
+Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM), 1 when the host cannot start
+(the message says why; an app that fails to import also gets its traceback), 2 for
+bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import console
+from .config import load_config
+from .errors import StartupError
+from .host import Host
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m devhost",
+        description="Run a Python v2-model Durable Functions app locally, like `func start`.",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="serve the app over HTTP")
+    start.add_argument("--app-dir", default=".", help="folder with function_app.py (default .)")
+    start.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    start.add_argument("--port", type=int, default=7071, help="port (default 7071)")
+    start.add_argument(
+        "--storage",
+        choices=("memory", "azurite"),
+        default="memory",
+        help="where state lives: memory (lost on exit) or Azure Storage/Azurite",
+    )
+    start.add_argument("--connection", help="storage connection string (default AzureWebJobsStorage)")
+    start.add_argument("--hub", help="task hub name (default: host.json hubName)")
+    start.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="time moves only by POST /devhost/clock/advance",
+    )
+    start.add_argument("--quiet", action="store_true", help="print only warnings and errors")
+    return root
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    options = parser().parse_args(argv)
+    console.install(30 if options.quiet else 20)
+    try:
+        return asyncio.run(_serve(options))
+    except StartupError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        if error.cause is not None and not isinstance(error.cause, (OSError, StartupError)):
+            traceback.print_exception(error.cause, file=sys.stderr)
+        return 1
+
+
+async def _serve(options: argparse.Namespace) -> int:
+    config = load_config(
+        Path(options.app_dir),
+        host=options.host,
+        port=options.port,
+        storage=options.storage,
+        connection=options.connection,
+        hub=options.hub,
+        virtual_clock=options.virtual_clock,
+    )
+    host = Host(config)
+    await host.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    console.print_banner(host)
+    try:
+        await stop.wait()
+    finally:
+        print("Stopping the host...", flush=True)
+        await host.stop()
+    return 0

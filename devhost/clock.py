@@ -1,0 +1,40 @@
+"""The host's notion of now: the system clock, or a virtual one that moves only when told.
+
+Everything that timestamps (episodes, timers, status times) reads the clock through
+this interface, so a test can skip a 72-hour timeout by moving the virtual clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional, Protocol
+
+
+class Clock(Protocol):
+    @property
+    def is_virtual(self) -> bool: ...
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    is_virtual = False
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class VirtualClock:
+    """Starts at the real time (or `start`) and moves only forward, through `set`."""
+
+    is_virtual = True
+
+    def __init__(self, start: Optional[datetime] = None) -> None:
+        self._now = (start or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        if moment > self._now:
+            self._now = moment

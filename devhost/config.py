@@ -1,0 +1,147 @@
+"""host.json, local.settings.json and command-line options folded into one HostConfig.
+
+As with `func start`: `local.settings.json` `Values` go into the environment unless a
+variable is already set, host.json supplies the Durable settings, and the task hub
+name comes from `--hub`, else `extensions.durableTask.hubName` (with `%Setting%`
+references resolved), else `WEBSITE_SITE_NAME`, else `TestHubName`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from .engine.dispatcher import EngineSettings
+from .errors import StartupError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HUB = "TestHubName"
+# Kestrel's default request body limit in the Functions host (100 MB).
+DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+_SETTING_REFERENCE = re.compile(r"^%(?P<name>[^%]+)%$")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    app_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 7071
+    storage: str = "memory"
+    connection: Optional[str] = None
+    hub: str = DEFAULT_HUB
+    virtual_clock: bool = False
+    route_prefix: str = "api"
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    partition_count: int = 4
+
+
+
+def public_origin(host: str, port: int) -> str:
+    """The origin URLs are built on, as `func start` prints them (`localhost` for loopback)."""
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "localhost", "") else host
+    return f"http://{shown}:{port}"
+
+
+def load_config(
+    app_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7071,
+    storage: str = "memory",
+    connection: Optional[str] = None,
+    hub: Optional[str] = None,
+    virtual_clock: bool = False,
+    environ: Optional[dict[str, str]] = None,
+) -> HostConfig:
+    """Reads the app's settings files; `environ` (default `os.environ`) receives the
+    `Values` of local.settings.json that are not already set."""
+    env = os.environ if environ is None else environ
+    if not app_dir.is_dir():
+        raise StartupError(f"App directory '{app_dir}' does not exist.")
+    apply_local_settings(app_dir, env)
+    host_json = read_json(app_dir / "host.json", required=False)
+    extensions = _section(host_json, "extensions")
+    durable = _section(extensions, "durableTask")
+    http = _section(extensions, "http")
+    provider = _section(durable, "storageProvider")
+    engine = EngineSettings(
+        max_concurrent_orchestrations=_positive(durable, "maxConcurrentOrchestratorFunctions", 10),
+        max_concurrent_activities=_positive(durable, "maxConcurrentActivityFunctions", 10),
+        max_entity_batch=_positive(durable, "maxEntityOperationBatchSize", 50),
+    )
+    connection_name = provider.get("connectionName") or provider.get("connectionStringName")
+    resolved_connection = connection or env.get(str(connection_name or "AzureWebJobsStorage"))
+    return HostConfig(
+        app_dir=app_dir.resolve(),
+        host=host,
+        port=port,
+        storage=storage,
+        connection=resolved_connection,
+        hub=hub or _hub_name(durable, env),
+        virtual_clock=virtual_clock,
+        route_prefix=str(http.get("routePrefix", "api")).strip("/"),
+        engine=engine,
+        partition_count=_positive(provider, "partitionCount", 4),
+    )
+
+
+def apply_local_settings(app_dir: Path, env: dict[str, str] | Any) -> None:
+    settings = read_json(app_dir / "local.settings.json", required=False)
+    values = settings.get("Values") or {}
+    if not isinstance(values, dict):
+        raise StartupError("local.settings.json: 'Values' must be an object of strings.")
+    for name, value in values.items():
+        if name not in env and value is not None:
+            env[name] = str(value)
+
+
+def read_json(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise StartupError(f"'{path}' not found.")
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        content, end = json.JSONDecoder().raw_decode(text.lstrip())
+    except (OSError, ValueError) as error:
+        raise StartupError(f"'{path}' is not valid JSON: {error}") from error
+    if text.lstrip()[end:].strip():
+        # The Functions host reads the first JSON object and ignores what follows (one of
+        # the SDK's own samples ships such a host.json); say so rather than fail.
+        logger.warning("'%s' has content after its first JSON object; it is ignored.", path)
+    if not isinstance(content, dict):
+        raise StartupError(f"'{path}' must contain a JSON object.")
+    return content
+
+
+def _section(parent: Mapping[str, Any], name: str) -> dict[str, Any]:
+    for key, value in parent.items():
+        if key.lower() == name.lower() and isinstance(value, dict):
+            return value
+    return {}
+
+
+def _positive(section: Mapping[str, Any], name: str, default: int) -> int:
+    value = section.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise StartupError(f"host.json: '{name}' must be a positive integer, not {value!r}.")
+    return value
+
+
+def _hub_name(durable: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    configured = durable.get("hubName")
+    if isinstance(configured, str) and configured:
+        reference = _SETTING_REFERENCE.match(configured)
+        if reference is None:
+            return configured
+        resolved = env.get(reference.group("name"))
+        if resolved:
+            return resolved
+    return env.get("WEBSITE_SITE_NAME") or DEFAULT_HUB

@@ -1,0 +1,76 @@
+"""What `python -m devhost start` prints, in the shape of `func start`: the function list
+with URLs, then one line per execution, errors with the user's traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import TextIO
+
+from .host import Host
+
+_NOISY = ("azure", "aiohttp.access", "asyncio", "urllib3")
+
+
+class ConsoleHandler(logging.Handler):
+    """`[2024-05-01T10:00:00.123Z] message`, plus the traceback of a failed execution."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            moment = datetime.fromtimestamp(record.created, timezone.utc)
+            stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+            text = f"[{stamp}] {record.getMessage()}"
+            user_traceback = getattr(record, "user_traceback", None)
+            if user_traceback:
+                text += "\n" + user_traceback.rstrip()
+            elif record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            self._stream.write(text + "\n")
+            self._stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def install(level: int = logging.INFO) -> None:
+    root = logging.getLogger()
+    root.handlers[:] = [ConsoleHandler()]
+    root.setLevel(level)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
+    config = host.config
+    index = host.index
+    assert index is not None and host.urls is not None
+    clock = "virtual (POST /devhost/clock/advance)" if config.virtual_clock else "system"
+    origin = host.urls.origin
+    lines = [
+        f"devhost: local Durable Functions host for {config.app_dir}",
+        f"Task hub: {config.hub}  Storage: {config.storage}  Clock: {clock}",
+        f"[{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z] "
+        f"Host started ({host.startup_ms}ms)",
+        "",
+        "Functions:",
+        "",
+    ]
+    prefix = f"/{config.route_prefix}" if config.route_prefix else ""
+    for info in sorted(index.http, key=lambda f: f.name.lower()):
+        methods = ",".join(info.methods)
+        lines.append(f"\t{info.name}: [{methods}] {origin}{prefix}/{info.route.strip('/')}")
+        lines.append("")
+    for info in sorted(index.functions, key=lambda f: f.name.lower()):
+        if info.trigger_type != "httpTrigger":
+            lines.append(f"\t{info.name}: {info.trigger_type}")
+            lines.append("")
+    for info in index.unsupported:
+        lines.append(f"warning: {info.name}: {info.trigger_type} is not run by devhost.")
+    lines.append(f"Durable HTTP API: {host.urls.webhook_base}")
+    lines.append("Press Ctrl+C to stop.")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()

@@ -1,0 +1,268 @@
+"""The engine: workers that turn the store's work into episodes, activity runs and timers.
+
+Orchestration and entity work items run in a thread pool (the SDK's replay is CPU work
+and user code is synchronous), `maxConcurrentOrchestratorFunctions` at a time; activity
+work runs `maxConcurrentActivityFunctions` at a time. Messages that pile up for an
+instance while one of its episodes runs are all delivered to the next one, so a fan-out
+of N costs a few replays, not N. With a virtual clock, `advance` fires due timers in
+order and returns only once the work they cause has settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from ..clock import Clock, VirtualClock
+from ..errors import BadRequest
+from ..invoker import Invoker, describe_failure
+from ..loader import FunctionIndex
+from ..protocol import Event, OrchestrationStatus, events, split_entity_instance_id
+from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
+from .entities import EntityEpisodeContext, run_entity_episode
+from .http_activity import HttpActivityError, run_http_activity
+from .orchestrations import EpisodeContext, run_orchestration_episode
+from .replay import HTTP_ACTIVITY
+
+logger = logging.getLogger(__name__)
+
+# An advance that keeps firing timers due before its target never settles; past this
+# many timers it stops and says so.
+_MAX_TIMERS_PER_ADVANCE = 100_000
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """host.json `extensions.durableTask` values the engine honours."""
+
+    max_concurrent_orchestrations: int = 10
+    max_concurrent_activities: int = 10
+    max_entity_batch: int = 50
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        index: FunctionIndex,
+        invoker: Invoker,
+        settings: EngineSettings,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.index = index
+        self._invoker = invoker
+        self._settings = settings
+        self._functions = index.known()
+        self._episodes = ThreadPoolExecutor(
+            max_workers=settings.max_concurrent_orchestrations, thread_name_prefix="devhost-episode"
+        )
+        self._workers: list[asyncio.Task[None]] = []
+        self._commit_signal = asyncio.Event()
+        self._advance_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.store.open()
+        spawn = asyncio.get_running_loop().create_task
+        self._workers = [
+            spawn(self._orchestration_worker(), name=f"episodes-{n}")
+            for n in range(self._settings.max_concurrent_orchestrations)
+        ]
+        self._workers += [
+            spawn(self._activity_worker(), name=f"activities-{n}")
+            for n in range(self._settings.max_concurrent_activities)
+        ]
+        if not self.clock.is_virtual:
+            self._workers.append(spawn(self._timer_loop(), name="timers"))
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        self._episodes.shutdown(wait=True, cancel_futures=True)
+        await self.store.close()
+
+    # --- orchestrations and entities -----------------------------------------------------
+
+    async def _orchestration_worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self.store.next_work_item()
+            try:
+                checkpoint = await loop.run_in_executor(self._episodes, self._episode, item)
+            except Exception as error:  # a host defect: keep the instance and show why
+                logger.exception("Episode of '%s' failed inside the host", item.instance_id)
+                checkpoint = _internal_failure(item, error, self.clock.now())
+            try:
+                await self.store.commit(item, checkpoint)
+            except ConflictError:
+                await self.store.abandon(item)
+                continue
+            self._signal_commit()
+
+    def _episode(self, item: WorkItem) -> Checkpoint:
+        now = self.clock.now()
+        entity = split_entity_instance_id(item.instance_id)
+        if entity is not None:
+            info = self.index.entity(entity[0])
+            return run_entity_episode(
+                item,
+                EntityEpisodeContext(
+                    now=now,
+                    entity_name=info.durable_name if info else None,
+                    run_entity=self._run_entity,
+                    max_batch=self._settings.max_entity_batch,
+                ),
+            )
+        return run_orchestration_episode(
+            item,
+            EpisodeContext(now=now, functions=self._functions, run_orchestrator=self._run_orchestrator),
+        )
+
+    def _run_orchestrator(self, name: str, context_json: str) -> str:
+        info = self.index.orchestrator(name)
+        if info is None:
+            raise LookupError(f"The orchestrator function '{name}' is not registered in this app.")
+        return self._invoker.run_orchestrator(info, context_json)
+
+    def _run_entity(self, name: str, batch_json: str) -> str:
+        info = self.index.entity(name)
+        assert info is not None, "entity episodes only run for registered entities"
+        return self._invoker.run_entity(info, batch_json)
+
+    # --- activities ----------------------------------------------------------------------
+
+    async def _activity_worker(self) -> None:
+        while True:
+            work = await self.store.next_activity()
+            try:
+                result = await self._run_activity(work.event)
+            except Exception as error:  # a host defect: fail the task rather than lose it
+                logger.exception("Activity '%s' failed inside the host", work.event.get("Name"))
+                result = events.task_failed(
+                    self.clock.now(), work.event["EventId"], f"{type(error).__name__}: {error}", ""
+                )
+            await self.store.complete_activity(
+                work, Message(work.instance_id, result, work.execution_id)
+            )
+
+    async def _run_activity(self, scheduled: Event) -> Event:
+        name = str(scheduled["Name"])
+        task_id = int(scheduled["EventId"])
+        payload = json.loads(scheduled.get("Input") or "[null]")[0]
+        if name == HTTP_ACTIVITY:
+            try:
+                response = await run_http_activity(payload)
+            except HttpActivityError as error:
+                return events.task_failed(self.clock.now(), task_id, str(error), str(error))
+            return events.task_completed(self.clock.now(), task_id, response)
+        info = self.index.activity(name)
+        if info is None:
+            reason = f"The activity function '{name}' is not registered in this app."
+            return events.task_failed(self.clock.now(), task_id, reason, reason)
+        outcome = await self._invoker.run_activity(info, payload)
+        if outcome.failure is not None:
+            return events.task_failed(
+                self.clock.now(),
+                task_id,
+                f"Activity function '{info.name}' failed: {outcome.failure.summary}",
+                describe_failure(outcome.failure),
+            )
+        return events.task_completed(self.clock.now(), task_id, outcome.result)
+
+    # --- time --------------------------------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        """With the system clock: sleep until the next timer is due, then release it."""
+        changed = self.store.timers_changed
+        while True:
+            changed.clear()
+            due = self.store.next_timer_due()
+            if due is not None:
+                delay = (due - self.clock.now()).total_seconds()
+                if delay <= 0:
+                    await self.store.release_timers(self.clock.now())
+                    continue
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=None if due is None else delay)
+            except asyncio.TimeoutError:
+                await self.store.release_timers(self.clock.now())
+
+    async def settle(self) -> None:
+        """Returns when no work is queued or running (timers not yet due aside)."""
+        await self.store.wait_idle()
+
+    async def advance(self, delta: timedelta) -> datetime:
+        """Moves the virtual clock, firing every timer due on the way in order."""
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            raise BadRequest("The clock only moves when the host runs with --virtual-clock.")
+        if delta < timedelta(0):
+            raise BadRequest("The clock cannot move backwards.")
+        async with self._advance_lock:
+            target = clock.now() + delta
+            await self.settle()
+            fired = 0
+            while (due := self.store.next_timer_due()) is not None and due <= target:
+                clock.set(due)
+                fired += await self.store.release_timers(due)
+                await self.settle()
+                if fired > _MAX_TIMERS_PER_ADVANCE:
+                    raise BadRequest(
+                        f"Advancing fired more than {_MAX_TIMERS_PER_ADVANCE} timers without "
+                        "reaching the target: an orchestration keeps scheduling timers."
+                    )
+            clock.set(target)
+            await self.settle()
+            return clock.now()
+
+    # --- observing instances ------------------------------------------------------------
+
+    def _signal_commit(self) -> None:
+        signal, self._commit_signal = self._commit_signal, asyncio.Event()
+        signal.set()
+
+    async def wait_for(
+        self,
+        instance_id: str,
+        done: Callable[[Optional[InstanceRecord]], bool],
+        timeout: float,
+    ) -> Optional[InstanceRecord]:
+        """Waits until `done(record)` holds; woken by every commit, re-checked at least
+        twice a second (another host on the same hub does not wake us)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            signal = self._commit_signal
+            record = await self.store.get_record(instance_id)
+            if done(record):
+                return record
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError(instance_id)
+            try:
+                await asyncio.wait_for(signal.wait(), timeout=min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+
+
+def _internal_failure(item: WorkItem, error: Exception, now: datetime) -> Checkpoint:
+    """Consumes the messages and fails the instance, so a host defect is visible and does
+    not redeliver the same work forever."""
+    checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
+    if item.record is not None:
+        checkpoint.record = item.record.copy(
+            status=OrchestrationStatus.FAILED,
+            output=f"devhost internal error: {type(error).__name__}: {error}",
+            last_updated_time=now,
+            completed_time=now,
+        )
+    return checkpoint

@@ -1,0 +1,145 @@
+"""One episode of one entity: queued operations run in order, in batches, state kept.
+
+Entities are instances named `@<name>@<key>` whose operations arrive as `EventRaised`
+messages named "op" carrying a RequestMessage (durable-protocol.md D.3, E, H). Each
+batch goes through the SDK's entity entry point; callers get a `ResponseMessage` back
+as an event named by their request id. The state lives in the instance row's input,
+with the ids of recently processed requests so a redelivered operation runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Optional
+
+from ..protocol import (
+    OPERATION_EVENT_NAME,
+    EntityBatchResult,
+    EntityRequest,
+    EventType,
+    OperationOutcome,
+    OrchestrationStatus,
+    entity_batch,
+    events,
+    parse_entity_result,
+    response_message,
+    split_entity_instance_id,
+)
+from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+
+logger = logging.getLogger(__name__)
+
+# Runs the named entity on a batch JSON; returns the result JSON or raises.
+RunEntity = Callable[[str, str], str]
+
+_REMEMBERED_REQUESTS = 1000
+
+
+@dataclass
+class EntityState:
+    """What the instance row's input holds for an entity (DTFx keeps `exists` and `state`
+    there too)."""
+
+    exists: bool = False
+    state: Optional[str] = None
+    recent: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"exists": self.exists, "state": self.state, "recent": self.recent})
+
+    @classmethod
+    def of(cls, record: Optional[InstanceRecord]) -> "EntityState":
+        if record is None or not record.input:
+            return cls()
+        raw = json.loads(record.input)
+        return cls(
+            exists=bool(raw.get("exists")), state=raw.get("state"), recent=list(raw.get("recent", []))
+        )
+
+
+@dataclass(frozen=True)
+class EntityEpisodeContext:
+    now: datetime
+    entity_name: Optional[str]  # the app's spelling, None when the app has no such entity
+    run_entity: RunEntity
+    max_batch: int
+
+
+def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
+    name, key = split_entity_instance_id(item.instance_id) or ("", "")
+    state = EntityState.of(item.record)
+    seen = set(state.recent)
+    requests: list[EntityRequest] = []
+    for message in item.messages:
+        event = message.event
+        if event["EventType"] != EventType.EVENT_RAISED or event.get("Name") != OPERATION_EVENT_NAME:
+            continue
+        request = EntityRequest.from_json(event["Input"])
+        if request.id in seen:
+            continue
+        seen.add(request.id)
+        requests.append(request)
+
+    checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
+    if not requests:
+        return checkpoint
+    outcomes: list[OperationOutcome] = []
+    for start in range(0, len(requests), max(ctx.max_batch, 1)):
+        batch = requests[start : start + ctx.max_batch]
+        result = _run_batch(ctx, name, key, state, batch)
+        state.exists, state.state = result.exists, result.state
+        outcomes.extend(result.outcomes)
+
+    for request, outcome in zip(requests, outcomes):
+        if not request.is_signal and request.parent_instance_id:
+            checkpoint.outgoing.append(
+                Message(
+                    request.parent_instance_id,
+                    events.event_raised(ctx.now, request.id, response_message(outcome)),
+                    request.parent_execution_id,
+                )
+            )
+    state.recent = (state.recent + [r.id for r in requests])[-_REMEMBERED_REQUESTS:]
+    previous = item.record
+    checkpoint.record = InstanceRecord(
+        instance_id=item.instance_id,
+        name=ctx.entity_name or name,
+        execution_id=previous.execution_id if previous else item.instance_id,
+        status=OrchestrationStatus.RUNNING,
+        created_time=previous.created_time if previous else ctx.now,
+        last_updated_time=ctx.now,
+        input=state.to_json(),
+    )
+    return checkpoint
+
+
+def _run_batch(
+    ctx: EntityEpisodeContext,
+    name: str,
+    key: str,
+    state: EntityState,
+    batch: list[EntityRequest],
+) -> EntityBatchResult:
+    """A batch the entity function cannot run at all fails every operation in it and
+    leaves the state as it was."""
+    if ctx.entity_name is None:
+        return _failed_batch(state, batch, f"The entity '{name}' is not registered in this app.")
+    payload = entity_batch(
+        name=name, key=key, exists=state.exists, state=state.state, requests=batch
+    )
+    try:
+        return parse_entity_result(ctx.run_entity(ctx.entity_name, payload))
+    except Exception as error:
+        return _failed_batch(state, batch, f"{type(error).__name__}: {error}")
+
+
+def _failed_batch(state: EntityState, batch: list[EntityRequest], message: str) -> EntityBatchResult:
+    logger.error("Entity operations failed: %s", message)
+    return EntityBatchResult(
+        exists=state.exists,
+        state=state.state,
+        outcomes=[OperationOutcome(is_error=True, result=json.dumps(message), duration_ms=0)] * len(batch),
+    )

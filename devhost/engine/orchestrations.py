@@ -1,0 +1,437 @@
+"""One episode of one orchestration instance: messages in, a checkpoint out.
+
+An episode appends `OrchestratorStarted`, the delivered events, the work the actions
+schedule and `OrchestratorCompleted` to history, as DTFx does (durable-protocol.md B.2,
+D). Control messages (terminate, suspend, resume, rewind) are handled here without
+running user code, like the real host. Everything is a pure function of the work item
+and the time, so an episode re-run after a crash produces the same checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+from ..protocol import (
+    COMPLETION_ID_FIELDS,
+    Event,
+    EventType,
+    OrchestrationStatus,
+    OrchestratorState,
+    events,
+    orchestration_context,
+    parse_orchestrator_failure,
+    parse_orchestrator_state,
+)
+from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+from .replay import KnownFunctions, Replay, ReplayResult
+
+logger = logging.getLogger(__name__)
+
+# Runs the named orchestrator on a context JSON and returns the state JSON; raises what
+# the SDK raised.
+RunOrchestrator = Callable[[str, str], str]
+
+_CONTROL_TYPES = frozenset(
+    {
+        EventType.EXECUTION_TERMINATED,
+        EventType.EXECUTION_SUSPENDED,
+        EventType.EXECUTION_RESUMED,
+        EventType.EXECUTION_REWOUND,
+    }
+)
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    now: datetime
+    functions: KnownFunctions
+    run_orchestrator: RunOrchestrator
+
+
+def run_orchestration_episode(item: WorkItem, ctx: EpisodeContext) -> Checkpoint:
+    return _Episode(item, ctx).run()
+
+
+def _of_type(messages: list[Message], kind: EventType) -> Optional[Message]:
+    return next((m for m in messages if m.event["EventType"] == kind), None)
+
+
+class _Episode:
+    def __init__(self, item: WorkItem, ctx: EpisodeContext) -> None:
+        self.item = item
+        self.ctx = ctx
+        self.now = ctx.now
+        self.record = item.record
+        self.history = item.history
+        self.new_events: list[Event] = []
+        self.checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
+
+    def run(self) -> Checkpoint:
+        started = self._accept_start()
+        if self.record is None:
+            if self.item.messages:
+                logger.warning(
+                    "Dropped %d message(s) for unknown instance '%s'.",
+                    len(self.item.messages), self.item.instance_id,
+                )  # fmt: skip
+            return self.checkpoint
+        incoming = self._drop_duplicates(
+            [m for m in self.item.messages if self._is_current(m, self.record)]
+        )
+        if self.record.status.is_terminal and started is None:
+            rewind = _of_type(incoming, EventType.EXECUTION_REWOUND)
+            if rewind is None or self.record.status != OrchestrationStatus.FAILED:
+                return self.checkpoint  # DTFx discards messages for finished instances.
+            self._rewind(rewind)
+        terminate = _of_type(incoming, EventType.EXECUTION_TERMINATED)
+        if terminate is not None:
+            return self._terminate(terminate)
+        deliver = self._apply_suspension(incoming)
+        if self.record.status == OrchestrationStatus.SUSPENDED:
+            return self._finish_episode()
+        if deliver or started is not None or self.new_events:
+            self._execute(deliver)
+        return self._finish_episode()
+
+    # --- starting --------------------------------------------------------------------
+
+    def _accept_start(self) -> Optional[Event]:
+        """Takes the ExecutionStarted message that (re)starts this instance, if any;
+        duplicates of an accepted start are dropped."""
+        accepted: Optional[Event] = None
+        for message in self.item.messages:
+            if message.event["EventType"] != EventType.EXECUTION_STARTED or accepted:
+                continue
+            start = message.event
+            execution = start["OrchestrationInstance"]["ExecutionId"]
+            record = self.record
+            fresh = record is None or (not self.history and record.execution_id == execution)
+            restart = record is not None and record.status.is_terminal and (
+                record.execution_id != execution
+            )
+            if fresh or restart:
+                accepted = self._stamp(start)
+                self._begin_execution(accepted, replace=restart)
+            elif record is not None and record.execution_id != execution:
+                self._reject_start(start, record)
+        return accepted
+
+    def _begin_execution(self, start: Event, *, replace: bool) -> None:
+        previous = None if replace else self.record
+        parent = (start.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
+        self.record = InstanceRecord(
+            instance_id=self.item.instance_id,
+            name=start["Name"],
+            execution_id=start["OrchestrationInstance"]["ExecutionId"],
+            status=OrchestrationStatus.RUNNING,
+            created_time=previous.created_time if previous else self.now,
+            last_updated_time=self.now,
+            input=start.get("Input"),
+            custom_status=previous.custom_status if previous else None,
+            version=start.get("Version") or "",
+            parent_instance_id=parent.get("InstanceId"),
+        )
+        if replace:
+            self.history = []
+            self.checkpoint.replace_history = True
+        self.new_events = [events.orchestrator_started(self.now), start]
+
+    def _reject_start(self, start: Event, record: InstanceRecord) -> None:
+        """A sub-orchestration whose id a live instance holds fails in its parent."""
+        parent = start.get("ParentInstance")
+        if not parent:
+            return
+        reason = (
+            f"An orchestration with instance ID '{record.instance_id}' already exists "
+            f"with status {record.status.api_name}."
+        )
+        instance = parent["OrchestrationInstance"]
+        self._send(
+            instance["InstanceId"],
+            events.sub_orchestration_failed(self.now, parent["TaskScheduleId"], reason, reason),
+            instance["ExecutionId"],
+        )
+
+    # --- filtering -------------------------------------------------------------------
+
+    @staticmethod
+    def _is_current(message: Message, record: InstanceRecord) -> bool:
+        """Messages for an execution that continued as new are stale (DTFx drops them)."""
+        if message.event["EventType"] == EventType.EXECUTION_STARTED:
+            return False
+        return message.execution_id is None or message.execution_id == record.execution_id
+
+    def _drop_duplicates(self, incoming: list[Message]) -> list[Message]:
+        """Each event reaches the orchestrator once: a second completion of a task, an
+        entity response already received, or a message already in history is dropped."""
+        completed: set[int] = set()
+        raised_names: set[str] = set()
+        seen: set[str] = set()
+        for event in self.history:
+            field = COMPLETION_ID_FIELDS.get(event["EventType"])
+            if field is not None:
+                completed.add(event[field])
+            elif event["EventType"] == EventType.EVENT_RAISED:
+                raised_names.add(event.get("Name") or "")
+                if event.get("MessageId"):
+                    seen.add(event["MessageId"])
+        requests = {
+            str(json.loads(e["Input"]).get("id"))
+            for e in self.history
+            if e["EventType"] == EventType.EVENT_SENT and e.get("Input")
+        }
+        kept = []
+        for message in incoming:
+            event = message.event
+            field = COMPLETION_ID_FIELDS.get(event["EventType"])
+            if field is not None:
+                if event[field] in completed:
+                    continue
+                completed.add(event[field])
+            elif event["EventType"] == EventType.EVENT_RAISED:
+                name = event.get("Name") or ""
+                if message.id in seen or (name in requests and name in raised_names):
+                    continue
+                raised_names.add(name)
+            seen.add(message.id)
+            kept.append(message)
+        return kept
+
+    # --- control messages ----------------------------------------------------------------
+
+    def _apply_suspension(self, incoming: list[Message]) -> list[Message]:
+        """Suspend and resume toggle the status; while suspended, other messages stay
+        undelivered (DTFx holds a suspended instance's new events until it resumes)."""
+        assert self.record is not None
+        suspended = self.record.status == OrchestrationStatus.SUSPENDED
+        deliver: list[Message] = []
+        for message in incoming:
+            kind = message.event["EventType"]
+            if kind in (EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED):
+                wants_suspend = kind == EventType.EXECUTION_SUSPENDED
+                if wants_suspend != suspended:
+                    suspended = wants_suspend
+                    self._record_control(self._stamp(message.event))
+            elif kind not in _CONTROL_TYPES:
+                deliver.append(message)
+        if suspended:
+            held = {m.id for m in deliver}
+            self.checkpoint.consumed = [m for m in self.checkpoint.consumed if m.id not in held]
+            self.checkpoint.deferred = deliver
+            self.record = self.record.copy(status=OrchestrationStatus.SUSPENDED)
+            return []
+        if self.record.status == OrchestrationStatus.SUSPENDED:
+            self.record = self.record.copy(status=OrchestrationStatus.RUNNING)
+        return deliver
+
+    def _record_control(self, event: Event) -> None:
+        if not self.new_events:
+            self.new_events.append(events.orchestrator_started(self.now))
+        self.new_events.append(event)
+
+    def _terminate(self, message: Message) -> Checkpoint:
+        assert self.record is not None
+        reason = message.event.get("Input")
+        self._record_control(self._stamp(message.event))
+        self.new_events.append(
+            events.execution_completed(self.now, -1, OrchestrationStatus.TERMINATED, reason)
+        )
+        self.record = self.record.copy(
+            status=OrchestrationStatus.TERMINATED, output=reason, completed_time=self.now
+        )
+        self._notify_parent(failed=f"The orchestration was terminated: {reason or ''}".strip())
+        return self._finish_episode()
+
+    def _rewind(self, message: Message) -> None:
+        """Turns failed activities and sub-orchestrations back into pending work and
+        drops the failure, so the next run of the orchestrator schedules them again.
+        Failed sub-orchestrations are rewound too and report back when they finish."""
+        assert self.record is not None
+        failure_types = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
+        failed = {e["TaskScheduledId"] for e in self.history if e["EventType"] in failure_types}
+        rewound: list[Event] = []
+        for event in self.history:
+            kind = event["EventType"]
+            if kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event["EventId"] in failed:
+                self._send(event["InstanceId"], message.event)
+            if kind == EventType.EXECUTION_COMPLETED or kind in failure_types:
+                continue
+            if kind == EventType.TASK_SCHEDULED and event["EventId"] in failed:
+                continue
+            rewound.append(event)
+        self.history = rewound
+        self.checkpoint.replace_history = True
+        reason = message.event.get("Reason") or ""
+        self._record_control(events.generic_event(self.now, f"Rewound: {reason}"))
+        self.record = self.record.copy(
+            status=OrchestrationStatus.RUNNING, output=None, completed_time=None
+        )
+
+    # --- running the orchestrator ----------------------------------------------------
+
+    def _execute(self, deliver: list[Message]) -> None:
+        if not self.new_events:
+            self.new_events.append(events.orchestrator_started(self.now))
+        for message in deliver:
+            event = self._stamp(message.event)
+            if event["EventType"] == EventType.EVENT_RAISED:
+                event["MessageId"] = message.id
+            self.new_events.append(event)
+        record = self.record
+        assert record is not None
+        history = self.history + self.new_events
+        state, failure = self._invoke(record, history)
+        replay = Replay(
+            instance_id=record.instance_id,
+            execution_id=record.execution_id,
+            parent_instance_id=record.parent_instance_id,
+            history=history,
+            functions=self.ctx.functions,
+        ).run(state.actions if state is not None else [])
+        self.new_events.extend(replay.new_events)
+        self.checkpoint.outgoing.extend(replay.messages)
+        changes: dict[str, Any] = {"status": OrchestrationStatus.RUNNING}
+        if state is not None and state.custom_status is not None:
+            changes["custom_status"] = state.custom_status_json
+        self.record = record.copy(**changes)
+
+        if replay.error is not None:
+            self._fail(replay, replay.error)
+        elif replay.finished and failure is not None:
+            self._fail(replay, failure)
+        elif replay.finished and state is not None and state.is_done:
+            if replay.continued_as_new:
+                self._continue_as_new(replay, history, boundary=len(self.history))
+            else:
+                self._complete(replay, state)
+
+    def _invoke(
+        self, record: InstanceRecord, history: list[Event]
+    ) -> tuple[Optional[OrchestratorState], Optional[str]]:
+        context = orchestration_context(
+            instance_id=record.instance_id,
+            history=history,
+            stored_input=record.input,
+            parent_instance_id=record.parent_instance_id,
+        )
+        try:
+            return parse_orchestrator_state(self.ctx.run_orchestrator(record.name, context)), None
+        except Exception as error:
+            message, state = parse_orchestrator_failure(str(error))
+            return state, message or type(error).__name__
+
+    def _complete(self, replay: ReplayResult, state: OrchestratorState) -> None:
+        assert self.record is not None
+        output = state.output_json
+        self.new_events.append(
+            events.execution_completed(
+                self.now, replay.next_event_id, OrchestrationStatus.COMPLETED, output
+            )
+        )
+        self.record = self.record.copy(
+            status=OrchestrationStatus.COMPLETED, output=output, completed_time=self.now
+        )
+        self._notify_parent(result=output)
+
+    def _fail(self, replay: ReplayResult, error: str) -> None:
+        """ext: `Orchestrator function '<name>' failed: <error>` (durable-protocol.md C.1)."""
+        assert self.record is not None
+        reason = f"Orchestrator function '{self.record.name}' failed: {error}"
+        details = f"Message: {error}, StackTrace: "
+        self.new_events.append(
+            events.execution_completed(
+                self.now,
+                replay.next_event_id,
+                OrchestrationStatus.FAILED,
+                reason,
+                {"ErrorType": "OrchestrationFailureException", "ErrorMessage": reason},
+            )
+        )
+        self.record = self.record.copy(
+            status=OrchestrationStatus.FAILED, output=reason, completed_time=self.now
+        )
+        self._notify_parent(failed=reason, details=details)
+
+    def _continue_as_new(self, replay: ReplayResult, history: list[Event], boundary: int) -> None:
+        """Starts the next execution: fresh history, the new input, custom status kept,
+        and the events of this batch that arrived after the decision carried over (D.2)."""
+        assert self.record is not None
+        self.new_events.append(
+            events.continue_as_new(self.now, replay.next_event_id, replay.continue_as_new_input)
+        )
+        execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self.record.execution_id}:next").hex
+        payload = replay.continue_as_new_input
+        stored_input = None if payload is None else json.dumps(payload)
+        self._send(
+            self.record.instance_id,
+            events.execution_started(
+                self.now,
+                instance_id=self.record.instance_id,
+                execution_id=execution,
+                name=self.record.name,
+                input=stored_input,
+                parent=_parent_instance(history),
+            ),
+            execution,
+        )
+        cut = max(replay.finished_at or 0, boundary - 1)
+        for event in history[cut + 1 :]:
+            if event["EventType"] == EventType.EVENT_RAISED:
+                carried = {k: v for k, v in event.items() if k != "MessageId"}
+                self._send(self.record.instance_id, carried, execution)
+        self.record = self.record.copy(
+            execution_id=execution, input=stored_input, output=None, completed_time=None
+        )
+        self.checkpoint.replace_history = True
+        self.history = []
+        self.new_events = []
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _finish_episode(self) -> Checkpoint:
+        if self.new_events:
+            self.new_events.append(events.orchestrator_completed(self.now))
+            for event in self.new_events:
+                if event["EventType"] != EventType.ORCHESTRATOR_STARTED:
+                    event["IsPlayed"] = True
+        if self.record is not None and (self.new_events or self.checkpoint.replace_history):
+            self.record = self.record.copy(last_updated_time=self.now)
+        self.checkpoint.record = self.record
+        self.checkpoint.new_events = self.new_events
+        if self.checkpoint.replace_history:
+            self.checkpoint.new_events = self.history + self.new_events
+        return self.checkpoint
+
+    def _notify_parent(
+        self, *, result: Optional[str] = None, failed: Optional[str] = None, details: str = ""
+    ) -> None:
+        parent = _parent_instance(self.history + self.new_events)
+        if not parent:
+            return
+        instance = parent["OrchestrationInstance"]
+        task_id = parent["TaskScheduleId"]
+        event = (
+            events.sub_orchestration_completed(self.now, task_id, result)
+            if failed is None
+            else events.sub_orchestration_failed(self.now, task_id, failed, details or failed)
+        )
+        self._send(instance["InstanceId"], event, instance["ExecutionId"])
+
+    def _send(self, instance_id: str, event: Event, execution_id: Optional[str] = None) -> None:
+        self.checkpoint.outgoing.append(Message(instance_id, event, execution_id))
+
+    def _stamp(self, event: Event) -> Event:
+        return {**event, "Timestamp": events.format_timestamp(self.now), "IsPlayed": False}
+
+
+def _parent_instance(history: list[Event]) -> Optional[dict[str, Any]]:
+    for event in history:
+        if event["EventType"] == EventType.EXECUTION_STARTED:
+            parent: Optional[dict[str, Any]] = event.get("ParentInstance")
+            return parent
+    return None

@@ -1,0 +1,554 @@
+"""Replays an orchestrator's actions against its history, as the Durable extension does.
+
+ext's `OutOfProcOrchestrationShim` walks the SDK's cumulative action list on a DTFx
+context, awaiting each action before invoking the next; DTFx feeds that context the
+history in order, runs continuations as each event lands, and numbers every scheduled
+task, timer, sub-orchestration and sent event from one counter (durable-protocol.md B.2,
+D). This module is a small deterministic model of both: generators stand in for the
+shim's async methods and futures for DTFx tasks. Whatever the model schedules that the
+history does not hold yet is the episode's new work; anything it schedules differently
+from the history is non-determinism, which fails the instance as DTFx does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Generator, Iterable, Optional
+
+from ..protocol import (
+    COMPLETION_ID_FIELDS,
+    OPERATION_EVENT_NAME,
+    EntityRequest,
+    Event,
+    EventType,
+    events,
+    format_timestamp,
+    parse_timestamp,
+    split_entity_instance_id,
+    wire_input_from_action,
+)
+from ..stores.base import Message
+
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+_DEFAULT_HTTP_POLL_MS = 30_000
+_DEFAULT_MAX_RETRY_INTERVAL = timedelta(days=6)
+
+
+class ActionType:
+    """`actionType` codes of the SDK's actions (durable-protocol.md C)."""
+
+    CALL_ACTIVITY = 0
+    CALL_ACTIVITY_WITH_RETRY = 1
+    CALL_SUB_ORCHESTRATOR = 2
+    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
+    CONTINUE_AS_NEW = 4
+    CREATE_TIMER = 5
+    WAIT_FOR_EXTERNAL_EVENT = 6
+    CALL_ENTITY = 7
+    CALL_HTTP = 8
+    SIGNAL_ENTITY = 9
+    SCHEDULED_SIGNAL_ENTITY = 10
+    WHEN_ANY = 11
+    WHEN_ALL = 12
+
+
+class ReplayFailure(Exception):
+    """Raised when the actions cannot be carried out; the instance fails with this message."""
+
+
+@dataclass(frozen=True)
+class KnownFunctions:
+    """Durable function names of the app by kind, compared case-insensitively as the
+    extension does."""
+
+    names: dict[str, tuple[str, ...]]
+    _lowered: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lowered = {kind: frozenset(n.lower() for n in names) for kind, names in self.names.items()}
+        object.__setattr__(self, "_lowered", lowered)
+
+    @classmethod
+    def of(
+        cls, activities: Iterable[str], orchestrators: Iterable[str], entities: Iterable[str]
+    ) -> "KnownFunctions":
+        return cls(
+            {
+                "activity": tuple(sorted(activities)),
+                "orchestrator": tuple(sorted(orchestrators)),
+                "entity": tuple(sorted(entities)),
+            }
+        )
+
+    def check(self, kind: str, name: str) -> None:
+        """Raises the extension's message for a function that does not exist (ext
+        `DurableTaskExtension.ThrowIfFunctionDoesNotExist`). The real host's shim swallows
+        this error and the instance hangs (durable-js#197, a known bug); we fail it."""
+        if name.lower() in self._lowered[kind]:
+            return
+        listed = ", ".join(f"'{candidate}'" for candidate in self.names[kind]) or "(none)"
+        raise ReplayFailure(
+            f"The function '{name}' doesn't exist, is disabled, or is not {_article(kind)} "
+            f"{kind} function. Additional info: The following are the known {kind} "
+            f"functions: {listed}."
+        )
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"
+
+
+class _Future:
+    """A DTFx task: done once, failed or not, with the event payload as its value."""
+
+    __slots__ = ("done", "failed", "value", "callbacks")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.failed = False
+        self.value: Any = None
+        self.callbacks: list[Callable[[], None]] = []
+
+
+def _completed(failed: bool = False, value: Any = None) -> _Future:
+    future = _Future()
+    future.done, future.failed, future.value = True, failed, value
+    return future
+
+
+_Coroutine = Generator[_Future, None, Optional[_Future]]
+
+
+@dataclass
+class ReplayResult:
+    """What the actions did beyond what history already records."""
+
+    finished: bool = False
+    error: Optional[str] = None
+    new_events: list[Event] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    continue_as_new_input: Optional[str] = None
+    continued_as_new: bool = False
+    # Index in history of the event during which the shim finished (None: before any).
+    finished_at: Optional[int] = None
+    # The id DTFx gives the next event it records (ExecutionCompleted, ContinueAsNew).
+    next_event_id: int = 0
+
+
+class Replay:
+    """One replay of one episode. Use once: `Replay(...).run(actions)`."""
+
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        execution_id: str,
+        parent_instance_id: Optional[str],
+        history: list[Event],
+        functions: KnownFunctions,
+    ) -> None:
+        self._instance_id = instance_id
+        self._execution_id = execution_id
+        self._parent_instance_id = parent_instance_id
+        self._history = history
+        self._functions = functions
+        self._scheduled: dict[int, Event] = {
+            event["EventId"]: event
+            for event in history
+            if event["EventType"] in _SCHEDULING_TYPES and event["EventId"] >= 0
+        }
+        self._matched: set[int] = set()
+        self._tasks: dict[int, _Future] = {}
+        self._next_id = 0
+        self._guid_counter = 0
+        self._now: datetime = parse_timestamp(history[0]["Timestamp"])
+        self._ready: deque[Callable[[], None]] = deque()
+        self._waiters: dict[str, list[_Future]] = {}
+        self._buffered: dict[str, deque[Any]] = {}
+        self._result = ReplayResult()
+
+    # --- driving ---------------------------------------------------------------------
+
+    def run(self, actions: list[dict[str, Any]]) -> ReplayResult:
+        main: Optional[_Future] = None
+        result = self._result
+        for index, event in enumerate(self._history):
+            kind = event["EventType"]
+            if kind == EventType.ORCHESTRATOR_STARTED:
+                self._now = parse_timestamp(event["Timestamp"])
+            elif kind == EventType.EXECUTION_STARTED:
+                main = self._spawn(self._process_actions(actions))
+            elif kind == EventType.EVENT_RAISED:
+                self._raise_event(event.get("Name") or "", event.get("Input"))
+            elif kind in COMPLETION_ID_FIELDS:
+                self._complete(event)
+            self._drain()
+            if main is not None and main.done and result.finished_at is None:
+                result.finished_at = index
+                if main.failed and isinstance(main.value, ReplayFailure):
+                    break
+        result.next_event_id = self._next_id
+        if main is not None and main.done:
+            result.finished = True
+            if main.failed and isinstance(main.value, ReplayFailure):
+                result.error = str(main.value)
+                return result
+        unmatched = sorted(set(self._scheduled) - self._matched)
+        if unmatched:
+            result.error = self._non_determinism(self._scheduled[unmatched[0]])
+        return result
+
+    def _spawn(self, coroutine: _Coroutine) -> _Future:
+        """Runs a coroutine until it awaits something pending, like a .NET async call."""
+        outcome = _Future()
+
+        def step() -> None:
+            while True:
+                try:
+                    awaited = next(coroutine)
+                except StopIteration as stop:
+                    mirrored = stop.value
+                    if mirrored is None:
+                        self._resolve(outcome, False, None)
+                    else:
+                        self._resolve(outcome, mirrored.failed, mirrored.value)
+                    return
+                except ReplayFailure as failure:
+                    self._resolve(outcome, True, failure)
+                    return
+                if not awaited.done:
+                    awaited.callbacks.append(step)
+                    return
+
+        step()
+        return outcome
+
+    def _resolve(self, future: _Future, failed: bool, value: Any) -> None:
+        if future.done:
+            return
+        future.done, future.failed, future.value = True, failed, value
+        self._ready.extend(future.callbacks)
+        future.callbacks = []
+
+    def _drain(self) -> None:
+        while self._ready:
+            self._ready.popleft()()
+
+    # --- the shim (ext OutOfProcOrchestrationShim.ProcessAsyncActionsV2) ------------------
+
+    def _process_actions(self, actions: list[dict[str, Any]]) -> _Coroutine:
+        for action in actions:
+            # Failures of awaited tasks are the SDK's business; only invoking can fail here.
+            yield self._invoke(action)
+        return None
+
+    def _invoke(self, action: dict[str, Any]) -> _Future:
+        kind = action.get("actionType")
+        if kind == ActionType.CALL_ACTIVITY:
+            return self._schedule_task(action["functionName"], action.get("input"))
+        if kind == ActionType.CALL_ACTIVITY_WITH_RETRY:
+            name, payload = action["functionName"], action.get("input")
+            self._functions.check("activity", name)
+            return self._spawn(
+                self._with_retry(lambda: self._schedule_task(name, payload), action)
+            )
+        if kind == ActionType.CALL_SUB_ORCHESTRATOR:
+            return self._create_sub_orchestration(action)
+        if kind == ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
+            self._check_sub_orchestration(action)
+            return self._spawn(
+                self._with_retry(lambda: self._create_sub_orchestration(action), action)
+            )
+        if kind == ActionType.CONTINUE_AS_NEW:
+            self._result.continued_as_new = True
+            self._result.continue_as_new_input = action.get("input")
+            return _completed()
+        if kind == ActionType.CREATE_TIMER:
+            timer = self._create_timer(parse_timestamp(action["fireAt"]))
+            return _completed(failed=True) if action.get("isCanceled") else timer
+        if kind == ActionType.WAIT_FOR_EXTERNAL_EVENT:
+            return self._wait_for_event(action["externalEventName"])
+        if kind in (ActionType.CALL_ENTITY, ActionType.SIGNAL_ENTITY):
+            return self._send_entity_operation(action, is_signal=kind == ActionType.SIGNAL_ENTITY)
+        if kind == ActionType.CALL_HTTP:
+            return self._spawn(self._call_http(action["httpRequest"]))
+        if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
+            children = [self._invoke(child) for child in action.get("compoundActions") or []]
+            return self._when(children, every=kind == ActionType.WHEN_ALL)
+        raise ReplayFailure(
+            f"Received an unexpected action type from the out-of-proc function: '{kind}'."
+        )
+
+    def _when(self, children: list[_Future], *, every: bool) -> _Future:
+        """`Task.WhenAll` waits for every child even after a failure; `WhenAny` for one."""
+        combined = _Future()
+        if not children:
+            self._resolve(combined, False, None)
+            return combined
+
+        def settle() -> None:
+            finished = [child for child in children if child.done]
+            if every and len(finished) == len(children):
+                self._resolve(combined, any(child.failed for child in children), None)
+            elif not every and finished:
+                self._resolve(combined, False, finished[0])
+
+        for child in children:
+            if child.done:
+                continue
+            child.callbacks.append(settle)
+        settle()
+        return combined
+
+    def _with_retry(self, attempt: Callable[[], _Future], action: dict[str, Any]) -> _Coroutine:
+        """DTFx `RetryInterceptor`: a durable timer between attempts, and one more after the
+        last failure, which the SDK waits for before surfacing the error (D.1)."""
+        options = action.get("retryOptions") or {}
+        first = timedelta(milliseconds=float(options.get("firstRetryIntervalInMilliseconds", 0)))
+        attempts = int(options.get("maxNumberOfAttempts", 1))
+        backoff = float(options.get("backoffCoefficient", 1.0))
+        max_interval = _millis(options.get("maxRetryIntervalInMilliseconds"))
+        timeout = _millis(options.get("retryTimeoutInMilliseconds"))
+        started = self._now
+        outcome: Optional[_Future] = None
+        for count in range(max(attempts, 1)):
+            outcome = attempt()
+            yield outcome
+            if not outcome.failed:
+                return outcome
+            delay = first * (backoff**count)
+            delay = min(delay, max_interval or _DEFAULT_MAX_RETRY_INTERVAL)
+            if timeout is not None and self._now >= started + timeout:
+                break
+            last = count + 1 >= attempts
+            yield self._create_timer(self._now if last else self._now + delay)
+        return outcome
+
+    def _call_http(self, request: dict[str, Any]) -> _Coroutine:
+        """ext `CallHttpAsync`: polls a 202's `Location` only if the request asks to."""
+        outcome = self._schedule_task(HTTP_ACTIVITY, request)
+        yield outcome
+        while not outcome.failed and request.get("asynchronousPatternEnabled"):
+            response = json.loads(outcome.value or "{}")
+            headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
+            location = _first(headers.get("location"))
+            if response.get("statusCode") != 202 or not location:
+                break
+            retry_after = _first(headers.get("retry-after"))
+            delay = (
+                timedelta(seconds=int(retry_after))
+                if retry_after and str(retry_after).isdigit()
+                else timedelta(milliseconds=_DEFAULT_HTTP_POLL_MS)
+            )
+            yield self._create_timer(self._now + delay)
+            poll = {
+                "method": "GET",
+                "uri": location,
+                "headers": {
+                    k: v for k, v in (request.get("headers") or {}).items()
+                    if k.lower() != "x-functions-key"
+                },
+                "tokenSource": request.get("tokenSource"),
+                "asynchronousPatternEnabled": True,
+            }
+            outcome = self._schedule_task(HTTP_ACTIVITY, poll)
+            yield outcome
+        return outcome
+
+    # --- the DTFx context -----------------------------------------------------------------
+
+    def _allocate(self, kind: EventType, name: Optional[str]) -> tuple[int, Optional[Event]]:
+        """Takes the next event id; returns the history event that already holds it."""
+        event_id = self._next_id
+        self._next_id += 1
+        existing = self._scheduled.get(event_id)
+        if existing is None:
+            return event_id, None
+        if existing["EventType"] != kind or (
+            name is not None and (existing.get("Name") or "").lower() != name.lower()
+        ):
+            raise ReplayFailure(self._non_determinism(existing))
+        self._matched.add(event_id)
+        return event_id, existing
+
+    def _task(self, event_id: int) -> _Future:
+        future = _Future()
+        self._tasks[event_id] = future
+        return future
+
+    def _schedule_task(self, name: str, payload: Any) -> _Future:
+        if name != HTTP_ACTIVITY:
+            self._functions.check("activity", name)
+        event_id, existing = self._allocate(EventType.TASK_SCHEDULED, name)
+        if existing is None:
+            scheduled = events.task_scheduled(self._now, event_id, name, payload)
+            self._emit(scheduled, Message(self._instance_id, scheduled, self._execution_id))
+        return self._task(event_id)
+
+    def _create_timer(self, fire_at: datetime) -> _Future:
+        event_id, existing = self._allocate(EventType.TIMER_CREATED, None)
+        if existing is None:
+            self._emit(
+                events.timer_created(self._now, event_id, fire_at),
+                Message(
+                    self._instance_id,
+                    events.timer_fired(fire_at, event_id, fire_at),
+                    self._execution_id,
+                    fire_at=fire_at,
+                ),
+            )
+        return self._task(event_id)
+
+    def _check_sub_orchestration(self, action: dict[str, Any]) -> None:
+        self._functions.check("orchestrator", action["functionName"])
+        child = action.get("instanceId")
+        if child is not None and (
+            child.lower() == self._instance_id.lower()
+            or (self._parent_instance_id or "").lower() == child.lower()
+        ):
+            raise ReplayFailure(
+                "The instance ID of a sub-orchestration must be different than the "
+                "instance ID of a parent orchestration."
+            )
+        if child is not None and child.startswith("@"):
+            raise ReplayFailure("Orchestration instance ids must not start with @")
+
+    def _create_sub_orchestration(self, action: dict[str, Any]) -> _Future:
+        self._check_sub_orchestration(action)
+        name = action["functionName"]
+        event_id, existing = self._allocate(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, name)
+        if existing is None:
+            child = action.get("instanceId") or f"{self._execution_id}:{event_id}"
+            stored_input = None if action.get("input") is None else json.dumps(action["input"])
+            # Deterministic, so a re-run of this episode after a crash starts the same execution.
+            child_execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self._execution_id}:{event_id}").hex
+            start = events.execution_started(
+                self._now,
+                instance_id=child,
+                execution_id=child_execution,
+                name=name,
+                input=stored_input,
+                parent=events.parent_instance(
+                    name=self._orchestration_name(),
+                    instance_id=self._instance_id,
+                    execution_id=self._execution_id,
+                    task_scheduled_id=event_id,
+                ),
+            )
+            self._emit(
+                events.sub_orchestration_created(self._now, event_id, name, child, stored_input),
+                Message(child, start, child_execution),
+            )
+        return self._task(event_id)
+
+    def _send_entity_operation(self, action: dict[str, Any], *, is_signal: bool) -> _Future:
+        target = action["instanceId"]
+        entity = split_entity_instance_id(target)
+        if entity is None:
+            raise ReplayFailure(f"'{target}' is not an entity instance id.")
+        self._functions.check("entity", entity[0])
+        guid = self._new_guid()
+        event_id, existing = self._allocate(EventType.EVENT_SENT, OPERATION_EVENT_NAME)
+        if existing is not None:
+            guid = str(json.loads(existing["Input"])["id"])
+        else:
+            request = EntityRequest(
+                id=guid,
+                operation=action["operation"],
+                is_signal=is_signal,
+                input=wire_input_from_action(action.get("input")),
+                parent_instance_id=self._instance_id,
+                parent_execution_id=self._execution_id,
+            ).to_json()
+            self._emit(
+                events.event_sent(self._now, event_id, target, OPERATION_EVENT_NAME, request),
+                Message(target, events.event_raised(self._now, OPERATION_EVENT_NAME, request)),
+            )
+        if is_signal:
+            return _completed()
+        return self._wait_for_event(guid)
+
+    def _new_guid(self) -> str:
+        """ext `NewGuid`: name-based on instance, orchestration time and a counter."""
+        name = f"{self._instance_id}_{format_timestamp(self._now)}_{self._guid_counter}"
+        self._guid_counter += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+    def _wait_for_event(self, name: str) -> _Future:
+        """ext `WaitForExternalEvent`: waiters stack up per name (case-insensitive);
+        events that arrived first are buffered in order."""
+        key = name.lower()
+        future = _Future()
+        self._waiters.setdefault(key, []).append(future)
+        buffered = self._buffered.get(key)
+        if buffered:
+            payload = buffered.popleft()
+            if not buffered:
+                del self._buffered[key]
+            self._raise_event(name, payload)
+        return future
+
+    def _raise_event(self, name: str, payload: Any) -> None:
+        key = name.lower()
+        stack = self._waiters.get(key)
+        if stack:
+            waiter = stack.pop()
+            if not stack:
+                del self._waiters[key]
+            self._resolve(waiter, False, payload)
+        else:
+            self._buffered.setdefault(key, deque()).append(payload)
+
+    def _complete(self, event: Event) -> None:
+        kind = event["EventType"]
+        future = self._tasks.get(event.get(COMPLETION_ID_FIELDS[kind], -1))
+        if future is None:
+            return  # DTFx logs and ignores completions of tasks it does not know.
+        failed = kind in _FAILURE_TYPES
+        value = event.get("Result") if not failed else event.get("Reason")
+        self._resolve(future, failed, value)
+
+    def _emit(self, event: Event, message: Message) -> None:
+        self._result.new_events.append(event)
+        self._result.messages.append(message)
+
+    def _orchestration_name(self) -> str:
+        started = next(
+            (e for e in self._history if e["EventType"] == EventType.EXECUTION_STARTED), None
+        )
+        return str(started.get("Name")) if started else ""
+
+    def _non_determinism(self, event: Event) -> str:
+        kind = EventType(event["EventType"]).name.lower().replace("_", " ")
+        return (
+            "Non-Deterministic workflow detected: A previous execution of this orchestration "
+            f"recorded a '{kind}' event with sequence ID {event['EventId']} and name "
+            f"'{event.get('Name') or ''}', but the current replay execution scheduled "
+            "something else at that point. Was a change made to the orchestrator code after "
+            "this instance had already started running?"
+        )
+
+
+_SCHEDULING_TYPES = frozenset(
+    {
+        EventType.TASK_SCHEDULED,
+        EventType.TIMER_CREATED,
+        EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
+        EventType.EVENT_SENT,
+    }
+)
+_FAILURE_TYPES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
+
+
+def _millis(value: Any) -> Optional[timedelta]:
+    return None if value is None else timedelta(milliseconds=float(value))
+
+
+def _first(value: Any) -> Optional[str]:
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return None if value is None else str(value)

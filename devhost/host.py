@@ -1,0 +1,153 @@
+"""One running host: the app, its store and clock, the engine and the HTTP server.
+
+The CLI and the test harness both build a `Host` from a `HostConfig`; this is the only
+place the parts are wired together.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Optional
+
+from aiohttp import web
+
+from .clock import Clock, SystemClock, VirtualClock
+from .config import HostConfig, public_origin
+from .engine.dispatcher import Engine
+from .engine.management import Management
+from .errors import StartupError
+from .http.app import create_app
+from .http.urls import Urls
+from .invoker import Invoker
+from .loader import FunctionIndex, load_app
+from .stores.base import Store
+from .stores.memory import MemoryStore
+
+
+def create_store(config: HostConfig, clock: Clock) -> Store:
+    if config.storage == "memory":
+        return MemoryStore(clock)
+    if config.storage == "azurite":
+        from .stores.azure import AzureStore
+
+        if not config.connection:
+            raise StartupError(
+                "No storage connection: pass --connection or set AzureWebJobsStorage "
+                "(local.settings.json sets it to UseDevelopmentStorage=true)."
+            )
+        return AzureStore(
+            connection=config.connection,
+            hub=config.hub,
+            clock=clock,
+            partitions=config.partition_count,
+        )
+    raise StartupError(f"Unknown storage '{config.storage}': use memory or azurite.")
+
+
+class Host:
+    def __init__(self, config: HostConfig) -> None:
+        self.config = config
+        self.clock: Clock = VirtualClock() if config.virtual_clock else SystemClock()
+        self.index: Optional[FunctionIndex] = None
+        self.engine: Optional[Engine] = None
+        self.management: Optional[Management] = None
+        self.urls: Optional[Urls] = None
+        self.startup_ms = 0
+        self._invoker: Optional[Invoker] = None
+        self._runner: Optional[web.AppRunner] = None
+        self._port = config.port
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        began = time.perf_counter()
+        config = self.config
+        self.index = load_app(config.app_dir)
+        listener = _listen(config.host, config.port)
+        try:
+            self._port = listener.getsockname()[1]
+            origin = public_origin(config.host, self._port)
+            rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "localhost", "") else config.host
+            self.urls = Urls(origin, config.hub, f"http://{rpc_host}:{self._port}")
+            engine_settings = config.engine
+            self._invoker = Invoker(
+                str(config.app_dir),
+                max_threads=max(engine_settings.max_concurrent_activities, 4) + 4,
+            )
+            self.engine = Engine(
+                store=create_store(config, self.clock),
+                clock=self.clock,
+                index=self.index,
+                invoker=self._invoker,
+                settings=engine_settings,
+            )
+            self.management = Management(self.engine)
+            await self.engine.start()
+            app = create_app(
+                engine=self.engine,
+                management=self.management,
+                invoker=self._invoker,
+                index=self.index,
+                urls=self.urls,
+                route_prefix=config.route_prefix,
+                max_request_bytes=config.max_request_bytes,
+            )
+            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await self._runner.setup()
+            await web.SockSite(self._runner, listener).start()
+        except BaseException:
+            listener.close()
+            await self.stop()
+            raise
+        self.startup_ms = round((time.perf_counter() - began) * 1000)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.engine is not None:
+            await self.engine.stop()
+            self.engine = None
+        if self._invoker is not None:
+            self._invoker.close()
+            self._invoker = None
+        await _close_sdk_session()
+
+    async def __aenter__(self) -> "Host":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Binds first, so a taken port is a clear startup error and port 0 gets a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise StartupError(f"Cannot listen on {host}:{port}: {error.strerror or error}.") from error
+    listener.listen(512)
+    listener.setblocking(False)
+    return listener
+
+
+async def _close_sdk_session() -> None:
+    """The SDK client keeps one aiohttp session per process, bound to the loop that made
+    it; close it with the host so a later host on another loop gets a fresh one."""
+    from azure.durable_functions.models.utils import http_utils
+
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        await close()

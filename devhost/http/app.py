@@ -1,0 +1,82 @@
+"""The aiohttp application: routes, and the one place errors become responses.
+
+Host errors (`DevhostError`) answer their status with a JSON body; anything else is a
+defect, logged once with its traceback and answered 500 without one. Error bodies carry
+`error` (this project's convention) plus `Message`/`ExceptionMessage`, the real host's
+fields, which the SDK client reads (it raises `body["ExceptionMessage"]` on a 400).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from ..engine.dispatcher import Engine
+from ..engine.management import Management
+from ..errors import DevhostError
+from ..invoker import Invoker
+from ..loader import FunctionIndex, FunctionInfo
+from . import devtools, functions, webhooks
+from .keys import ENGINE, FUNCTION_ROUTES, INVOKER, MANAGEMENT, ROUTE_PREFIX, URLS
+from .routing import Router
+from .urls import Urls
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_body(message: str) -> dict[str, str]:
+    return {"error": message, "Message": message, "ExceptionMessage": message}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DevhostError as error:
+        return web.json_response(error_body(error.message), status=error.status)
+    except web.HTTPRequestEntityTooLarge as error:
+        return web.json_response(
+            error_body(f"Request body too large: the limit is {error.max_size} bytes."),
+            status=413,
+        )
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return web.json_response(error_body(error.reason), status=error.status)
+    except Exception:
+        logger.exception("Unhandled error serving %s %s", request.method, request.path)
+        return web.json_response(
+            error_body("The host failed to handle this request; see its console."), status=500
+        )
+
+
+def create_app(
+    *,
+    engine: Engine,
+    management: Management,
+    invoker: Invoker,
+    index: FunctionIndex,
+    urls: Urls,
+    route_prefix: str,
+    max_request_bytes: int,
+) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=max_request_bytes)
+    app[ENGINE] = engine
+    app[MANAGEMENT] = management
+    app[INVOKER] = invoker
+    app[URLS] = urls
+    app[ROUTE_PREFIX] = f"/{route_prefix}" if route_prefix else ""
+    router: Router[FunctionInfo] = Router()
+    for info in index.http:
+        router.add(info.route, frozenset(info.methods), info)
+    app[FUNCTION_ROUTES] = router
+    webhooks.add_routes(app)
+    if engine.clock.is_virtual:
+        devtools.add_routes(app)
+    prefix = app[ROUTE_PREFIX]
+    app.router.add_route("*", f"{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}", functions.handle)
+    return app

@@ -1,0 +1,34 @@
+"""`/devhost/...`: controls that only a development host has (the virtual clock)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from aiohttp import web
+
+from ..errors import BadRequest
+from ..protocol import format_timestamp
+from .keys import ENGINE
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/devhost/clock/advance", advance)
+    app.router.add_get("/devhost/clock", now)
+
+
+async def advance(request: web.Request) -> web.Response:
+    """Moves the clock by `{"seconds": N}`, fires due timers, answers once work settled."""
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except ValueError as error:
+        raise BadRequest(f"Invalid JSON content: {error}")
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise BadRequest('Body must be {"seconds": N} with N a number >= 0.')
+    moment = await request.app[ENGINE].advance(timedelta(seconds=seconds))
+    return web.json_response({"now": format_timestamp(moment)})
+
+
+async def now(request: web.Request) -> web.Response:
+    return web.json_response({"now": format_timestamp(request.app[ENGINE].clock.now())})

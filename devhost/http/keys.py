@@ -1,0 +1,22 @@
+"""Typed keys for what the aiohttp application carries (one place, no stringly lookups)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..engine.dispatcher import Engine
+    from ..engine.management import Management
+    from ..invoker import Invoker
+    from ..loader import FunctionInfo
+    from .routing import Router
+    from .urls import Urls
+
+ENGINE: "web.AppKey[Engine]" = web.AppKey("engine")
+MANAGEMENT: "web.AppKey[Management]" = web.AppKey("management")
+INVOKER: "web.AppKey[Invoker]" = web.AppKey("invoker")
+URLS: "web.AppKey[Urls]" = web.AppKey("urls")
+FUNCTION_ROUTES: "web.AppKey[Router[FunctionInfo]]" = web.AppKey("function_routes")
+ROUTE_PREFIX: "web.AppKey[str]" = web.AppKey("route_prefix")

@@ -1,0 +1,168 @@
+"""Functions route templates (`orders/{id:int}/{name?}`, `files/{*path}`) matched the way
+the Functions host's ASP.NET routing does: literals case-insensitive, typed and optional
+parameters, catch-alls, the most specific route first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Generic, Optional, TypeVar
+
+T = TypeVar("T")
+
+_PARAMETER = re.compile(r"\{(?P<body>[^{}]+)\}")
+_CONSTRAINT_PATTERNS = {
+    "int": r"-?\d+",
+    "long": r"-?\d+",
+    "bool": r"(?i:true|false)",
+    "guid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
+    "alpha": r"[a-zA-Z]+",
+    "double": r"-?\d+(?:\.\d+)?",
+    "decimal": r"-?\d+(?:\.\d+)?",
+    "float": r"-?\d+(?:\.\d+)?",
+    "datetime": r"[^/]+",
+}
+
+
+class RouteTemplateError(ValueError):
+    """Raised for a route template this host cannot interpret."""
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    optional: bool
+    catch_all: bool
+    default: Optional[str]
+    checks: tuple[Callable[[str], bool], ...]
+
+
+@dataclass(frozen=True)
+class Route(Generic[T]):
+    template: str
+    methods: frozenset[str]
+    target: T
+    pattern: re.Pattern[str]
+    parameters: tuple[_Parameter, ...]
+    literal_segments: int
+
+    def match(self, path: str) -> Optional[dict[str, str]]:
+        found = self.pattern.match(path)
+        if found is None:
+            return None
+        values: dict[str, str] = {}
+        for parameter in self.parameters:
+            value = found.group(parameter.name)
+            if value is None:
+                if parameter.default is not None:
+                    values[parameter.name] = parameter.default
+                continue
+            if not all(check(value) for check in parameter.checks):
+                return None
+            values[parameter.name] = value
+        return values
+
+
+def compile_route(template: str, methods: frozenset[str], target: T) -> Route[T]:
+    segments = [s for s in template.strip("/").split("/") if s != ""]
+    regex = ""
+    parameters: list[_Parameter] = []
+    literals = 0
+    for segment in segments:
+        whole = _PARAMETER.fullmatch(segment)
+        if whole is not None:
+            parameter, piece = _parameter(whole.group("body"))
+            parameters.append(parameter)
+            if parameter.optional or parameter.default is not None or parameter.catch_all:
+                regex += f"(?:/{piece})?"
+            else:
+                regex += f"/{piece}"
+            continue
+        piece, position = "", 0
+        for inline in _PARAMETER.finditer(segment):
+            piece += re.escape(segment[position : inline.start()])
+            parameter, pattern = _parameter(inline.group("body"))
+            parameters.append(parameter)
+            piece += pattern
+            position = inline.end()
+        piece += re.escape(segment[position:])
+        literals += 1 if piece == re.escape(segment) else 0
+        regex += "/" + piece
+    pattern = re.compile(f"^{regex}/?$" if regex else "^/?$", re.IGNORECASE)
+    return Route(template, methods, target, pattern, tuple(parameters), literals)
+
+
+def _parameter(body: str) -> tuple[_Parameter, str]:
+    catch_all = body.startswith("*")
+    body = body.lstrip("*")
+    default = None
+    if "=" in body:
+        body, default = body.split("=", 1)
+    optional = body.endswith("?")
+    body = body.rstrip("?")
+    name, *constraints = body.split(":")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RouteTemplateError(f"Route parameter name '{name}' is not supported.")
+    value_pattern = r".*" if catch_all else r"[^/]+"
+    checks: list[Callable[[str], bool]] = []
+    for constraint in constraints:
+        kind, _, argument = constraint.partition("(")
+        argument = argument.rstrip(")")
+        if kind in _CONSTRAINT_PATTERNS:
+            value_pattern = _CONSTRAINT_PATTERNS[kind]
+        elif kind == "regex":
+            value_pattern = argument.strip("^$")
+        else:
+            checks.append(_check(kind, argument))
+    return (
+        _Parameter(name, optional, catch_all, default, tuple(checks)),
+        f"(?P<{name}>{value_pattern})",
+    )
+
+
+def _check(kind: str, argument: str) -> Callable[[str], bool]:
+    numbers = [int(part) for part in argument.split(",") if part.strip().lstrip("-").isdigit()]
+    if kind == "min" and numbers:
+        return lambda v: v.lstrip("-").isdigit() and int(v) >= numbers[0]
+    if kind == "max" and numbers:
+        return lambda v: v.lstrip("-").isdigit() and int(v) <= numbers[0]
+    if kind == "range" and len(numbers) == 2:
+        return lambda v: v.lstrip("-").isdigit() and numbers[0] <= int(v) <= numbers[1]
+    if kind == "length" and numbers:
+        low, high = (numbers[0], numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[1])
+        return lambda v: low <= len(v) <= high
+    if kind == "minlength" and numbers:
+        return lambda v: len(v) >= numbers[0]
+    if kind == "maxlength" and numbers:
+        return lambda v: len(v) <= numbers[0]
+    raise RouteTemplateError(f"Route constraint '{kind}' is not supported.")
+
+
+class Router(Generic[T]):
+    """Routes in precedence order: more literal segments first, catch-alls last."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route[T]] = []
+
+    def add(self, template: str, methods: frozenset[str], target: T) -> None:
+        self._routes.append(compile_route(template, methods, target))
+        self._routes.sort(
+            key=lambda r: (
+                any(p.catch_all for p in r.parameters),
+                -r.literal_segments,
+                len(r.parameters),
+            )
+        )
+
+    def match(self, method: str, path: str) -> tuple[Optional[Route[T]], dict[str, str], set[str]]:
+        """The route for `method` and `path` with its values, or None and the methods
+        other routes accept at that path."""
+        allowed: set[str] = set()
+        for route in self._routes:
+            values = route.match(path)
+            if values is None:
+                continue
+            if method.upper() in route.methods:
+                return route, values, allowed
+            allowed |= route.methods
+        return None, {}, allowed

@@ -1,0 +1,66 @@
+"""Every URL shape the host hands out: the durable client binding and the management
+payload (ext `BindingHelper`, `HttpApiHandler`; durable-protocol.md F)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+from urllib.parse import quote
+
+WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+RPC_PATH = "/durabletask"
+INSTANCE_PLACEHOLDER = "INSTANCEID"
+DEFAULT_CONNECTION_NAME = "Storage"
+
+
+class Urls:
+    """URLs for one task hub on one origin (`http://localhost:7071`)."""
+
+    def __init__(self, origin: str, hub: str, rpc_origin: str) -> None:
+        self.origin = origin.rstrip("/")
+        self.hub = hub
+        self.rpc_base = f"{rpc_origin.rstrip('/')}{RPC_PATH}/"
+        self.webhook_base = f"{self.origin}{WEBHOOK_PATH}"
+
+    def _query(self, connection: Optional[str]) -> str:
+        return f"taskHub={quote(self.hub)}&connection={quote(connection or DEFAULT_CONNECTION_NAME)}"
+
+    def management_urls(self, instance_id: str, connection: Optional[str] = None) -> dict[str, str]:
+        """The check-status payload: what `create_check_status_response` returns."""
+        query = self._query(connection)
+        instance = f"{self.webhook_base}/instances/{quote(instance_id, safe='')}"
+        return {
+            "id": instance_id,
+            "statusQueryGetUri": f"{instance}?{query}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
+            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
+            "purgeHistoryDeleteUri": f"{instance}?{query}",
+            "restartPostUri": f"{instance}/restart?{query}",
+            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
+            "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
+        }
+
+    def client_binding(self, connection: Optional[str] = None) -> str:
+        """The durable client binding value, given to the function as a JSON string."""
+        query = self._query(connection)
+        management = self.management_urls(INSTANCE_PLACEHOLDER, connection)
+        management["id"] = INSTANCE_PLACEHOLDER
+        orchestrators = f"{self.webhook_base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+        binding: dict[str, Any] = {
+            "taskHubName": self.hub,
+            "connectionName": connection,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{orchestrators}?{query}",
+                "createAndWaitOnNewInstancePostUri": (
+                    f"{orchestrators}?timeout={{timeoutInSeconds}}"
+                    f"&pollingInterval={{intervalInSeconds}}&{query}"
+                ),
+            },
+            "managementUrls": management,
+            "baseUrl": self.webhook_base,
+            "requiredQueryStringParameters": query,
+            "rpcBaseUrl": self.rpc_base,
+            "httpBaseUrl": f"{self.origin}/",
+        }
+        return json.dumps(binding)

@@ -1,0 +1,228 @@
+"""Call the app's functions the way the Python worker does.
+
+Inputs and outputs go through the `azure.functions` converters (durable-protocol.md A):
+orchestrators and entities get `OrchestrationContext`/`EntityContext` around the JSON
+text, activities get `ActivityTriggerConverter.decode` of their input, durable-client
+parameters get the binding JSON as a string, an unbound `context` parameter gets an
+`azure.functions.Context`. Sync functions run in a thread pool, coroutines on the loop.
+Each execution is logged once; `console.py` renders it like `func start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import azure.functions as func
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from .loader import FunctionInfo
+
+logger = logging.getLogger(__name__)
+
+_DURABLE_REASON = "(null)"
+_HTTP_REASON = "This function was programmatically called via the host APIs."
+
+
+class _Context(func.Context):
+    """The invocation context the worker passes to a parameter named `context`."""
+
+    def __init__(self, invocation_id: str, info: FunctionInfo, app_dir: str) -> None:
+        self._invocation_id = invocation_id
+        self._function_name = info.name
+        self._function_directory = app_dir
+        self._thread_local = threading.local()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._thread_local
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A user function's exception, as the host reports it."""
+
+    type_name: str
+    message: str
+    stack: str
+
+    @property
+    def summary(self) -> str:
+        return f"{self.type_name}: {self.message}" if self.message else self.type_name
+
+    @classmethod
+    def of(cls, error: BaseException) -> "Failure":
+        return cls(
+            type_name=type(error).__name__,
+            message=str(error),
+            stack="".join(traceback.format_exception(error)),
+        )
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    """`result` is the encoded output (JSON text) when `failure` is None."""
+
+    result: Optional[str] = None
+    failure: Optional[Failure] = None
+
+
+class Invoker:
+    """Runs user functions; one per host, owning the thread pool for sync code."""
+
+    def __init__(self, app_dir: str, max_threads: int) -> None:
+        self._app_dir = app_dir
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="devhost-fn")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- durable triggers ------------------------------------------------------------
+
+    def run_orchestrator(self, info: FunctionInfo, context_json: str) -> str:
+        """Returns the state JSON; raises what the SDK raised (its message carries the
+        `$OutOfProcData$` state on orchestrator failures). Called from a worker thread."""
+        return self._traced(
+            info, _DURABLE_REASON, lambda: info.user_function(func.OrchestrationContext(context_json))
+        )
+
+    def run_entity(self, info: FunctionInfo, batch_json: str) -> str:
+        return self._traced(
+            info, _DURABLE_REASON, lambda: info.user_function(func.EntityContext(batch_json))
+        )
+
+    async def run_activity(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+        invocation_id = str(uuid.uuid4())
+        started = self._executing(info, _DURABLE_REASON, invocation_id)
+        try:
+            value = ActivityTriggerConverter.decode(
+                meta.Datum(raw_input, "string"), trigger_metadata=None
+            )
+            kwargs: dict[str, Any] = {info.trigger_parameter: value}
+            if info.wants_context:
+                kwargs["context"] = _Context(invocation_id, info, self._app_dir)
+            result = await self.call(info.user_function, kwargs)
+            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+        except Exception as error:  # the user's failure travels to the orchestrator
+            self._executed(info, invocation_id, started, error)
+            return ActivityOutcome(failure=Failure.of(error))
+        self._executed(info, invocation_id, started, None)
+        return ActivityOutcome(result=encoded)
+
+    # --- HTTP triggers ---------------------------------------------------------------
+
+    async def run_http(
+        self, info: FunctionInfo, request: func.HttpRequest, client_binding: Optional[str]
+    ) -> Any:
+        """Returns what the function returned; raises what it raised (logged here)."""
+        invocation_id = str(uuid.uuid4())
+        kwargs: dict[str, Any] = {info.trigger_parameter: request}
+        client_parameter = info.durable_client_parameter
+        if client_parameter is not None:
+            kwargs[client_parameter] = client_binding
+        if info.wants_context:
+            kwargs["context"] = _Context(invocation_id, info, self._app_dir)
+        started = self._executing(info, _HTTP_REASON, invocation_id)
+        try:
+            result = await self.call(info.user_function, kwargs)
+        except Exception as error:
+            self._executed(info, invocation_id, started, error)
+            raise
+        self._executed(info, invocation_id, started, None)
+        return result
+
+    async def call(self, function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """Coroutines are awaited on the loop; anything else runs in the thread pool."""
+        if asyncio.iscoroutinefunction(function):
+            return await function(**kwargs)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._pool, lambda: function(**kwargs))
+        if asyncio.iscoroutine(result):
+            return await result
+        return result
+
+    # --- logging -----------------------------------------------------------------------
+
+    def _traced(self, info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
+        invocation_id = str(uuid.uuid4())
+        started = self._executing(info, reason, invocation_id)
+        try:
+            result = call()
+        except Exception as error:
+            self._executed(info, invocation_id, started, error)
+            raise
+        self._executed(info, invocation_id, started, None)
+        return result
+
+    def _executing(self, info: FunctionInfo, reason: str, invocation_id: str) -> float:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Executing 'Functions.%s' (Reason='%s', Id=%s)",
+                info.name,
+                reason,
+                invocation_id,
+                extra={"function": info.name, "invocation_id": invocation_id},
+            )
+        return time.perf_counter()
+
+    def _executed(
+        self,
+        info: FunctionInfo,
+        invocation_id: str,
+        started: float,
+        error: Optional[BaseException],
+    ) -> None:
+        duration = round((time.perf_counter() - started) * 1000)
+        extra = {"function": info.name, "invocation_id": invocation_id, "duration_ms": duration}
+        if error is None:
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%sms)",
+                    info.name, invocation_id, duration, extra=extra,
+                )  # fmt: skip
+            return
+        logger.error(
+            "Executed 'Functions.%s' (Failed, Id=%s, Duration=%sms)",
+            info.name, invocation_id, duration,
+            extra={**extra, "user_traceback": _user_traceback(error)},
+        )  # fmt: skip
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The exception as the worker prints it; orchestrator failures without the state JSON."""
+    text = "".join(traceback.format_exception(error))
+    return text.split("\n\n$OutOfProcData$:", 1)[0] if "$OutOfProcData$" in text else text
+
+
+def describe_failure(failure: Failure) -> str:
+    """`TaskFailed.Details`: the host serializes the exception; we keep its message and stack."""
+    return json.dumps({"Message": failure.summary, "StackTrace": failure.stack})

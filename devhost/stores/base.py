@@ -1,0 +1,221 @@
+"""The store interface: instances, their histories and the messages between them.
+
+Shaped like the Azure Storage provider (durable-protocol.md H): an instance row, a
+history per instance, messages that carry history events to an instance (control
+queue) or to the activity workers (work-item queue), timers as messages that become
+visible at their fire time. The engine only ever talks to this interface, so the
+memory and Azure implementations behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Optional
+
+from ..protocol import Event, EventType, OrchestrationStatus
+
+
+# Statuses a new start with the same id may not replace: ext's default
+# `OverridableExistingInstanceStates.NonRunningStates`.
+LIVE_STATUSES = frozenset(
+    {
+        OrchestrationStatus.RUNNING,
+        OrchestrationStatus.PENDING,
+        OrchestrationStatus.SUSPENDED,
+        OrchestrationStatus.CONTINUED_AS_NEW,
+    }
+)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class InstanceRecord:
+    """One row of the Instances table; entities keep their state in `input`."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: OrchestrationStatus
+    created_time: datetime
+    last_updated_time: datetime
+    input: Optional[str] = None
+    output: Optional[str] = None
+    custom_status: Optional[str] = None
+    completed_time: Optional[datetime] = None
+    version: str = ""
+    parent_instance_id: Optional[str] = None
+
+    def copy(self, **changes: Any) -> "InstanceRecord":
+        return replace(self, **changes)
+
+
+@dataclass
+class Message:
+    """A history event on its way to an instance (or, if TaskScheduled, to an activity).
+
+    `execution_id` pins it to one execution: messages for an execution that has since
+    continued as new are dropped, as DTFx does. `fire_at` makes it a timer.
+    """
+
+    instance_id: str
+    event: Event
+    execution_id: Optional[str] = None
+    fire_at: Optional[datetime] = None
+    id: str = field(default_factory=new_id)
+
+    @property
+    def is_activity(self) -> bool:
+        return self.event["EventType"] == EventType.TASK_SCHEDULED
+
+
+@dataclass
+class WorkItem:
+    """What the store hands the engine for one episode of one instance.
+
+    While a work item is out, no other work item for the same instance is handed out.
+    `token` is the store's own bookkeeping (leases, ETags).
+    """
+
+    instance_id: str
+    messages: list[Message]
+    record: Optional[InstanceRecord]
+    history: list[Event]
+    token: Any = None
+
+
+@dataclass
+class Checkpoint:
+    """The result of an episode, committed as one unit.
+
+    Order of effects (as DTFx): outgoing messages are sent, then history and the
+    instance row are written, then the consumed messages are deleted. A crash between
+    any two steps leaves a state the next episode repairs: duplicates of outgoing
+    messages are detected by the receiver.
+    """
+
+    record: Optional[InstanceRecord]
+    # Events to append; with `replace_history`, the whole new history.
+    new_events: list[Event] = field(default_factory=list)
+    replace_history: bool = False
+    outgoing: list[Message] = field(default_factory=list)
+    consumed: list[Message] = field(default_factory=list)
+    # Messages handed back undelivered, e.g. everything but control events while suspended.
+    deferred: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    """Filters of the list/purge APIs; None means no filter."""
+
+    created_from: Optional[datetime] = None
+    created_to: Optional[datetime] = None
+    statuses: Optional[frozenset[OrchestrationStatus]] = None
+    instance_id_prefix: Optional[str] = None
+    entities: bool = False
+
+    def matches(self, record: InstanceRecord) -> bool:
+        if self.entities != record.instance_id.startswith("@"):
+            return False
+        if self.created_from is not None and record.created_time < self.created_from:
+            return False
+        if self.created_to is not None and record.created_time > self.created_to:
+            return False
+        if self.statuses is not None and record.status not in self.statuses:
+            return False
+        if self.instance_id_prefix and not record.instance_id.startswith(self.instance_id_prefix):
+            return False
+        return True
+
+
+class ConflictError(Exception):
+    """Raised by `commit` when another episode of the instance committed first."""
+
+
+class Store(ABC):
+    """Durable state of one task hub."""
+
+    def __init__(self) -> None:
+        # Set whenever a timer is held back, so a sleeping timer loop re-reads the schedule.
+        self.timers_changed = asyncio.Event()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Creates what the hub needs (tables, queues); fails clearly if unreachable."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    # --- orchestration and entity work ---------------------------------------------
+
+    @abstractmethod
+    async def next_work_item(self) -> WorkItem:
+        """Waits for an instance with deliverable messages and locks it."""
+
+    @abstractmethod
+    async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
+        """Applies an episode's effects and unlocks the instance."""
+
+    @abstractmethod
+    async def abandon(self, item: WorkItem) -> None:
+        """Unlocks the instance and makes its messages deliverable again."""
+
+    # --- activity work ---------------------------------------------------------------
+
+    @abstractmethod
+    async def next_activity(self) -> Message:
+        """Waits for a TaskScheduled message; it stays owned until completed/abandoned."""
+
+    @abstractmethod
+    async def complete_activity(self, work: Message, result: Message) -> None:
+        """Sends the activity's result to its orchestration and deletes the work message."""
+
+    @abstractmethod
+    async def abandon_activity(self, work: Message) -> None: ...
+
+    # --- messages and timers -----------------------------------------------------------
+
+    @abstractmethod
+    async def send(self, messages: list[Message]) -> None:
+        """Enqueues messages from outside an episode (clients, recovery)."""
+
+    @abstractmethod
+    def next_timer_due(self) -> Optional[datetime]:
+        """The earliest fire time of a timer this store holds back, if any."""
+
+    @abstractmethod
+    async def release_timers(self, now: datetime) -> int:
+        """Makes every timer due at `now` deliverable; returns how many."""
+
+    @abstractmethod
+    async def wait_idle(self) -> None:
+        """Returns when nothing deliverable is queued or in progress (timers aside)."""
+
+    # --- instance management -----------------------------------------------------------
+
+    @abstractmethod
+    async def create_instance(self, record: InstanceRecord, start: Message) -> None:
+        """Writes a new Pending instance row and its start message; an existing row is
+        replaced unless its status is in LIVE_STATUSES (then raises `Conflict`)."""
+
+    @abstractmethod
+    async def get_record(self, instance_id: str) -> Optional[InstanceRecord]: ...
+
+    @abstractmethod
+    async def get_history(self, instance_id: str) -> list[Event]: ...
+
+    @abstractmethod
+    async def query(
+        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
+    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        """Matching records in instance-id order, a page at a time."""
+
+    @abstractmethod
+    async def purge(self, instance_id: str) -> bool:
+        """Deletes the instance row, its history and payloads; False if it did not exist."""

@@ -1,0 +1,211 @@
+"""The in-process store: dictionaries and queues, for fast tests and `--storage memory`.
+
+It keeps the same contract as the Azure store (one work item per instance at a time,
+timers held back until released, held messages of suspended instances) so the engine
+cannot tell them apart; it just forgets everything when the process ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import heapq
+import itertools
+from datetime import datetime
+from typing import Optional
+
+from ..clock import Clock
+from ..errors import Conflict
+from ..protocol import Event
+from .base import (
+    LIVE_STATUSES,
+    Checkpoint,
+    InstanceQuery,
+    InstanceRecord,
+    Message,
+    Store,
+    WorkItem,
+)
+
+
+class MemoryStore(Store):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+        self._records: dict[str, InstanceRecord] = {}
+        self._histories: dict[str, list[Event]] = {}
+        self._pending: dict[str, list[Message]] = {}
+        self._held: dict[str, list[Message]] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._locked: set[str] = set()
+        self._activities: asyncio.Queue[Message] = asyncio.Queue()
+        self._running_activities = 0
+        self._timers: list[tuple[datetime, int, Message]] = []
+        self._sequence = itertools.count()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # --- orchestration and entity work ---------------------------------------------
+
+    async def next_work_item(self) -> WorkItem:
+        while True:
+            instance_id = await self._ready.get()
+            self._queued.discard(instance_id)
+            messages = self._pending.pop(instance_id, [])
+            if not messages:
+                continue
+            self._locked.add(instance_id)
+            return WorkItem(
+                instance_id=instance_id,
+                messages=messages,
+                record=self._records.get(instance_id),
+                history=self._histories.get(instance_id, []),
+            )
+
+    async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
+        instance_id = item.instance_id
+        for message in checkpoint.outgoing:
+            self._route(message)
+        if checkpoint.record is not None:
+            self._records[instance_id] = checkpoint.record
+        if checkpoint.replace_history:
+            self._histories[instance_id] = list(checkpoint.new_events)
+        elif checkpoint.new_events:
+            self._histories.setdefault(instance_id, []).extend(checkpoint.new_events)
+        if checkpoint.deferred:
+            self._held.setdefault(instance_id, []).extend(checkpoint.deferred)
+        self._unlock(instance_id)
+
+    async def abandon(self, item: WorkItem) -> None:
+        self._pending[item.instance_id] = item.messages + self._pending.get(item.instance_id, [])
+        self._unlock(item.instance_id)
+
+    def _unlock(self, instance_id: str) -> None:
+        self._locked.discard(instance_id)
+        if self._pending.get(instance_id):
+            self._mark_ready(instance_id)
+        self._update_idle()
+
+    # --- activity work ---------------------------------------------------------------
+
+    async def next_activity(self) -> Message:
+        work = await self._activities.get()
+        self._running_activities += 1
+        return work
+
+    async def complete_activity(self, work: Message, result: Message) -> None:
+        self._route(result)
+        self._running_activities -= 1
+        self._update_idle()
+
+    async def abandon_activity(self, work: Message) -> None:
+        self._running_activities -= 1
+        self._activities.put_nowait(work)
+
+    # --- messages and timers -----------------------------------------------------------
+
+    async def send(self, messages: list[Message]) -> None:
+        for message in messages:
+            self._route(message)
+        self._update_idle()
+
+    def _route(self, message: Message) -> None:
+        if message.fire_at is not None and message.fire_at > self._clock.now():
+            heapq.heappush(self._timers, (message.fire_at, next(self._sequence), message))
+            self.timers_changed.set()
+        elif message.is_activity:
+            self._activities.put_nowait(message)
+        else:
+            instance_id = message.instance_id
+            pending = self._pending.setdefault(instance_id, [])
+            held = self._held.pop(instance_id, None)
+            if held:
+                pending[:0] = held
+            pending.append(message)
+            self._mark_ready(instance_id)
+        self._idle.clear()
+
+    def _mark_ready(self, instance_id: str) -> None:
+        if instance_id not in self._locked and instance_id not in self._queued:
+            self._queued.add(instance_id)
+            self._ready.put_nowait(instance_id)
+
+    def next_timer_due(self) -> Optional[datetime]:
+        return self._timers[0][0] if self._timers else None
+
+    async def release_timers(self, now: datetime) -> int:
+        released = 0
+        while self._timers and self._timers[0][0] <= now:
+            _, _, message = heapq.heappop(self._timers)
+            if message.instance_id in self._records:
+                self._route(message)
+                released += 1
+        self._update_idle()
+        return released
+
+    async def wait_idle(self) -> None:
+        while not self._is_idle():
+            self._idle.clear()
+            await self._idle.wait()
+
+    def _is_idle(self) -> bool:
+        return (
+            not self._queued
+            and not self._locked
+            and self._activities.empty()
+            and self._running_activities == 0
+        )
+
+    def _update_idle(self) -> None:
+        if self._is_idle():
+            self._idle.set()
+
+    # --- instance management -----------------------------------------------------------
+
+    async def create_instance(self, record: InstanceRecord, start: Message) -> None:
+        existing = self._records.get(record.instance_id)
+        if existing is not None and existing.status in LIVE_STATUSES:
+            raise Conflict(
+                f"An Orchestration instance with the status {existing.status.api_name} "
+                "already exists."
+            )
+        self._records[record.instance_id] = record
+        self._histories[record.instance_id] = []
+        self._held.pop(record.instance_id, None)
+        self._route(start)
+
+    async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
+        return self._records.get(instance_id)
+
+    async def get_history(self, instance_id: str) -> list[Event]:
+        return list(self._histories.get(instance_id, []))
+
+    async def query(
+        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
+    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        ids = sorted(self._records)
+        start = bisect.bisect_right(ids, continuation) if continuation else 0
+        page: list[InstanceRecord] = []
+        for instance_id in ids[start:]:
+            record = self._records[instance_id]
+            if not query.matches(record):
+                continue
+            if top is not None and len(page) == top:
+                return page, page[-1].instance_id
+            page.append(record)
+        return page, None
+
+    async def purge(self, instance_id: str) -> bool:
+        existed = self._records.pop(instance_id, None) is not None
+        self._histories.pop(instance_id, None)
+        self._held.pop(instance_id, None)
+        if instance_id not in self._locked:
+            self._pending.pop(instance_id, None)
+        return existed

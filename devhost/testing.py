@@ -1,0 +1,173 @@
+"""Test Durable Functions apps for real: the host in-process, time under the test's control.
+
+    from datetime import timedelta
+    from devhost.testing import DurableHost
+
+    async def test_approval_escalates(durable_host: DurableHost) -> None:
+        iid = await durable_host.start("approval_workflow", {"request_id": "r-1"})
+        await durable_host.advance(timedelta(hours=72))   # fires due timers, settles
+        await durable_host.raise_event(iid, "ApprovalEvent", {"approved": True, "approver": "lead"})
+        status = await durable_host.wait(iid)
+        assert status.output == {"decision": "approved", "by": "lead", "escalated": True}
+
+`DurableHost` starts the app's host on a free loopback port (memory store and virtual
+clock unless told otherwise), so plain HTTP against `base_url` works too. With
+`pytest_plugins = ["devhost.testing"]`, the `durable_host` fixture gives one per test for
+the app in the `durable_app_dir` ini option (default: the rootdir).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, AsyncIterator, Optional, Union
+
+import pytest
+import pytest_asyncio
+
+from .config import load_config
+from .engine.dispatcher import Engine
+from .engine.management import InstanceStatus, Management
+from .errors import NotFound
+from .host import Host
+from .protocol import EventType
+
+__all__ = ["DurableHost", "durable_host"]
+
+
+class DurableHost:
+    """An in-process host for one app; use as `async with DurableHost(app_dir) as host:`."""
+
+    def __init__(
+        self,
+        app_dir: Union[str, Path] = ".",
+        *,
+        storage: str = "memory",
+        connection: Optional[str] = None,
+        hub: Optional[str] = None,
+        virtual_clock: bool = True,
+    ) -> None:
+        self._config = load_config(
+            Path(app_dir),
+            host="127.0.0.1",
+            port=0,
+            storage=storage,
+            connection=connection,
+            hub=hub,
+            virtual_clock=virtual_clock,
+        )
+        self._host = Host(self._config)
+
+    async def __aenter__(self) -> "DurableHost":
+        await self._host.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._host.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`: the app's routes are under `/api`."""
+        return self._host.base_url
+
+    @property
+    def now(self) -> datetime:
+        return self._engine.clock.now()
+
+    @property
+    def management(self) -> Management:
+        """Every management operation (terminate, suspend, purge, ...) for advanced tests."""
+        assert self._host.management is not None, "the host is not running"
+        return self._host.management
+
+    @property
+    def _engine(self) -> Engine:
+        assert self._host.engine is not None, "the host is not running"
+        return self._host.engine
+
+    async def start(self, name: str, input: Any = None, *, instance_id: Optional[str] = None) -> str:
+        """Starts an orchestration as the HTTP API would, with `input` as its JSON body."""
+        return await self.management.start(
+            name, instance_id=instance_id, input_json=None if input is None else json.dumps(input)
+        )
+
+    async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        await self.management.raise_event(instance_id, name, json.dumps(data))
+
+    async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
+        await self.management.signal_entity(
+            name, key, operation, None if input is None else json.dumps(input)
+        )
+
+    async def read_entity(self, name: str, key: str) -> Any:
+        """The entity's state after queued work settled; LookupError if it does not exist."""
+        await self.settle()
+        try:
+            return (await self.management.entity(name, key)).state
+        except NotFound as error:
+            raise LookupError(error.message) from None
+
+    async def settle(self) -> None:
+        """Returns once no work is queued or running (timers not yet due aside)."""
+        await self._engine.settle()
+
+    async def advance(self, by: Union[timedelta, float]) -> datetime:
+        """Moves the virtual clock; every timer due on the way fires, in order, and the
+        call returns once the work they cause has settled."""
+        delta = by if isinstance(by, timedelta) else timedelta(seconds=by)
+        return await self._engine.advance(delta)
+
+    async def status(self, instance_id: str, *, history: bool = False) -> InstanceStatus:
+        return await self.management.status(
+            instance_id, show_history=history, show_history_output=history
+        )
+
+    async def wait(self, instance_id: str, *, timeout: float = 30.0) -> InstanceStatus:
+        """Waits until the instance completes, fails or is terminated."""
+        try:
+            await self._engine.wait_for(
+                instance_id, lambda r: r is not None and r.status.is_terminal, timeout
+            )
+        except asyncio.TimeoutError:
+            raise AssertionError(await self._describe_wait(instance_id, timeout)) from None
+        return await self.status(instance_id)
+
+    async def _describe_wait(self, instance_id: str, timeout: float) -> str:
+        record = await self._engine.store.get_record(instance_id)
+        if record is None:
+            return f"Instance '{instance_id}' does not exist."
+        history = await self._engine.store.get_history(instance_id)
+        fired = {e.get("TimerId") for e in history if e["EventType"] == EventType.TIMER_FIRED}
+        timers = [
+            e["FireAt"]
+            for e in history
+            if e["EventType"] == EventType.TIMER_CREATED and e["EventId"] not in fired
+        ]
+        hint = (
+            f" It waits for timers due at {', '.join(timers)} (clock is at "
+            f"{self.now.isoformat()}): advance the clock."
+            if timers
+            else " It may be waiting for an external event."
+        )
+        return (
+            f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"
+        )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "durable_app_dir",
+        "folder with the function_app.py that the durable_host fixture runs",
+        default=".",
+    )
+
+
+@pytest_asyncio.fixture
+async def durable_host(request: pytest.FixtureRequest) -> AsyncIterator[DurableHost]:
+    """A fresh host per test: memory store, virtual clock."""
+    configured = request.config.getini("durable_app_dir") or "."
+    app_dir = Path(request.config.rootpath) / configured
+    async with DurableHost(app_dir) as host:
+        yield host
