@@ -1,0 +1,5 @@
+"""Durable entities: the `Counter` aggregator and the counters the app keeps."""
+
+from .counter import OPERATIONS, ORDERS_COMPLETED, REVENUE_CENTS, Counter, counter_id
+
+__all__ = ["OPERATIONS", "ORDERS_COMPLETED", "REVENUE_CENTS", "Counter", "counter_id"]
