@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class FunctionIndex:
 
     app_dir: Path
     functions: list[FunctionInfo]
+    module: Any = None
     orchestrators: dict[str, FunctionInfo] = field(default_factory=dict)
     activities: dict[str, FunctionInfo] = field(default_factory=dict)
     entities: dict[str, FunctionInfo] = field(default_factory=dict)
@@ -156,7 +158,7 @@ def load_app(app_dir: Path) -> FunctionIndex:
         functions = [_describe(function) for function in registers[0].get_functions()]
     except ValueError as error:
         raise StartupError(f"Indexing '{script}' failed: {error}") from error
-    index = FunctionIndex(app_dir=app_dir, functions=functions)
+    index = FunctionIndex(app_dir=app_dir, functions=functions, module=module)
     _INDEXED[app_dir] = index
     return index
 
@@ -184,7 +186,8 @@ def _import_script(script: Path) -> Any:
 
 
 def _describe(function: Any) -> FunctionInfo:
-    bindings = tuple(binding.get_dict_repr() for binding in function.get_bindings())
+    """Bindings as the worker reports them to the host: the function's JSON metadata."""
+    bindings = tuple(json.loads(function.get_function_json())["bindings"])
     trigger = function.get_trigger()
     trigger_json = next(b for b in bindings if b.get("type") == trigger.type)
     return FunctionInfo(

@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator, Optional, Union
 
 import pytest
 import pytest_asyncio
+from azure.functions._durable_functions import df_dumps
 
 from .config import load_config
 from .engine.dispatcher import Engine
@@ -73,6 +74,12 @@ class DurableHost:
         return self._host.base_url
 
     @property
+    def app_module(self) -> Any:
+        """The imported `function_app` module, for tests that steer the app."""
+        assert self._host.index is not None, "the host is not running"
+        return self._host.index.module
+
+    @property
     def now(self) -> datetime:
         return self._engine.clock.now()
 
@@ -87,19 +94,21 @@ class DurableHost:
         assert self._host.engine is not None, "the host is not running"
         return self._host.engine
 
+    # Values reach user code exactly as given: starts and signals are encoded the way the
+    # SDK client encodes them (the only way a plain string input survives `get_input()`),
+    # events the way the HTTP API does (so a dict arrives as a dict, not as JSON text).
+
     async def start(self, name: str, input: Any = None, *, instance_id: Optional[str] = None) -> str:
-        """Starts an orchestration as the HTTP API would, with `input` as its JSON body."""
+        """Starts an orchestration as `client.start_new(name, instance_id, input)` would."""
         return await self.management.start(
-            name, instance_id=instance_id, input_json=None if input is None else json.dumps(input)
+            name, instance_id=instance_id, input_json=_client_encoded(input)
         )
 
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         await self.management.raise_event(instance_id, name, json.dumps(data))
 
     async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
-        await self.management.signal_entity(
-            name, key, operation, None if input is None else json.dumps(input)
-        )
+        await self.management.signal_entity(name, key, operation, _client_encoded(input))
 
     async def read_entity(self, name: str, key: str) -> Any:
         """The entity's state after queued work settled; LookupError if it does not exist."""
@@ -154,6 +163,11 @@ class DurableHost:
         return (
             f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"
         )
+
+
+def _client_encoded(value: Any) -> Optional[str]:
+    """The SDK client posts `df_dumps(value)` as a JSON string (durable-protocol.md I.1)."""
+    return None if value is None else json.dumps(df_dumps(value))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

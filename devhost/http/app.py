@@ -19,7 +19,15 @@ from ..errors import DevhostError
 from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
 from . import devtools, functions, webhooks
-from .keys import ENGINE, FUNCTION_ROUTES, INVOKER, MANAGEMENT, ROUTE_PREFIX, URLS
+from .keys import (
+    ENGINE,
+    FUNCTION_ROUTES,
+    INVOKER,
+    MANAGEMENT,
+    MAX_REQUEST_BYTES,
+    ROUTE_PREFIX,
+    URLS,
+)
 from .routing import Router
 from .urls import Urls
 
@@ -38,9 +46,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except DevhostError as error:
         return web.json_response(error_body(error.message), status=error.status)
-    except web.HTTPRequestEntityTooLarge as error:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_REQUEST_BYTES]
         return web.json_response(
-            error_body(f"Request body too large: the limit is {error.max_size} bytes."),
+            error_body(f"Request body too large: the host accepts at most {limit} bytes."),
             status=413,
         )
     except web.HTTPException as error:
@@ -69,6 +78,7 @@ def create_app(
     app[MANAGEMENT] = management
     app[INVOKER] = invoker
     app[URLS] = urls
+    app[MAX_REQUEST_BYTES] = max_request_bytes
     app[ROUTE_PREFIX] = f"/{route_prefix}" if route_prefix else ""
     router: Router[FunctionInfo] = Router()
     for info in index.http:
