@@ -11,6 +11,7 @@ import pytest_asyncio
 from devhost.testing import DurableHost
 
 PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
+FUNCTION_APP = Path(__file__).resolve().parents[2]
 
 
 @pytest_asyncio.fixture
@@ -24,3 +25,10 @@ async def host() -> AsyncIterator[DurableHost]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def app_host(storage_connection: str) -> AsyncIterator[DurableHost]:
+    """This project's function app, its blobs in the session's Azurite."""
+    async with DurableHost(FUNCTION_APP) as durable_host:
+        yield durable_host
