@@ -76,6 +76,11 @@ class HistoryBuilder:
         self._history.append(events.orchestrator_started(self.now))
         return self
 
+    @property
+    def history(self) -> list[events.Event]:
+        """The events so far, as a host would send them."""
+        return self._history
+
     def context_json(self) -> str:
         """The JSON a host gives the orchestrator for the current (last) episode."""
         return orchestration_context(

@@ -1,0 +1,53 @@
+"""How the host reads an app's settings, as `func start` does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devhost.config import load_config
+from devhost.errors import StartupError
+
+
+def _app(tmp_path: Path, host: dict, values: dict) -> Path:
+    (tmp_path / "host.json").write_text(json.dumps(host))
+    (tmp_path / "local.settings.json").write_text(json.dumps({"Values": values}))
+    return tmp_path
+
+
+def test_local_settings_fill_the_environment_but_never_override_it(tmp_path: Path) -> None:
+    env = {"Existing": "from-shell"}
+    load_config(_app(tmp_path, {}, {"Existing": "from-file", "New": "value"}), environ=env)
+    assert env == {"Existing": "from-shell", "New": "value"}
+
+
+def test_hub_name_resolution(tmp_path: Path) -> None:
+    host = {"extensions": {"durableTask": {"hubName": "%HubSetting%"}}}
+    app = _app(tmp_path, host, {"HubSetting": "FromSetting"})
+    assert load_config(app, environ={}).hub == "FromSetting"
+    assert load_config(app, hub="FromFlag", environ={}).hub == "FromFlag"
+    assert load_config(_app(tmp_path, {}, {}), environ={"WEBSITE_SITE_NAME": "site"}).hub == "site"
+    assert load_config(_app(tmp_path, {}, {}), environ={}).hub == "TestHubName"
+
+
+def test_durable_settings_come_from_host_json(tmp_path: Path) -> None:
+    host = {
+        "extensions": {
+            "durableTask": {"maxConcurrentActivityFunctions": 3, "maxEntityOperationBatchSize": 7},
+            "http": {"routePrefix": "/v1/"},
+        }
+    }
+    config = load_config(_app(tmp_path, host, {}), environ={})
+    assert (config.engine.max_concurrent_activities, config.engine.max_entity_batch) == (3, 7)
+    assert config.route_prefix == "v1"
+
+
+def test_bad_settings_are_startup_errors(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text("{broken")
+    with pytest.raises(StartupError, match="not valid JSON"):
+        load_config(tmp_path, environ={})
+    bad = {"extensions": {"durableTask": {"maxConcurrentActivityFunctions": 0}}}
+    with pytest.raises(StartupError, match="positive integer"):
+        load_config(_app(tmp_path, bad, {}), environ={})

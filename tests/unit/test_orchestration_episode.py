@@ -1,0 +1,105 @@
+"""Episodes of one orchestration through the real SDK, without a host around them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import azure.durable_functions as df
+
+from devhost.engine.orchestrations import EpisodeContext, run_orchestration_episode
+from devhost.engine.replay import KnownFunctions
+from devhost.protocol import EventType, OrchestrationStatus, events
+from devhost.stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+
+T0 = datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
+KNOWN = KnownFunctions.of(["work"], ["fan_out", "waits"], [])
+
+
+def _fan_out(context: df.DurableOrchestrationContext):
+    results = yield context.task_all([context.call_activity("work", n) for n in range(100)])
+    return sum(results)
+
+
+def _waits(context: df.DurableOrchestrationContext):
+    return (yield context.wait_for_external_event("Go"))
+
+
+HANDLES: dict[str, Callable[[str], str]] = {
+    "fan_out": df.Orchestrator.create(_fan_out),
+    "waits": df.Orchestrator.create(_waits),
+}
+
+
+class Instance:
+    """One instance's row and history, advanced episode by episode."""
+
+    def __init__(self, name: str) -> None:
+        self.record = InstanceRecord(
+            instance_id="i-1", name=name, execution_id="e-1",
+            status=OrchestrationStatus.PENDING, created_time=T0, last_updated_time=T0,
+        )  # fmt: skip
+        self.history: list[dict[str, Any]] = []
+        self.now = T0
+        start = events.execution_started(T0, instance_id="i-1", execution_id="e-1", name=name, input=None)
+        self.last = self.deliver([Message("i-1", start, "e-1")])
+
+    def deliver(self, messages: list[Message]) -> Checkpoint:
+        self.now += timedelta(seconds=1)
+        item = WorkItem("i-1", messages, self.record, self.history)
+        context = EpisodeContext(
+            now=self.now, functions=KNOWN, run_orchestrator=lambda name, body: HANDLES[name](body)
+        )
+        checkpoint = run_orchestration_episode(item, context)
+        assert checkpoint.record is not None
+        self.record = checkpoint.record
+        self.history = checkpoint.new_events if checkpoint.replace_history else self.history + checkpoint.new_events
+        self.last = checkpoint
+        return checkpoint
+
+
+def _completed(task_id: int, value: Any, execution: str = "e-1") -> Message:
+    return Message("i-1", events.task_completed(T0, task_id, json.dumps(value)), execution)
+
+
+def _episodes(history: list[dict[str, Any]]) -> int:
+    return sum(1 for e in history if e["EventType"] == EventType.ORCHESTRATOR_STARTED)
+
+
+def test_completions_that_arrive_together_are_applied_in_one_episode() -> None:
+    instance = Instance("fan_out")
+    assert len([m for m in instance.last.outgoing if m.is_activity]) == 100
+    instance.deliver([_completed(n, n) for n in range(100)])
+    assert (instance.record.status, instance.record.output) == (OrchestrationStatus.COMPLETED, "4950")
+    assert _episodes(instance.history) == 2
+
+
+def test_a_second_completion_of_the_same_task_is_dropped() -> None:
+    instance = Instance("fan_out")
+    instance.deliver([_completed(0, 1000)])
+    instance.deliver([_completed(0, 1000)] + [_completed(n, n) for n in range(1, 100)])
+    assert instance.record.output == str(1000 + sum(range(1, 100)))
+
+
+def test_messages_for_another_execution_are_dropped() -> None:
+    instance = Instance("fan_out")
+    checkpoint = instance.deliver([_completed(n, n, execution="old") for n in range(100)])
+    assert checkpoint.new_events == [] and instance.record.status == OrchestrationStatus.RUNNING
+
+
+def test_suspended_instance_defers_events_until_resumed() -> None:
+    instance = Instance("waits")
+    raised = Message("i-1", events.event_raised(T0, "Go", '"now"'))
+    checkpoint = instance.deliver([Message("i-1", events.execution_suspended(T0, "hold")), raised])
+    assert instance.record.status == OrchestrationStatus.SUSPENDED
+    assert checkpoint.deferred == [raised] and raised not in checkpoint.consumed
+    instance.deliver([Message("i-1", events.execution_resumed(T0, "go")), raised])
+    assert (instance.record.status, instance.record.output) == (OrchestrationStatus.COMPLETED, '"now"')
+
+
+def test_terminate_ends_the_instance_with_the_reason() -> None:
+    instance = Instance("waits")
+    instance.deliver([Message("i-1", events.execution_terminated(T0, "stop"))])
+    assert (instance.record.status, instance.record.output) == (OrchestrationStatus.TERMINATED, "stop")
+    assert instance.deliver([Message("i-1", events.event_raised(T0, "Go", '"late"'))]).new_events == []

@@ -1,0 +1,54 @@
+"""Functions route templates, matched as the Functions host's routing matches them."""
+
+from __future__ import annotations
+
+import pytest
+
+from devhost.http.routing import RouteTemplateError, Router
+
+GET, POST = frozenset({"GET"}), frozenset({"POST"})
+
+
+def _router(*routes: tuple[str, frozenset[str]]) -> Router[str]:
+    router: Router[str] = Router()
+    for template, methods in routes:
+        router.add(template, methods, template)
+    return router
+
+
+def test_literals_are_case_insensitive_and_values_keep_their_case() -> None:
+    route, values, _ = _router(("orders/{id}", GET)).match("GET", "/ORDERS/Ab-1")
+    assert route is not None and values == {"id": "Ab-1"}
+
+
+def test_typed_and_optional_parameters() -> None:
+    router = _router(("items/{id:int}/{name?}", GET))
+    assert router.match("GET", "/items/5")[1] == {"id": "5"}
+    assert router.match("GET", "/items/5/lamp")[1] == {"id": "5", "name": "lamp"}
+    assert router.match("GET", "/items/five")[0] is None
+
+
+def test_catch_all_takes_the_rest_of_the_path() -> None:
+    assert _router(("files/{*path}", GET)).match("GET", "/files/a/b.txt")[1] == {"path": "a/b.txt"}
+
+
+def test_literal_routes_win_over_parameters() -> None:
+    router = _router(("items/{id}", GET), ("items/latest", GET))
+    assert router.match("GET", "/items/latest")[0].target == "items/latest"  # type: ignore[union-attr]
+
+
+def test_a_method_mismatch_reports_what_the_route_accepts() -> None:
+    route, _, allowed = _router(("orders/{id}", POST)).match("GET", "/orders/1")
+    assert route is None and allowed == {"POST"}
+
+
+def test_length_and_range_constraints() -> None:
+    router = _router(("codes/{code:length(3)}/{n:range(1,9)}", GET))
+    assert router.match("GET", "/codes/abc/4")[0] is not None
+    assert router.match("GET", "/codes/abcd/4")[0] is None
+    assert router.match("GET", "/codes/abc/12")[0] is None
+
+
+def test_unsupported_constraints_are_reported() -> None:
+    with pytest.raises(RouteTemplateError):
+        _router(("x/{id:weird}", GET))
