@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 import traceback
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -25,6 +24,7 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from .ids import new_guid
 from .loader import FunctionInfo
 
 logger = logging.getLogger(__name__)
@@ -111,32 +111,47 @@ class Invoker:
     def run_orchestrator(self, info: FunctionInfo, context_json: str) -> str:
         """Returns the state JSON; raises what the SDK raised (its message carries the
         `$OutOfProcData$` state on orchestrator failures). Called from a worker thread."""
-        return self._traced(
+        return _traced(
             info, _DURABLE_REASON, lambda: info.user_function(func.OrchestrationContext(context_json))
         )
 
     def run_entity(self, info: FunctionInfo, batch_json: str) -> str:
-        return self._traced(
+        return _traced(
             info, _DURABLE_REASON, lambda: info.user_function(func.EntityContext(batch_json))
         )
 
-    async def run_activity(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
-        invocation_id = str(uuid.uuid4())
-        started = self._executing(info, _DURABLE_REASON, invocation_id)
-        try:
-            value = ActivityTriggerConverter.decode(
-                meta.Datum(raw_input, "string"), trigger_metadata=None
+    async def run_activities(
+        self, batch: list[tuple[FunctionInfo, Optional[str]]]
+    ) -> list[ActivityOutcome]:
+        """Runs activities in order: coroutines on the loop, synchronous ones together in
+        one thread-pool call (one hand-off to a thread instead of one per activity)."""
+        outcomes: list[Optional[ActivityOutcome]] = [None] * len(batch)
+        threaded = [n for n, (info, _) in enumerate(batch) if not info.is_async]
+        if threaded:
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(
+                self._pool, lambda: [self._activity_in_thread(*batch[n]) for n in threaded]
             )
-            kwargs: dict[str, Any] = {info.trigger_parameter: value}
-            if info.wants_context:
-                kwargs["context"] = _Context(invocation_id, info, self._app_dir)
-            result = await self.call(info.user_function, kwargs)
-            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+            for n, outcome in zip(threaded, results):
+                outcomes[n] = outcome
+        for n, (info, raw_input) in enumerate(batch):
+            if info.is_async:
+                outcomes[n] = await self._activity_on_loop(info, raw_input)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _activity_in_thread(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+        invocation = _ActivityInvocation(info, self._app_dir)
+        try:
+            return invocation.succeeded(info.user_function(**invocation.arguments(raw_input)))
         except Exception as error:  # the user's failure travels to the orchestrator
-            self._executed(info, invocation_id, started, error)
-            return ActivityOutcome(failure=Failure.of(error))
-        self._executed(info, invocation_id, started, None)
-        return ActivityOutcome(result=encoded)
+            return invocation.failed(error)
+
+    async def _activity_on_loop(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+        invocation = _ActivityInvocation(info, self._app_dir)
+        try:
+            return invocation.succeeded(await info.user_function(**invocation.arguments(raw_input)))
+        except Exception as error:
+            return invocation.failed(error)
 
     # --- HTTP triggers ---------------------------------------------------------------
 
@@ -144,20 +159,20 @@ class Invoker:
         self, info: FunctionInfo, request: func.HttpRequest, client_binding: Optional[str]
     ) -> Any:
         """Returns what the function returned; raises what it raised (logged here)."""
-        invocation_id = str(uuid.uuid4())
+        invocation_id = new_guid()
         kwargs: dict[str, Any] = {info.trigger_parameter: request}
         client_parameter = info.durable_client_parameter
         if client_parameter is not None:
             kwargs[client_parameter] = client_binding
         if info.wants_context:
             kwargs["context"] = _Context(invocation_id, info, self._app_dir)
-        started = self._executing(info, _HTTP_REASON, invocation_id)
+        started = _executing(info, _HTTP_REASON, invocation_id)
         try:
             result = await self.call(info.user_function, kwargs)
         except Exception as error:
-            self._executed(info, invocation_id, started, error)
+            _executed(info, invocation_id, started, error)
             raise
-        self._executed(info, invocation_id, started, None)
+        _executed(info, invocation_id, started, None)
         return result
 
     async def call(self, function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
@@ -170,51 +185,79 @@ class Invoker:
             return await result
         return result
 
-    # --- logging -----------------------------------------------------------------------
 
-    def _traced(self, info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
-        invocation_id = str(uuid.uuid4())
-        started = self._executing(info, reason, invocation_id)
-        try:
-            result = call()
-        except Exception as error:
-            self._executed(info, invocation_id, started, error)
-            raise
-        self._executed(info, invocation_id, started, None)
-        return result
+def _traced(info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
+    invocation_id = new_guid()
+    started = _executing(info, reason, invocation_id)
+    try:
+        result = call()
+    except Exception as error:
+        _executed(info, invocation_id, started, error)
+        raise
+    _executed(info, invocation_id, started, None)
+    return result
 
-    def _executing(self, info: FunctionInfo, reason: str, invocation_id: str) -> float:
+def _executing(info: FunctionInfo, reason: str, invocation_id: str) -> float:
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "Executing 'Functions.%s' (Reason='%s', Id=%s)",
+            info.name,
+            reason,
+            invocation_id,
+            extra={"function": info.name, "invocation_id": invocation_id},
+        )
+    return time.perf_counter()
+
+def _executed(
+    info: FunctionInfo,
+    invocation_id: str,
+    started: float,
+    error: Optional[BaseException],
+) -> None:
+    duration = round((time.perf_counter() - started) * 1000)
+    extra = {"function": info.name, "invocation_id": invocation_id, "duration_ms": duration}
+    if error is None:
         if logger.isEnabledFor(logging.INFO):
             logger.info(
-                "Executing 'Functions.%s' (Reason='%s', Id=%s)",
-                info.name,
-                reason,
-                invocation_id,
-                extra={"function": info.name, "invocation_id": invocation_id},
-            )
-        return time.perf_counter()
+                "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%sms)",
+                info.name, invocation_id, duration, extra=extra,
+            )  # fmt: skip
+        return
+    logger.error(
+        "Executed 'Functions.%s' (Failed, Id=%s, Duration=%sms)",
+        info.name, invocation_id, duration,
+        extra={**extra, "user_traceback": _user_traceback(error)},
+    )  # fmt: skip
 
-    def _executed(
-        self,
-        info: FunctionInfo,
-        invocation_id: str,
-        started: float,
-        error: Optional[BaseException],
-    ) -> None:
-        duration = round((time.perf_counter() - started) * 1000)
-        extra = {"function": info.name, "invocation_id": invocation_id, "duration_ms": duration}
-        if error is None:
-            if logger.isEnabledFor(logging.INFO):
-                logger.info(
-                    "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%sms)",
-                    info.name, invocation_id, duration, extra=extra,
-                )  # fmt: skip
-            return
-        logger.error(
-            "Executed 'Functions.%s' (Failed, Id=%s, Duration=%sms)",
-            info.name, invocation_id, duration,
-            extra={**extra, "user_traceback": _user_traceback(error)},
-        )  # fmt: skip
+
+class _ActivityInvocation:
+    """One activity execution: input decoded and outcome encoded by the worker's converter,
+    logged once, whether the function runs on a thread or on the loop."""
+
+    def __init__(self, info: FunctionInfo, app_dir: str) -> None:
+        self._info = info
+        self._app_dir = app_dir
+        self._id = new_guid()
+        self._started = _executing(info, _DURABLE_REASON, self._id)
+
+    def arguments(self, raw_input: Optional[str]) -> dict[str, Any]:
+        value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
+        kwargs: dict[str, Any] = {self._info.trigger_parameter: value}
+        if self._info.wants_context:
+            kwargs["context"] = _Context(self._id, self._info, self._app_dir)
+        return kwargs
+
+    def succeeded(self, result: Any) -> ActivityOutcome:
+        try:
+            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+        except Exception as error:
+            return self.failed(error)
+        _executed(self._info, self._id, self._started, None)
+        return ActivityOutcome(result=encoded)
+
+    def failed(self, error: Exception) -> ActivityOutcome:
+        _executed(self._info, self._id, self._started, error)
+        return ActivityOutcome(failure=Failure.of(error))
 
 
 def _user_traceback(error: BaseException) -> str:

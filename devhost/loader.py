@@ -8,6 +8,7 @@ The worker imports `function_app.py` with the app directory on `sys.path`, finds
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import json
@@ -32,7 +33,7 @@ DURABLE_CLIENT = "durableClient"
 ALL_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FunctionInfo:
     """One indexed function: its trigger, bindings and the callable the worker invokes."""
 
@@ -73,7 +74,7 @@ class FunctionInfo:
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.user_function)
 
-    @property
+    @functools.cached_property
     def wants_context(self) -> bool:
         """The worker passes `azure.functions.Context` to an unbound parameter `context`."""
         bound = {binding.get("name") for binding in self.bindings}

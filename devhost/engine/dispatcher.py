@@ -11,7 +11,6 @@ order and returns only once the work they cause has settled.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,20 +19,31 @@ from typing import Callable, Optional
 
 from ..clock import Clock, VirtualClock
 from ..errors import BadRequest
-from ..invoker import Invoker, describe_failure
+from ..invoker import Invoker
 from ..loader import FunctionIndex
-from ..protocol import Event, OrchestrationStatus, events, split_entity_instance_id
+from ..protocol import OrchestrationStatus, events, split_entity_instance_id
 from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
+from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
-from .http_activity import HttpActivityError, run_http_activity
 from .orchestrations import EpisodeContext, run_orchestration_episode
-from .replay import HTTP_ACTIVITY
 
 logger = logging.getLogger(__name__)
 
 # An advance that keeps firing timers due before its target never settles; past this
 # many timers it stops and says so.
 _MAX_TIMERS_PER_ADVANCE = 100_000
+# Batching of results: before replaying an instance whose activities are still running,
+# keep collecting their results while they keep coming (each within _LINGER_QUIET_S of
+# the last), for at most _LINGER_FACTOR times its last episode's duration, at least
+# _LINGER_FLOOR_S and never more than _LINGER_CAP_S. A stream of quick results becomes
+# one replay instead of many; a slow activity delays the reaction by the quiet gap only.
+_LINGER_QUIET_S = 0.01
+_LINGER_FACTOR = 10.0
+_LINGER_FLOOR_S = 0.05
+_LINGER_CAP_S = 0.5
+# When more activities are queued than workers, a worker takes several (its fair share,
+# at most this many): synchronous ones then cost one hand-off to a thread, not one each.
+_ACTIVITY_SHARE = 16
 
 
 @dataclass(frozen=True)
@@ -61,12 +71,14 @@ class Engine:
         self._invoker = invoker
         self._settings = settings
         self._functions = index.known()
+        self._activities = ActivityRunner(index, invoker, clock)
         self._episodes = ThreadPoolExecutor(
             max_workers=settings.max_concurrent_orchestrations, thread_name_prefix="devhost-episode"
         )
         self._workers: list[asyncio.Task[None]] = []
         self._commit_signal = asyncio.Event()
         self._advance_lock = asyncio.Lock()
+        self._episode_seconds: dict[str, float] = {}
 
     async def start(self) -> None:
         await self.store.open()
@@ -96,17 +108,30 @@ class Engine:
         loop = asyncio.get_running_loop()
         while True:
             item = await self.store.next_work_item()
+            last = self._episode_seconds.get(item.instance_id)
+            if last is not None:
+                bound = min(max(last * _LINGER_FACTOR, _LINGER_FLOOR_S), _LINGER_CAP_S)
+                await self.store.linger(item, timeout=bound, quiet=_LINGER_QUIET_S)
+            began = loop.time()
             try:
                 checkpoint = await loop.run_in_executor(self._episodes, self._episode, item)
             except Exception as error:  # a host defect: keep the instance and show why
                 logger.exception("Episode of '%s' failed inside the host", item.instance_id)
                 checkpoint = _internal_failure(item, error, self.clock.now())
+            self._remember_cost(item.instance_id, checkpoint, loop.time() - began)
             try:
                 await self.store.commit(item, checkpoint)
             except ConflictError:
                 await self.store.abandon(item)
                 continue
             self._signal_commit()
+
+    def _remember_cost(self, instance_id: str, checkpoint: Checkpoint, seconds: float) -> None:
+        record = checkpoint.record
+        if record is None or record.status.is_terminal:
+            self._episode_seconds.pop(instance_id, None)
+        else:
+            self._episode_seconds[instance_id] = seconds
 
     def _episode(self, item: WorkItem) -> Checkpoint:
         now = self.clock.now()
@@ -141,42 +166,22 @@ class Engine:
     # --- activities ----------------------------------------------------------------------
 
     async def _activity_worker(self) -> None:
+        workers = self._settings.max_concurrent_activities
         while True:
-            work = await self.store.next_activity()
+            batch = await self.store.next_activities(workers=workers, most=_ACTIVITY_SHARE)
             try:
-                result = await self._run_activity(work.event)
-            except Exception as error:  # a host defect: fail the task rather than lose it
-                logger.exception("Activity '%s' failed inside the host", work.event.get("Name"))
-                result = events.task_failed(
-                    self.clock.now(), work.event["EventId"], f"{type(error).__name__}: {error}", ""
+                results = await self._activities.run(batch)
+            except Exception as error:  # a host defect: fail the tasks rather than lose them
+                logger.exception("Activities failed inside the host")
+                reason = f"{type(error).__name__}: {error}"
+                results = [
+                    events.task_failed(self.clock.now(), work.event["EventId"], reason, reason)
+                    for work in batch
+                ]
+            for work, result in zip(batch, results):
+                await self.store.complete_activity(
+                    work, Message(work.instance_id, result, work.execution_id)
                 )
-            await self.store.complete_activity(
-                work, Message(work.instance_id, result, work.execution_id)
-            )
-
-    async def _run_activity(self, scheduled: Event) -> Event:
-        name = str(scheduled["Name"])
-        task_id = int(scheduled["EventId"])
-        payload = json.loads(scheduled.get("Input") or "[null]")[0]
-        if name == HTTP_ACTIVITY:
-            try:
-                response = await run_http_activity(payload)
-            except HttpActivityError as error:
-                return events.task_failed(self.clock.now(), task_id, str(error), str(error))
-            return events.task_completed(self.clock.now(), task_id, response)
-        info = self.index.activity(name)
-        if info is None:
-            reason = f"The activity function '{name}' is not registered in this app."
-            return events.task_failed(self.clock.now(), task_id, reason, reason)
-        outcome = await self._invoker.run_activity(info, payload)
-        if outcome.failure is not None:
-            return events.task_failed(
-                self.clock.now(),
-                task_id,
-                f"Activity function '{info.name}' failed: {outcome.failure.summary}",
-                describe_failure(outcome.failure),
-            )
-        return events.task_completed(self.clock.now(), task_id, outcome.result)
 
     # --- time --------------------------------------------------------------------------------
 

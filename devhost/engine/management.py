@@ -9,7 +9,6 @@ as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
@@ -26,7 +25,8 @@ from ..protocol import (
     format_timestamp,
     split_entity_instance_id,
 )
-from ..stores.base import InstanceQuery, InstanceRecord, Message, new_id
+from ..ids import new_guid, new_hex
+from ..stores.base import InstanceQuery, InstanceRecord, Message
 from .dispatcher import Engine
 from .entities import EntityState
 from .replay import ReplayFailure
@@ -159,10 +159,10 @@ class Management:
         except ReplayFailure as error:
             raise BadRequest(str(error)) from error
         if instance_id is None:
-            instance_id = uuid.uuid4().hex
+            instance_id = new_hex()
         validate_instance_id(instance_id)
         now = self._now()
-        execution_id = new_id()
+        execution_id = new_hex()
         record = InstanceRecord(
             instance_id=instance_id,
             name=name,
@@ -286,7 +286,7 @@ class Management:
         if not operation:
             raise BadRequest("The entity operation name must not be empty.")
         request = EntityRequest(
-            id=str(uuid.uuid4()), operation=operation, is_signal=True, input=input_json
+            id=new_guid(), operation=operation, is_signal=True, input=input_json
         ).to_json()
         await self._store.send(
             [

@@ -286,22 +286,24 @@ class Replay:
     def _when(self, children: list[_Future], *, every: bool) -> _Future:
         """`Task.WhenAll` waits for every child even after a failure; `WhenAny` for one."""
         combined = _Future()
-        if not children:
-            self._resolve(combined, False, None)
+        pending = [child for child in children if not child.done]
+        if not every and len(pending) < len(children):
+            self._resolve(combined, False, next(c for c in children if c.done))
             return combined
+        left = [len(pending)]  # a countdown: rescanning the children would be quadratic
 
-        def settle() -> None:
-            finished = [child for child in children if child.done]
-            if every and len(finished) == len(children):
-                self._resolve(combined, any(child.failed for child in children), None)
-            elif not every and finished:
-                self._resolve(combined, False, finished[0])
+        def settle(child: _Future) -> None:
+            if not every:
+                self._resolve(combined, False, child)
+                return
+            left[0] -= 1
+            if left[0] == 0:
+                self._resolve(combined, any(c.failed for c in children), None)
 
-        for child in children:
-            if child.done:
-                continue
-            child.callbacks.append(settle)
-        settle()
+        for child in pending:
+            child.callbacks.append(lambda child=child: settle(child))  # type: ignore[misc]
+        if not pending:
+            self._resolve(combined, any(c.failed for c in children), None)
         return combined
 
     def _with_retry(self, attempt: Callable[[], _Future], action: dict[str, Any]) -> _Coroutine:

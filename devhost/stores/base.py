@@ -10,12 +10,12 @@ memory and Azure implementations behave the same.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Optional
 
+from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
 
 
@@ -29,10 +29,6 @@ LIVE_STATUSES = frozenset(
         OrchestrationStatus.CONTINUED_AS_NEW,
     }
 )
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 @dataclass
@@ -68,7 +64,7 @@ class Message:
     event: Event
     execution_id: Optional[str] = None
     fire_at: Optional[datetime] = None
-    id: str = field(default_factory=new_id)
+    id: str = field(default_factory=new_hex)
 
     @property
     def is_activity(self) -> bool:
@@ -166,11 +162,19 @@ class Store(ABC):
     async def abandon(self, item: WorkItem) -> None:
         """Unlocks the instance and makes its messages deliverable again."""
 
+    @abstractmethod
+    async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
+        """While activities the instance scheduled are still queued or running, waits for
+        their results (until `timeout` seconds passed, or none came for `quiet` seconds)
+        and adds what arrived to `item`."""
+
     # --- activity work ---------------------------------------------------------------
 
     @abstractmethod
-    async def next_activity(self) -> Message:
-        """Waits for a TaskScheduled message; it stays owned until completed/abandoned."""
+    async def next_activities(self, *, workers: int, most: int) -> list[Message]:
+        """Waits for a TaskScheduled message and returns it with a fair share of those
+        queued behind it (their count over `workers`, at most `most`); each stays owned
+        until completed or abandoned."""
 
     @abstractmethod
     async def complete_activity(self, work: Message, result: Message) -> None:

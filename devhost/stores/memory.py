@@ -41,6 +41,8 @@ class MemoryStore(Store):
         self._locked: set[str] = set()
         self._activities: asyncio.Queue[Message] = asyncio.Queue()
         self._running_activities = 0
+        self._in_flight: dict[str, int] = {}  # activities queued or running, per instance
+        self._activity_done = asyncio.Event()
         self._timers: list[tuple[datetime, int, Message]] = []
         self._sequence = itertools.count()
         self._idle = asyncio.Event()
@@ -83,6 +85,24 @@ class MemoryStore(Store):
             self._held.setdefault(instance_id, []).extend(checkpoint.deferred)
         self._unlock(instance_id)
 
+    async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        progress = loop.time()
+        in_flight = self._in_flight.get(item.instance_id, 0)
+        while in_flight:
+            wait = min(deadline, progress + quiet) - loop.time()
+            if wait <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._activity_done.wait(), wait)
+            except asyncio.TimeoutError:
+                break
+            now_in_flight = self._in_flight.get(item.instance_id, 0)
+            if now_in_flight < in_flight:
+                progress, in_flight = loop.time(), now_in_flight
+        item.messages.extend(self._pending.pop(item.instance_id, []))
+
     async def abandon(self, item: WorkItem) -> None:
         self._pending[item.instance_id] = item.messages + self._pending.get(item.instance_id, [])
         self._unlock(item.instance_id)
@@ -95,14 +115,22 @@ class MemoryStore(Store):
 
     # --- activity work ---------------------------------------------------------------
 
-    async def next_activity(self) -> Message:
-        work = await self._activities.get()
-        self._running_activities += 1
-        return work
+    async def next_activities(self, *, workers: int, most: int) -> list[Message]:
+        batch = [await self._activities.get()]
+        share = min(most, -(-(self._activities.qsize() + 1) // max(workers, 1)))
+        while len(batch) < share and not self._activities.empty():
+            batch.append(self._activities.get_nowait())
+        self._running_activities += len(batch)
+        return batch
 
     async def complete_activity(self, work: Message, result: Message) -> None:
         self._route(result)
         self._running_activities -= 1
+        self._in_flight[work.instance_id] -= 1
+        if not self._in_flight[work.instance_id]:
+            del self._in_flight[work.instance_id]
+        done, self._activity_done = self._activity_done, asyncio.Event()
+        done.set()
         self._update_idle()
 
     async def abandon_activity(self, work: Message) -> None:
@@ -121,6 +149,7 @@ class MemoryStore(Store):
             heapq.heappush(self._timers, (message.fire_at, next(self._sequence), message))
             self.timers_changed.set()
         elif message.is_activity:
+            self._in_flight[message.instance_id] = self._in_flight.get(message.instance_id, 0) + 1
             self._activities.put_nowait(message)
         else:
             instance_id = message.instance_id

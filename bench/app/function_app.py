@@ -1,0 +1,42 @@
+"""The benchmark app: no-op work, so the figures measure the host and the SDK replay."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.activity_trigger(input_name="value")
+def noop(value: int) -> int:
+    return value
+
+
+@app.orchestration_trigger(context_name="context")
+def chain(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    for step in range(count):
+        yield context.call_activity(noop, step)
+    return count
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    results = yield context.task_all([context.call_activity(noop, n) for n in range(count)])
+    return len(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def collect_events(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    for _ in range(count):
+        yield context.wait_for_external_event("tick")
+    return count
+
+
+@app.entity_trigger(context_name="context")
+def Tally(context: df.DurableEntityContext) -> None:
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += context.get_input()
+    context.set_state(value)

@@ -1,0 +1,33 @@
+"""The memory store's contract details that the engine's throughput relies on."""
+
+from __future__ import annotations
+
+from devhost.clock import VirtualClock
+from devhost.protocol import events
+from devhost.stores.base import Message
+from devhost.stores.memory import MemoryStore
+
+
+def _activity(n: int) -> Message:
+    scheduled = events.task_scheduled(VirtualClock().now(), n, "work", "1")
+    return Message("orchestration-1", scheduled, "e-1")
+
+
+async def test_a_worker_takes_a_fair_share_of_the_queued_activities() -> None:
+    store = MemoryStore(VirtualClock())
+    await store.send([_activity(n) for n in range(3)])
+    assert len(await store.next_activities(workers=10, most=16)) == 1
+    await store.send([_activity(n) for n in range(100)])
+    assert len(await store.next_activities(workers=10, most=16)) == 11
+    assert len(await store.next_activities(workers=2, most=16)) == 16
+
+
+async def test_future_timers_wait_for_release_and_due_ones_are_delivered_at_once() -> None:
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+    later = events.timer_fired(clock.now(), 0, clock.now())
+    await store.send([Message("i", later, fire_at=clock.now().replace(year=clock.now().year + 1))])
+    assert store.next_timer_due() is not None
+    await store.send([Message("i", events.timer_fired(clock.now(), 1, clock.now()), fire_at=clock.now())])
+    item = await store.next_work_item()
+    assert [m.event["TimerId"] for m in item.messages] == [1]
