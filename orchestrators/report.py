@@ -3,10 +3,13 @@
 The client gets the check-status URLs at once and polls `statusQueryGetUri`; every stage
 below publishes `{"stage", "done", "total"}`, which the host stores at the end of each
 episode, so a poller sees the job move through collecting, building and rendering.
+Sections are built `pace_seconds` apart (a durable timer, not a sleep): the reporting
+backend is rate limited, and the pause costs nothing while the instance waits.
 """
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generator, Literal
 
 import azure.durable_functions as df
@@ -14,7 +17,7 @@ import azure.durable_functions as df
 from activities.reports import build_report_section, render_report
 from entities.counter import ORDERS_COMPLETED, REVENUE_CENTS
 
-from .inputs import NON_EMPTY, iso_utc, parse
+from .inputs import NON_EMPTY, NON_NEGATIVE, iso_utc, parse
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class ReportInput:
     sections: list[Section] = field(
         default_factory=lambda: list(DEFAULT_SECTIONS), metadata=NON_EMPTY
     )
+    pace_seconds: float = field(default=2.0, metadata=NON_NEGATIVE)
 
 
 def progress(stage: str, done: int, total: int) -> dict[str, Any]:
@@ -56,6 +60,10 @@ def generate_report(context: df.DurableOrchestrationContext) -> Generator[Any, A
     sections: list[dict[str, Any]] = []
     for done, name in enumerate(request.sections):
         context.set_custom_status(progress("building", done, total))
+        if done and request.pace_seconds:
+            yield context.create_timer(
+                context.current_utc_datetime + timedelta(seconds=request.pace_seconds)
+            )
         section = yield context.call_activity(
             build_report_section, {"section": name, "figures": figures}
         )

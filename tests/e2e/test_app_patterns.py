@@ -156,14 +156,25 @@ async def test_blob_summary_of_a_missing_container_is_a_clear_result(
 # --- async HTTP API: generate_report ----------------------------------------------------------
 
 
-async def test_report_progress_shows_in_custom_status_and_output_is_the_report(
+async def test_report_progress_moves_in_custom_status_while_a_client_polls(
     app_host: DurableHost, http: aiohttp.ClientSession
 ) -> None:
-    payload = await _start(http, app_host, "generate_report", {"title": "Weekly", "sections": ["orders", "revenue"]})
+    request = {"title": "Weekly", "sections": ["orders", "revenue", "inventory"], "pace_seconds": 60}
+    payload = await _start(http, app_host, "generate_report", request)
+    seen = []
+    for _ in range(3):
+        await app_host.settle()
+        status, body = await _get(http, payload["statusQueryGetUri"])
+        seen.append((status, body["customStatus"]))
+        await app_host.advance(timedelta(seconds=60))
+    assert seen == [
+        (202, {"stage": "building", "done": 1, "total": 3}),
+        (202, {"stage": "building", "done": 2, "total": 3}),
+        (200, {"stage": "completed", "done": 3, "total": 3}),
+    ]
     body = await _finished(http, app_host, payload)
-    assert body["customStatus"] == {"stage": "completed", "done": 2, "total": 2}
     assert body["output"]["title"] == "Weekly"
-    assert [section["name"] for section in body["output"]["sections"]] == ["orders", "revenue"]
+    assert [section["name"] for section in body["output"]["sections"]] == ["orders", "revenue", "inventory"]
 
 
 # --- monitor: monitor_job --------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """`generate_report` replayed through the SDK: the progress a poller sees, then the report."""
 
+from datetime import timedelta
 from typing import Any
 
-from history_builder import CALL_ENTITY, HistoryBuilder, calls, of_type, replay
+from history_builder import CALL_ENTITY, CREATE_TIMER, HistoryBuilder, calls, of_type, replay
 
 from entities import ORDERS_COMPLETED, REVENUE_CENTS
 from orchestrators import generate_report
@@ -25,7 +26,7 @@ def collected(request: dict[str, Any]) -> HistoryBuilder:
 
 
 def test_progress_moves_through_every_stage_episode_by_episode() -> None:
-    request = {"title": "Weekly", "sections": ["orders", "revenue"]}
+    request = {"title": "Weekly", "sections": ["orders", "revenue"], "pace_seconds": 0}
     history = HistoryBuilder("generate_report", request)
     state = replay(generate_report, history.context_json())
     assert state.custom_status == {"stage": "collecting", "done": 0, "total": 2}
@@ -65,8 +66,24 @@ def test_progress_moves_through_every_stage_episode_by_episode() -> None:
     assert state.output == report
 
 
+def test_sections_are_paced_by_a_durable_timer() -> None:
+    history = collected({"title": "Weekly", "sections": ["orders", "revenue"], "pace_seconds": 30})
+    history.run_activity("build_report_section", section("orders"))
+    state = replay(generate_report, history.context_json())
+    timers = of_type(state, CREATE_TIMER)
+    assert [t["fireAt"] for t in timers] == ["2024-05-01T10:00:32.000000Z"]
+    assert state.custom_status == {"stage": "building", "done": 1, "total": 2}
+
+    timer = history.schedule_timer(history.now + timedelta(seconds=30))
+    history.next_episode(at=history.now + timedelta(seconds=30))
+    history.fire_timer(timer)
+    state = replay(generate_report, history.context_json())
+    assert state.custom_status == {"stage": "building", "done": 1, "total": 2}
+    assert calls(state)[-1] == ("build_report_section", {"section": "revenue", "figures": FIGURES})
+
+
 def test_default_sections_are_orders_revenue_inventory_and_shipping() -> None:
-    history = collected({"title": "Weekly"})
+    history = collected({"title": "Weekly", "pace_seconds": 0})
     for name in ("orders", "revenue", "inventory"):
         history.run_activity("build_report_section", section(name))
 
@@ -82,7 +99,9 @@ def test_default_sections_are_orders_revenue_inventory_and_shipping() -> None:
 
 
 def test_counters_that_were_never_written_count_as_zero() -> None:
-    history = HistoryBuilder("generate_report", {"title": "First", "sections": ["orders"]})
+    history = HistoryBuilder(
+        "generate_report", {"title": "First", "sections": ["orders"], "pace_seconds": 0}
+    )
     orders = history.send_entity_operation(ORDERS_COMPLETED, "get")
     revenue = history.send_entity_operation(REVENUE_CENTS, "get")
     history.next_episode()
