@@ -6,6 +6,7 @@
     ├── Gone                410  the instance already reached a terminal state
     ├── Conflict            409  an instance with that id is still running
     ├── PayloadTooLarge     413  a body over the host's limit
+    ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
     └── StartupError        (CLI) the host cannot start; printed as one line
 
 The engine and stores raise these; the HTTP error middleware alone turns them into
@@ -56,6 +57,12 @@ class PayloadTooLarge(DevhostError):
     """Raised when a request body exceeds the host's size limit."""
 
     status = 413
+
+
+class NotSettled(DevhostError):
+    """Raised when queued or running work does not finish within the time allowed."""
+
+    status = 504
 
 
 class StartupError(DevhostError):

@@ -7,6 +7,7 @@ place the parts are wired together.
 from __future__ import annotations
 
 import socket
+import uuid
 import time
 from typing import Optional
 
@@ -25,11 +26,12 @@ from .stores.base import Store
 from .stores.memory import MemoryStore
 
 
-def create_store(config: HostConfig, clock: Clock) -> Store:
+def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
+    """`owner` identifies this host to its peers on the hub (partition leases)."""
     if config.storage == "memory":
         return MemoryStore(clock)
     if config.storage == "azurite":
-        from .stores.azure import AzureStore
+        from .stores.azure import AzureStore  # imported only when used: the Azure SDKs are heavy
 
         if not config.connection:
             raise StartupError(
@@ -41,6 +43,7 @@ def create_store(config: HostConfig, clock: Clock) -> Store:
             hub=config.hub,
             clock=clock,
             partitions=config.partition_count,
+            owner=owner,
         )
     raise StartupError(f"Unknown storage '{config.storage}': use memory or azurite.")
 
@@ -82,7 +85,7 @@ class Host:
                 max_threads=max(engine_settings.max_concurrent_activities, 4) + 4,
             )
             self.engine = Engine(
-                store=create_store(config, self.clock),
+                store=create_store(config, self.clock, _owner(config, self._port)),
                 clock=self.clock,
                 index=self.index,
                 invoker=self._invoker,
@@ -126,6 +129,12 @@ class Host:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+
+def _owner(config: HostConfig, port: int) -> str:
+    """Stable across restarts of the same host, so it takes its own partitions back."""
+    identity = f"{socket.gethostname()}|{config.app_dir}|{port}|{config.hub}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, identity))
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from ..clock import Clock, VirtualClock
-from ..errors import BadRequest
+from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
 from ..protocol import OrchestrationStatus, events, split_entity_instance_id
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 # An advance that keeps firing timers due before its target never settles; past this
 # many timers it stops and says so.
 _MAX_TIMERS_PER_ADVANCE = 100_000
+_SETTLE_TIMEOUT_S = 120.0
 # Batching of results: before replaying an instance whose activities are still running,
 # keep collecting their results while they keep coming (each within _LINGER_QUIET_S of
 # the last), for at most _LINGER_FACTOR times its last episode's duration, at least
@@ -201,9 +202,16 @@ class Engine:
             except asyncio.TimeoutError:
                 await self.store.release_timers(self.clock.now())
 
-    async def settle(self) -> None:
-        """Returns when no work is queued or running (timers not yet due aside)."""
-        await self.store.wait_idle()
+    async def settle(self, timeout: float = _SETTLE_TIMEOUT_S) -> None:
+        """Returns when no work is queued or running (timers not yet due aside); raises
+        NotSettled if that takes longer than `timeout` (an activity that never returns)."""
+        try:
+            await asyncio.wait_for(self.store.wait_idle(), timeout)
+        except asyncio.TimeoutError:
+            raise NotSettled(
+                f"Work did not settle within {timeout:g}s: an activity or orchestration is "
+                "still running (or keeps scheduling work that is due now)."
+            ) from None
 
     async def advance(self, delta: timedelta) -> datetime:
         """Moves the virtual clock, firing every timer due on the way in order."""

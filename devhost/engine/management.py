@@ -21,6 +21,7 @@ from ..protocol import (
     EventType,
     OrchestrationStatus,
     entity_instance_id,
+    event_type_name,
     events,
     format_timestamp,
     split_entity_instance_id,
@@ -357,7 +358,7 @@ def history_events(raw: list[Event], *, show_output: bool) -> list[dict[str, Any
         kind = event["EventType"]
         if kind in _HIDDEN_HISTORY:
             continue
-        row: dict[str, Any] = {"EventType": _event_type_name(kind), "Timestamp": event["Timestamp"]}
+        row: dict[str, Any] = {"EventType": event_type_name(kind), "Timestamp": event["Timestamp"]}
         for field, value in event.items():
             if field in ("EventType", "EventId", "IsPlayed", "Timestamp", "MessageId"):
                 continue
@@ -375,7 +376,3 @@ def history_events(raw: list[Event], *, show_output: bool) -> list[dict[str, Any
             row["ScheduledTime"] = source.get("Timestamp")
         shown.append(row)
     return shown
-
-
-def _event_type_name(kind: int) -> str:
-    return "".join(part.capitalize() for part in EventType(kind).name.split("_"))

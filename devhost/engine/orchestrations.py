@@ -46,6 +46,11 @@ _CONTROL_TYPES = frozenset(
 )
 
 
+# Executions started inline by continue-as-new in one work item (DTFx runs the next one
+# at once); past this, the next starts from a message.
+_EXECUTIONS_PER_WORK_ITEM = 100
+
+
 @dataclass(frozen=True)
 class EpisodeContext:
     now: datetime
@@ -70,6 +75,7 @@ class _Episode:
         self.history = item.history
         self.new_events: list[Event] = []
         self.checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
+        self._executions_left = _EXECUTIONS_PER_WORK_ITEM
 
     def run(self) -> Checkpoint:
         started = self._accept_start()
@@ -91,6 +97,11 @@ class _Episode:
         terminate = _of_type(incoming, EventType.EXECUTION_TERMINATED)
         if terminate is not None:
             return self._terminate(terminate)
+        if started is None and not self.history and not self.record.status.is_terminal:
+            # The execution's ExecutionStarted is still on its way (a start, or a continue-
+            # as-new): what came first waits for it instead of running ahead of it.
+            self._defer(incoming)
+            return self._finish_episode()
         deliver = self._apply_suspension(incoming)
         if self.record.status == OrchestrationStatus.SUSPENDED:
             return self._finish_episode()
@@ -220,14 +231,18 @@ class _Episode:
             elif kind not in _CONTROL_TYPES:
                 deliver.append(message)
         if suspended:
-            held = {m.id for m in deliver}
-            self.checkpoint.consumed = [m for m in self.checkpoint.consumed if m.id not in held]
-            self.checkpoint.deferred = deliver
+            self._defer(deliver)
             self.record = self.record.copy(status=OrchestrationStatus.SUSPENDED)
             return []
         if self.record.status == OrchestrationStatus.SUSPENDED:
             self.record = self.record.copy(status=OrchestrationStatus.RUNNING)
         return deliver
+
+    def _defer(self, messages: list[Message]) -> None:
+        """Hands messages back undelivered; the store offers them again with the next."""
+        held = {m.id for m in messages}
+        self.checkpoint.consumed = [m for m in self.checkpoint.consumed if m.id not in held]
+        self.checkpoint.deferred = messages
 
     def _record_control(self, event: Event) -> None:
         if not self.new_events:
@@ -358,38 +373,38 @@ class _Episode:
         self._notify_parent(failed=reason, details=details)
 
     def _continue_as_new(self, replay: ReplayResult, history: list[Event], boundary: int) -> None:
-        """Starts the next execution: fresh history, the new input, custom status kept,
-        and the events of this batch that arrived after the decision carried over (D.2)."""
+        """Starts the next execution as DTFx does, in this same work item: fresh history,
+        the new input, custom status kept, and the events of this batch that arrived after
+        the decision carried over in their order (D.2)."""
         assert self.record is not None
-        self.new_events.append(
-            events.continue_as_new(self.now, replay.next_event_id, replay.continue_as_new_input)
-        )
         execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self.record.execution_id}:next").hex
         payload = replay.continue_as_new_input
         stored_input = None if payload is None else json.dumps(payload)
-        self._send(
-            self.record.instance_id,
-            events.execution_started(
-                self.now,
-                instance_id=self.record.instance_id,
-                execution_id=execution,
-                name=self.record.name,
-                input=stored_input,
-                parent=_parent_instance(history),
-            ),
-            execution,
+        start = events.execution_started(
+            self.now,
+            instance_id=self.record.instance_id,
+            execution_id=execution,
+            name=self.record.name,
+            input=stored_input,
+            parent=_parent_instance(history),
         )
         cut = max(replay.finished_at or 0, boundary - 1)
-        for event in history[cut + 1 :]:
-            if event["EventType"] == EventType.EVENT_RAISED:
-                carried = {k: v for k, v in event.items() if k != "MessageId"}
-                self._send(self.record.instance_id, carried, execution)
+        carried = [e for e in history[cut + 1 :] if e["EventType"] == EventType.EVENT_RAISED]
         self.record = self.record.copy(
             execution_id=execution, input=stored_input, output=None, completed_time=None
         )
         self.checkpoint.replace_history = True
         self.history = []
+        self._executions_left -= 1
+        if self._executions_left > 0:
+            self.new_events = [events.orchestrator_started(self.now), start, *carried]
+            self._execute([])
+            return
+        # An orchestrator that keeps continuing as new without waiting for anything: go on
+        # in a later work item, so this one ends and the instance stays observable.
         self.new_events = []
+        for event in (start, *carried):
+            self._send(self.record.instance_id, event, execution)
 
     # --- helpers -------------------------------------------------------------------------
 

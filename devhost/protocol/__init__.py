@@ -22,6 +22,8 @@ from .events import (
     Event,
     EventType,
     OrchestrationStatus,
+    event_type_from_name,
+    event_type_name,
     format_timestamp,
     parse_timestamp,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "context_input",
     "entity_batch",
     "entity_instance_id",
+    "event_type_from_name",
+    "event_type_name",
     "events",
     "format_timestamp",
     "orchestration_context",

@@ -82,6 +82,18 @@ _TERMINAL = frozenset(
     }
 )
 
+def event_type_name(kind: int) -> str:
+    """`TaskScheduled` for 4: how the status API and the History table write types."""
+    return "".join(part.capitalize() for part in EventType(kind).name.split("_"))
+
+
+def event_type_from_name(name: str) -> int:
+    for kind in EventType:
+        if event_type_name(kind) == name:
+            return int(kind)
+    raise ValueError(f"Unknown history event type '{name}'.")
+
+
 # Completion events name the event that scheduled their task in one of these fields.
 COMPLETION_ID_FIELDS: dict[int, str] = {
     EventType.TASK_COMPLETED: "TaskScheduledId",

@@ -1,11 +1,14 @@
-"""Hosts for the end-to-end tests: the protocol fixture app, in-process on loopback."""
+"""Hosts for the end-to-end tests, in-process on loopback, on both stores: memory, and
+Azure Storage in the session's Azurite (a fresh task hub per test)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import aiohttp
+import pytest
 import pytest_asyncio
 
 from devhost.testing import DurableHost
@@ -14,10 +17,30 @@ PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
 FUNCTION_APP = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(params=["memory", "azurite"])
+def store_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keyword arguments for DurableHost: which store, and for Azurite a hub of its own."""
+    if request.param == "memory":
+        return {}
+    azurite = request.getfixturevalue("azurite")
+    return {
+        "storage": "azurite",
+        "connection": azurite.connection_string,
+        "hub": f"E2E{uuid.uuid4().hex[:12]}",
+    }
+
+
 @pytest_asyncio.fixture
-async def host() -> AsyncIterator[DurableHost]:
-    """The protocol app on a memory store with a virtual clock."""
-    async with DurableHost(PROTOCOL_APP) as durable_host:
+async def host(store_options: dict[str, Any]) -> AsyncIterator[DurableHost]:
+    """The protocol app with a virtual clock."""
+    async with DurableHost(PROTOCOL_APP, **store_options) as durable_host:
+        yield durable_host
+
+
+@pytest_asyncio.fixture
+async def app_host(storage_connection: str, store_options: dict[str, Any]) -> AsyncIterator[DurableHost]:
+    """This project's function app, its blobs in the session's Azurite."""
+    async with DurableHost(FUNCTION_APP, **store_options) as durable_host:
         yield durable_host
 
 
@@ -25,10 +48,3 @@ async def host() -> AsyncIterator[DurableHost]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-@pytest_asyncio.fixture
-async def app_host(storage_connection: str) -> AsyncIterator[DurableHost]:
-    """This project's function app, its blobs in the session's Azurite."""
-    async with DurableHost(FUNCTION_APP) as durable_host:
-        yield durable_host

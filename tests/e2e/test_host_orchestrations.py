@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ async def test_fan_out_collects_every_result(host: DurableHost) -> None:
 
 
 async def test_retry_waits_on_durable_timers_between_attempts(host: DurableHost) -> None:
-    instance = await host.start("with_retry", {"key": "retry-ok", "failures": 2})
+    instance = await host.start("with_retry", {"key": uuid.uuid4().hex, "failures": 2})
     await host.settle()
     assert (await host.status(instance)).runtime_status == "Running"
     await host.advance(timedelta(seconds=1))
@@ -41,7 +42,7 @@ async def test_retry_waits_on_durable_timers_between_attempts(host: DurableHost)
 
 
 async def test_retry_gives_up_after_the_last_attempt(host: DurableHost) -> None:
-    instance = await host.start("with_retry", {"key": "retry-never", "failures": 9})
+    instance = await host.start("with_retry", {"key": uuid.uuid4().hex, "failures": 9})
     await host.advance(timedelta(seconds=5))
     status = await host.wait(instance)
     assert status.output.startswith(

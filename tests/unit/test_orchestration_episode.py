@@ -103,3 +103,11 @@ def test_terminate_ends_the_instance_with_the_reason() -> None:
     instance.deliver([Message("i-1", events.execution_terminated(T0, "stop"))])
     assert (instance.record.status, instance.record.output) == (OrchestrationStatus.TERMINATED, "stop")
     assert instance.deliver([Message("i-1", events.event_raised(T0, "Go", '"late"'))]).new_events == []
+
+
+def test_events_that_overtake_the_execution_start_wait_for_it() -> None:
+    instance = Instance("waits")
+    instance.history = []  # as after continue-as-new: the next ExecutionStarted not yet here
+    raised = Message("i-1", events.event_raised(T0, "Go", '"early"'))
+    checkpoint = instance.deliver([raised])
+    assert checkpoint.deferred == [raised] and checkpoint.new_events == []

@@ -1,0 +1,98 @@
+"""Partition ownership: one blob lease per control queue, in `<hub>-leases`.
+
+Only the owner of a partition reads its control queue, so two hosts on one hub never run
+episodes of the same instance at once (the History sentinel's ETag is the second line of
+defence). Leases last LEASE_S and are renewed every RENEW_S; a host that dies loses its
+partitions to the others when they lapse. A lease id is the host's identity, so a host
+restarted with the same identity takes its partitions back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable, Optional
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.storage.blob.aio import BlobLeaseClient, ContainerClient
+
+logger = logging.getLogger(__name__)
+
+LEASE_S = 15
+RENEW_S = 5
+
+
+class PartitionLeases:
+    def __init__(
+        self,
+        container: ContainerClient,
+        partitions: int,
+        owner: str,
+        *,
+        acquired: Callable[[int], None],
+        lost: Callable[[int], None],
+    ) -> None:
+        self._container = container
+        self._partitions = partitions
+        self._owner = owner
+        self._acquired = acquired
+        self._lost = lost
+        self._held: dict[int, BlobLeaseClient] = {}
+        self._task: Optional[asyncio.Task[None]] = None
+
+    @property
+    def owned(self) -> frozenset[int]:
+        return frozenset(self._held)
+
+    async def start(self) -> None:
+        for partition in range(self._partitions):
+            try:
+                await self._container.upload_blob(self._blob(partition), b"", overwrite=False)
+            except ResourceExistsError:
+                pass
+        await self._balance()
+        self._task = asyncio.get_running_loop().create_task(self._keep(), name="partition-leases")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for partition, lease in list(self._held.items()):
+            try:
+                await lease.release()
+            except HttpResponseError:
+                pass
+            self._held.pop(partition, None)
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_S)
+            try:
+                await self._balance()
+            except Exception:  # storage hiccups: keep what we have, try again next round
+                logger.warning("Renewing partition leases failed; retrying.", exc_info=True)
+
+    async def _balance(self) -> None:
+        """Renews what we hold and takes any partition whose lease has lapsed."""
+        for partition in range(self._partitions):
+            lease = self._held.get(partition)
+            if lease is not None:
+                try:
+                    await lease.renew()
+                    continue
+                except HttpResponseError:
+                    del self._held[partition]
+                    logger.warning("Lost the lease of partition %d.", partition)
+                    self._lost(partition)
+            lease = BlobLeaseClient(self._container.get_blob_client(self._blob(partition)), self._owner)
+            try:
+                await lease.acquire(lease_duration=LEASE_S)
+            except HttpResponseError:
+                continue  # another host owns it
+            self._held[partition] = lease
+            self._acquired(partition)
+
+    @staticmethod
+    def _blob(partition: int) -> str:
+        return f"control-{partition:02d}"

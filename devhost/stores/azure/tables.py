@@ -1,0 +1,349 @@
+"""The `<Hub>Instances` and `<Hub>History` tables (durable-protocol.md H).
+
+Instance rows: partition key the escaped instance id, row key "". History rows: one per
+event, partition key the instance, each event field a column (`EventType` by name,
+`Timestamp` as `_Timestamp`), objects as JSON text; a `sentinel` row per instance holds
+the checkpoint (execution, event count) and its ETag makes a commit conditional, so two
+hosts can never both commit an episode of one instance.
+
+Row keys are 16 hex digits: a 4-digit history generation and a 12-digit event index. A
+replaced history (continue-as-new, rewind, a restarted instance) is written under the
+next generation and the sentinel switched to it in the same transaction as its last
+rows, so a crash mid-write never leaves a mix of old and new events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables.aio import TableClient
+
+from ...errors import BadRequest
+from ...protocol import Event, OrchestrationStatus, event_type_from_name, event_type_name
+from ..base import ConflictError, InstanceQuery, InstanceRecord
+from .names import escape_key, unescape_key
+from .payloads import PROPERTY_LIMIT_CHARS, LargePayloads
+
+SENTINEL_ROW_KEY = "sentinel"
+_LARGE_RECORD_FIELDS = ("Input", "Output", "CustomStatus")
+_TRANSACTION_OPS = 99  # a transaction holds 100 operations; one is kept for the sentinel
+_TRANSACTION_CHARS = 1_500_000  # and 4 MB of payload; UTF-16 doubles the characters
+
+
+@dataclass
+class HistoryState:
+    """An instance's committed history and what a conditional commit needs to follow it."""
+
+    events: list[Event]
+    etag: Optional[str] = None
+    generation: int = 0
+    count: int = 0
+    stale: bool = False  # the sentinel belongs to an earlier execution
+
+
+def _row_key(generation: int, index: int) -> str:
+    return f"{generation:04X}{index:012X}"
+
+
+class HubTables:
+    def __init__(
+        self, instances: TableClient, history: TableClient, payloads: LargePayloads, hub: str
+    ) -> None:
+        self._instances = instances
+        self._history = history
+        self._payloads = payloads
+        self._hub = hub
+
+    # --- instances -------------------------------------------------------------------
+
+    async def get_record(self, instance_id: str) -> tuple[Optional[InstanceRecord], Optional[str]]:
+        try:
+            entity = await self._instances.get_entity(escape_key(instance_id), "")
+        except ResourceNotFoundError:
+            return None, None
+        return await self._record(entity), entity.metadata["etag"]
+
+    async def put_record(
+        self, record: InstanceRecord, *, etag: Optional[str] = None, create: bool = False
+    ) -> None:
+        """Writes the row; `create` fails if it exists, `etag` if it changed (ConflictError)."""
+        entity = await self._record_entity(record)
+        try:
+            if create:
+                await self._instances.create_entity(entity)
+            elif etag is not None:
+                await self._instances.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )  # fmt: skip
+            else:
+                await self._instances.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        except ResourceExistsError as error:
+            raise ConflictError(record.instance_id) from error
+        except HttpResponseError as error:
+            if error.status_code in (409, 412):
+                raise ConflictError(record.instance_id) from error
+            raise
+
+    async def delete_record(self, instance_id: str) -> bool:
+        """False if there was no row (the SDK's delete succeeds either way)."""
+        key = escape_key(instance_id)
+        try:
+            await self._instances.get_entity(key, "", select=["PartitionKey"])
+        except ResourceNotFoundError:
+            return False
+        await self._instances.delete_entity(key, "")
+        return True
+
+    async def query_records(
+        self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str]
+    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        clauses, parameters = ["RowKey eq ''"], {}
+        if query.created_from is not None:
+            clauses.append("CreatedTime ge @created_from")
+            parameters["created_from"] = query.created_from
+        if query.created_to is not None:
+            clauses.append("CreatedTime le @created_to")
+            parameters["created_to"] = query.created_to
+        if query.instance_id_prefix:
+            prefix = escape_key(query.instance_id_prefix)
+            clauses.append("PartitionKey ge @low and PartitionKey lt @high")
+            parameters["low"], parameters["high"] = prefix, prefix + "\uffff"
+        if query.statuses:
+            names = sorted(status.api_name for status in query.statuses)
+            clauses.append("(" + " or ".join(f"RuntimeStatus eq '{n}'" for n in names) + ")")
+        pages = self._instances.query_entities(
+            " and ".join(clauses), parameters=parameters, results_per_page=top or 1000
+        ).by_page(continuation_token=_decode_token(continuation))
+        records: list[InstanceRecord] = []
+        async for page in pages:
+            async for entity in page:
+                record = await self._record(entity)
+                if query.matches(record):
+                    records.append(record)
+            return records, _encode_token(pages.continuation_token)  # one page per call
+        return records, None
+
+    async def _record_entity(self, record: InstanceRecord) -> dict[str, Any]:
+        key = escape_key(record.instance_id)
+        entity: dict[str, Any] = {
+            "PartitionKey": key,
+            "RowKey": "",
+            "Name": record.name,
+            "Version": record.version,
+            "ExecutionId": record.execution_id,
+            "RuntimeStatus": record.status.api_name,
+            "CreatedTime": record.created_time,
+            "LastUpdatedTime": record.last_updated_time,
+            "TaskHubName": self._hub,
+        }
+        if record.completed_time is not None:
+            entity["CompletedTime"] = record.completed_time
+        if record.parent_instance_id is not None:
+            entity["ParentInstanceId"] = record.parent_instance_id
+        values = {"Input": record.input, "Output": record.output, "CustomStatus": record.custom_status}
+        for field, value in values.items():
+            if value is None:
+                continue
+            if len(value) > PROPERTY_LIMIT_CHARS:
+                name = f"{key}/instance-{field.lower()}.json.gz"
+                await self._payloads.put(name, value)
+                entity[f"{field}BlobName"] = name
+            else:
+                entity[field] = value
+        return entity
+
+    async def _record(self, entity: Any) -> InstanceRecord:
+        values: dict[str, Optional[str]] = {}
+        for field in _LARGE_RECORD_FIELDS:
+            blob = entity.get(f"{field}BlobName")
+            values[field] = await self._payloads.get(blob) if blob else entity.get(field)
+        return InstanceRecord(
+            instance_id=unescape_key(entity["PartitionKey"]),
+            name=entity.get("Name", ""),
+            execution_id=entity.get("ExecutionId", ""),
+            status=OrchestrationStatus.from_api_name(entity["RuntimeStatus"]),
+            created_time=entity["CreatedTime"],
+            last_updated_time=entity["LastUpdatedTime"],
+            input=values["Input"],
+            output=values["Output"],
+            custom_status=values["CustomStatus"],
+            completed_time=entity.get("CompletedTime"),
+            version=entity.get("Version", ""),
+            parent_instance_id=entity.get("ParentInstanceId"),
+        )
+
+    # --- history ---------------------------------------------------------------------
+
+    async def load_history(self, instance_id: str, execution_id: Optional[str]) -> HistoryState:
+        key = escape_key(instance_id)
+        try:
+            sentinel = await self._history.get_entity(key, SENTINEL_ROW_KEY)
+        except ResourceNotFoundError:
+            return HistoryState(events=[])
+        state = HistoryState(
+            events=[],
+            etag=sentinel.metadata["etag"],
+            generation=int(sentinel["Generation"]),
+            count=int(sentinel["EventCount"]),
+            stale=sentinel.get("ExecutionId") != execution_id,
+        )
+        if state.stale or state.count == 0:
+            return state
+        rows = [
+            row
+            async for row in self._history.query_entities(
+                "PartitionKey eq @key and RowKey ge @low and RowKey lt @high",
+                parameters={
+                    "key": key,
+                    "low": _row_key(state.generation, 0),
+                    "high": _row_key(state.generation, state.count),
+                },
+            )
+        ]
+        rows.sort(key=lambda row: row["RowKey"])
+        state.events = await asyncio.gather(*(self._event(row) for row in rows))
+        return state
+
+    async def commit_history(
+        self,
+        instance_id: str,
+        state: HistoryState,
+        new_events: list[Event],
+        *,
+        replace: bool,
+        execution_id: str,
+        now: datetime,
+    ) -> None:
+        """Appends (or, with `replace`, replaces) the history and moves the sentinel, on
+        the condition that nobody moved it since `state` was read."""
+        key = escape_key(instance_id)
+        fresh = replace or state.stale
+        generation = state.generation + 1 if fresh and state.etag is not None else state.generation
+        start = 0 if fresh else state.count
+        rows = await asyncio.gather(
+            *(
+                self._event_entity(key, _row_key(generation, start + n), event, execution_id)
+                for n, event in enumerate(new_events)
+            )
+        )
+        sentinel = {
+            "PartitionKey": key,
+            "RowKey": SENTINEL_ROW_KEY,
+            "ExecutionId": execution_id,
+            "Generation": generation,
+            "EventCount": start + len(new_events),
+            "IsCheckpointComplete": True,
+            "CheckpointCompletedTimestamp": now,
+        }
+        if state.etag is None:
+            last: tuple[Any, ...] = ("create", sentinel)
+        else:
+            last = ("update", sentinel, {"mode": UpdateMode.REPLACE, "etag": state.etag,
+                                         "match_condition": MatchConditions.IfNotModified})  # fmt: skip
+        batches = _batches([("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows])
+        batches[-1].append(last)
+        try:
+            for batch in batches:
+                await self._history.submit_transaction(batch)
+        except TableTransactionError as error:
+            if error.status_code in (409, 412):
+                raise ConflictError(instance_id) from error
+            raise
+        if fresh and generation != state.generation:
+            await self._delete_rows(key, below=_row_key(generation, 0))
+
+    async def delete_history(self, instance_id: str) -> None:
+        await self._delete_rows(escape_key(instance_id), below=None)
+
+    async def _delete_rows(self, key: str, *, below: Optional[str]) -> None:
+        """Rows of earlier generations (or, with `below` None, all rows and the sentinel)."""
+        query = "PartitionKey eq @key" + ("" if below is None else " and RowKey lt @below")
+        rows = [
+            ("delete", {"PartitionKey": key, "RowKey": row["RowKey"]})
+            async for row in self._history.query_entities(
+                query, parameters={"key": key, "below": below or ""}, select=["RowKey"]
+            )
+        ]
+        for start in range(0, len(rows), 100):
+            try:
+                await self._history.submit_transaction(rows[start : start + 100])
+            except TableTransactionError:
+                pass  # another writer got there first; the rows are unreachable anyway
+
+    async def _event_entity(
+        self, key: str, row_key: str, event: Event, execution_id: str
+    ) -> dict[str, Any]:
+        entity: dict[str, Any] = {"PartitionKey": key, "RowKey": row_key, "ExecutionId": execution_id}
+        encoded: list[str] = []
+        for field, value in event.items():
+            column = "_Timestamp" if field == "Timestamp" else field
+            if field == "EventType":
+                value = event_type_name(value)
+            elif isinstance(value, (dict, list)):
+                value = json.dumps(value)
+                encoded.append(field)
+            if value is None:
+                continue
+            if isinstance(value, str) and len(value) > PROPERTY_LIMIT_CHARS:
+                name = f"{key}/history-{row_key}-{field.lower()}.json.gz"
+                await self._payloads.put(name, value)
+                entity[f"{column}BlobName"] = name
+                continue
+            entity[column] = value
+        entity["_Fields"] = ",".join(event)
+        entity["_Json"] = ",".join(encoded)
+        return entity
+
+    async def _event(self, row: Any) -> Event:
+        encoded = set(filter(None, (row.get("_Json") or "").split(",")))
+        event: Event = {}
+        for field in row["_Fields"].split(","):
+            column = "_Timestamp" if field == "Timestamp" else field
+            value = row.get(column)
+            blob = row.get(f"{column}BlobName")
+            if value is None and blob:
+                value = await self._payloads.get(blob)
+            if field == "EventType":
+                value = event_type_from_name(value)
+            elif field in encoded and value is not None:
+                value = json.loads(value)
+            event[field] = value
+        return event
+
+
+def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """Transactions within the service's limits of count and size."""
+    batches: list[list[tuple[Any, ...]]] = [[]]
+    size = 0
+    for operation in operations:
+        weight = sum(len(v) for v in operation[1].values() if isinstance(v, str))
+        if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(operation)
+        size += weight
+    return batches
+
+
+def _encode_token(token: Any) -> Optional[str]:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+
+
+def _decode_token(token: Optional[str]) -> Any:
+    if not token:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError:
+        raise BadRequest("The continuation token is not one this host issued.") from None
