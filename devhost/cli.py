@@ -34,8 +34,8 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--storage",
         choices=("memory", "azurite"),
-        default="memory",
-        help="where state lives: memory (lost on exit) or Azure Storage/Azurite",
+        default="azurite",
+        help="where state lives: Azure Storage/Azurite (default) or memory (lost on exit)",
     )
     start.add_argument("--connection", help="storage connection string (default AzureWebJobsStorage)")
     start.add_argument("--hub", help="task hub name (default: host.json hubName)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,13 @@ async def test_chained_activities_feed_each_other(host: DurableHost) -> None:
 async def test_fan_out_collects_every_result(host: DurableHost) -> None:
     status = await host.wait(await host.start("fan_out", 300))
     assert status.output == sum(range(1, 301))
+
+
+async def test_large_input_and_output_round_trip(host: DurableHost) -> None:
+    payload = {"rows": [f"{n:05d}" + "x" * 1000 for n in range(300)]}  # about 300 KB
+    status = await host.wait(await host.start("echo_back", payload))
+    assert (status.runtime_status, status.output) == ("Completed", payload)
+    assert status.input == json.dumps(payload)
 
 
 async def test_retry_waits_on_durable_timers_between_attempts(host: DurableHost) -> None:

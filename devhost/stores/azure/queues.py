@@ -21,8 +21,8 @@ from ..base import Message
 from .names import escape_key
 from .payloads import MESSAGE_LIMIT_CHARS, LargePayloads
 
-VISIBILITY_S = 20
-RENEW_AFTER_S = 8
+VISIBILITY_S = 10
+RENEW_AFTER_S = 4
 # Queues cap visibility at 7 days; longer timers are split by the SDK (6 days at most).
 MAX_VISIBILITY_S = 7 * 24 * 3600 - 60
 

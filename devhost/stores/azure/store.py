@@ -45,7 +45,7 @@ from ..base import (
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
 from .payloads import LargePayloads
-from .queues import VISIBILITY_S, MessageCodec, Received, delete, send, set_visibility
+from .queues import RENEW_AFTER_S, VISIBILITY_S, MessageCodec, Received, delete, send, set_visibility
 from .tables import HistoryState, HubTables
 
 logger = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class AzureStore(Store):
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(_RENEW_EVERY_S)
-            due = [r for r in self._holding.values() if loop.time() - r.renewed_at > VISIBILITY_S / 2.5]
+            due = [r for r in self._holding.values() if loop.time() - r.renewed_at > RENEW_AFTER_S]
             for received in due:
                 receipt = await set_visibility(
                     received.queue, received.queue_message_id, received.pop_receipt, VISIBILITY_S

@@ -113,6 +113,12 @@ def sequence(context: df.DurableOrchestrationContext):
 
 
 @bp.orchestration_trigger(context_name="context")
+def echo_back(context: df.DurableOrchestrationContext):
+    """Its input through an activity and back: a payload in every place state is kept."""
+    return (yield context.call_activity(echo, context.get_input()))
+
+
+@bp.orchestration_trigger(context_name="context")
 def fan_out(context: df.DurableOrchestrationContext):
     count = context.get_input()
     results = yield context.task_all([context.call_activity(add_one, n) for n in range(count)])

@@ -1,0 +1,34 @@
+"""Payloads over the table and queue limits live in `<hub>-largemessages`, and purging an
+instance removes them with it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from azure.storage.blob.aio import BlobServiceClient
+
+from devhost.azurite import AzuriteProcess
+from devhost.testing import DurableHost
+
+PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
+
+
+async def _blobs(azurite: AzuriteProcess, container: str, prefix: str) -> list[str]:
+    async with BlobServiceClient.from_connection_string(azurite.connection_string) as service:
+        client = service.get_container_client(container)
+        return [blob.name async for blob in client.list_blobs(name_starts_with=prefix)]
+
+
+async def test_large_payloads_go_to_blobs_and_purge_removes_them(azurite: AzuriteProcess) -> None:
+    hub = f"Large{uuid.uuid4().hex[:10]}"
+    payload = {"rows": ["y" * 2000 for _ in range(200)]}  # about 400 KB
+    async with DurableHost(PROTOCOL_APP, storage="azurite", connection=azurite.connection_string, hub=hub) as host:
+        instance = await host.start("echo_back", payload)
+        assert (await host.wait(instance)).output == payload
+        stored = await _blobs(azurite, f"{hub.lower()}-largemessages", f"{instance}/")
+        assert any(name.startswith(f"{instance}/instance-") for name in stored)
+        assert any(name.startswith(f"{instance}/history-") for name in stored)
+        assert any(name.startswith(f"{instance}/message-") for name in stored)
+        assert await host.management.purge(instance) == 1
+        assert await _blobs(azurite, f"{hub.lower()}-largemessages", f"{instance}/") == []
