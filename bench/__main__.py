@@ -57,17 +57,19 @@ def _handles() -> dict[str, Callable[[str], str]]:
     return {name: info.user_function for name, info in index.orchestrators.items()}
 
 
-# Each figure is the best of this many runs: single runs on a shared 2-core machine vary
-# by tens of percent (garbage collection, the other core's load).
-RUNS = 3
+# Each figure is the best of a few runs: single runs on a shared 2-core machine vary by
+# tens of percent (garbage collection, the other core's load). Azurite runs last seconds
+# each and vary less, so one is enough there.
+RUNS = {"memory": 3, "azurite": 1}
+FLOOR_RUNS = 3
 
 
-async def _best(measure: Callable[[], Awaitable[float]]) -> float:
-    return min([await measure() for _ in range(RUNS)])
+async def _best(runs: int, measure: Callable[[], Awaitable[float]]) -> float:
+    return min([await measure() for _ in range(runs)])
 
 
 def _best_floor(measure: Callable[[], float]) -> float:
-    return min(measure() for _ in range(RUNS))
+    return min(measure() for _ in range(FLOOR_RUNS))
 
 
 async def _measure(storage: str, connection: Optional[str], quick: bool) -> list[Row]:
@@ -75,34 +77,35 @@ async def _measure(storage: str, connection: Optional[str], quick: bool) -> list
     chains = (50, 100) if quick else (50, 100, 200)
     fan_outs = (1000,) if quick else (1000, 2000, 4000)
     rows: list[Row] = []
+    runs = RUNS[storage]
     async with DurableHost(APP, storage=storage, connection=connection, virtual_clock=False) as host:
         await scenarios.run_orchestration(host, "chain", 5)  # warm-up: imports, first episodes
         for count in chains:
             rows.append(Row(
                 f"sequential chain {count}", count,
-                await _best(lambda: scenarios.run_orchestration(host, "chain", count)),
+                await _best(runs, lambda: scenarios.run_orchestration(host, "chain", count)),
                 TARGETS["sequential"], _best_floor(lambda: floor.chain(handles["chain"], count)),
             ))  # fmt: skip
         for count in fan_outs:
             rows.append(Row(
                 f"fan-out/fan-in {count}", count,
-                await _best(lambda: scenarios.run_orchestration(host, "fan_out", count)),
+                await _best(runs, lambda: scenarios.run_orchestration(host, "fan_out", count)),
                 TARGETS["fan-out"], _best_floor(lambda: floor.fan_out(handles["fan_out"], count)),
             ))  # fmt: skip
         events = 100 if quick else 500
         rows.append(Row(
             f"external events {events}", events,
-            await _best(lambda: scenarios.external_events(host, events)), TARGETS["events"],
+            await _best(runs, lambda: scenarios.external_events(host, events)), TARGETS["events"],
             _best_floor(lambda: floor.collect_events(handles["collect_events"], events)),
         ))  # fmt: skip
         signals = 400 if quick else 2000
         rows.append(Row(
             f"entity signals {signals}", signals,
-            await _best(lambda: scenarios.entity_signals(host, signals)), TARGETS["entity"],
+            await _best(runs, lambda: scenarios.entity_signals(host, signals)), TARGETS["entity"],
         ))  # fmt: skip
         rows.append(Row(
             "100 orchestrations at once", 100,
-            await _best(lambda: scenarios.concurrent_orchestrations(host, 100)),
+            await _best(runs, lambda: scenarios.concurrent_orchestrations(host, 100)),
         ))  # fmt: skip
     return rows
 

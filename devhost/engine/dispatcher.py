@@ -33,15 +33,17 @@ logger = logging.getLogger(__name__)
 # many timers it stops and says so.
 _MAX_TIMERS_PER_ADVANCE = 100_000
 _SETTLE_TIMEOUT_S = 120.0
+_RETRY_PAUSE_S = 0.5
 # Batching of results: before replaying an instance whose activities are still running,
-# keep collecting their results while they keep coming (each within _LINGER_QUIET_S of
-# the last), for at most _LINGER_FACTOR times its last episode's duration, at least
-# _LINGER_FLOOR_S and never more than _LINGER_CAP_S. A stream of quick results becomes
-# one replay instead of many; a slow activity delays the reaction by the quiet gap only.
+# keep collecting their results while they keep coming (each within a quiet gap of
+# _LINGER_QUIET_S or half its last episode's duration, whichever is longer), for at most
+# _LINGER_FACTOR times that duration, at least _LINGER_FLOOR_S and never more than
+# _LINGER_CAP_S. A stream of results becomes one replay instead of many; a slow
+# activity delays the reaction by the quiet gap only.
 _LINGER_QUIET_S = 0.01
 _LINGER_FACTOR = 10.0
 _LINGER_FLOOR_S = 0.05
-_LINGER_CAP_S = 0.5
+_LINGER_CAP_S = 5.0
 # When more activities are queued than workers, a worker takes several (its fair share,
 # at most this many): synchronous ones then cost one hand-off to a thread, not one each.
 _ACTIVITY_SHARE = 16
@@ -112,7 +114,8 @@ class Engine:
             last = self._episode_seconds.get(item.instance_id)
             if last is not None:
                 bound = min(max(last * _LINGER_FACTOR, _LINGER_FLOOR_S), _LINGER_CAP_S)
-                await self.store.linger(item, timeout=bound, quiet=_LINGER_QUIET_S)
+                quiet = max(_LINGER_QUIET_S, last / 2)
+                await self.store.linger(item, timeout=bound, quiet=quiet)
             began = loop.time()
             try:
                 checkpoint = await loop.run_in_executor(self._episodes, self._episode, item)
@@ -123,9 +126,20 @@ class Engine:
             try:
                 await self.store.commit(item, checkpoint)
             except ConflictError:
-                await self.store.abandon(item)
+                await self._give_back(item)
+                continue
+            except Exception:  # storage failed: the messages come back and the episode reruns
+                logger.exception("Committing an episode of '%s' failed; it will run again", item.instance_id)
+                await self._give_back(item)
+                await asyncio.sleep(_RETRY_PAUSE_S)
                 continue
             self._signal_commit()
+
+    async def _give_back(self, item: WorkItem) -> None:
+        try:
+            await self.store.abandon(item)
+        except Exception:  # even that failed: the messages reappear when their lease lapses
+            logger.exception("Releasing the messages of '%s' failed", item.instance_id)
 
     def _remember_cost(self, instance_id: str, checkpoint: Checkpoint, seconds: float) -> None:
         record = checkpoint.record
@@ -180,9 +194,16 @@ class Engine:
                     for work in batch
                 ]
             for work, result in zip(batch, results):
-                await self.store.complete_activity(
-                    work, Message(work.instance_id, result, work.execution_id)
-                )
+                try:
+                    await self.store.complete_activity(
+                        work, Message(work.instance_id, result, work.execution_id)
+                    )
+                except Exception:  # storage failed: run it again (activities are at-least-once)
+                    logger.exception("Reporting activity '%s' failed; it will run again", work.event.get("Name"))
+                    try:
+                        await self.store.abandon_activity(work)
+                    except Exception:
+                        logger.exception("Releasing activity '%s' failed", work.event.get("Name"))
 
     # --- time --------------------------------------------------------------------------------
 

@@ -1,19 +1,24 @@
-"""Control and work-item queue messages: a `Message` as JSON, through a blob when large.
+"""Control and work-item queue messages: `Message`s as JSON, through a blob when large.
 
-A received message stays invisible for VISIBILITY_S; while this host still holds it
-(waiting for, or inside, an episode or an activity) the visibility is renewed, so a host
-that dies lets its messages reappear for another host (or itself, restarted) within
-seconds. Every message carries its own id, so a redelivered copy is recognised.
+One queue message carries the messages one commit sends to one instance (the results of
+a batch of activities, the activities an episode scheduled), so a fan-out costs a few
+storage calls per batch instead of four per activity; timers travel alone, each with its
+own visibility. A received message stays invisible for VISIBILITY_S; while this host
+still holds it (waiting for, or inside, an episode or an activity) the visibility is
+renewed, so a host that dies lets its messages reappear for another host (or itself,
+restarted) within seconds. Every `Message` has its own id, so a redelivered copy is
+recognised.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 
 from ...protocol import format_timestamp, parse_timestamp
@@ -29,51 +34,92 @@ MAX_VISIBILITY_S = 7 * 24 * 3600 - 60
 
 @dataclass
 class Received:
-    """A message this host took from a queue and has not deleted or released yet."""
+    """A queue message this host took and has not deleted or released yet, with the
+    `Message`s it carries; it is deleted once all of them are consumed.
 
-    message: Message
+    Every queue operation on it holds `lock`: each one changes the pop receipt the next
+    one needs, so a renewal and a delete must not overlap.
+    """
+
+    messages: list[Message]
     queue: QueueClient
     queue_message_id: str
     pop_receipt: str
-    blob: Optional[str]
     renewed_at: float = field(default=0.0)
+    done: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    remaining: set[str] = field(default_factory=set)
+    results: list[Message] = field(default_factory=list)  # of activities done so far
+
+    def __post_init__(self) -> None:
+        self.remaining = {message.id for message in self.messages}
+
+    @property
+    def instance_id(self) -> str:
+        return self.messages[0].instance_id
+
+    async def renew(self, seconds: float, now: float) -> None:
+        async with self.lock:
+            if self.done:
+                return
+            receipt = await set_visibility(self.queue, self.queue_message_id, self.pop_receipt, seconds)
+            if receipt is not None:
+                self.pop_receipt, self.renewed_at = receipt, now
+
+    async def release(self) -> None:
+        """Visible again at once, for this or another host to take."""
+        async with self.lock:
+            if not self.done:
+                self.done = True
+                await set_visibility(self.queue, self.queue_message_id, self.pop_receipt, 0)
+
+    async def delete(self) -> None:
+        async with self.lock:
+            if not self.done:
+                self.done = True
+                await delete(self.queue, self.queue_message_id, self.pop_receipt)
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "instance": message.instance_id,
+        "execution": message.execution_id,
+        "fireAt": None if message.fire_at is None else format_timestamp(message.fire_at),
+        "event": message.event,
+    }
+
+
+def _message(body: dict[str, Any]) -> Message:
+    fire_at: Optional[datetime] = parse_timestamp(body["fireAt"]) if body.get("fireAt") else None
+    return Message(
+        instance_id=body["instance"],
+        event=body["event"],
+        execution_id=body.get("execution"),
+        fire_at=fire_at,
+        id=body["id"],
+    )
 
 
 class MessageCodec:
     def __init__(self, payloads: LargePayloads) -> None:
         self._payloads = payloads
 
-    async def encode(self, message: Message) -> str:
-        body = json.dumps(
-            {
-                "id": message.id,
-                "instance": message.instance_id,
-                "execution": message.execution_id,
-                "fireAt": None if message.fire_at is None else format_timestamp(message.fire_at),
-                "event": message.event,
-            },
-            separators=(",", ":"),
-        )
+    async def encode(self, messages: list[Message]) -> str:
+        """One queue message for `messages` (all to one instance)."""
+        body = json.dumps({"messages": [_message_json(m) for m in messages]}, separators=(",", ":"))
         if len(body) <= MESSAGE_LIMIT_CHARS:
             return body
-        blob = f"{escape_key(message.instance_id)}/message-{message.id}.json.gz"
+        first = messages[0]
+        blob = f"{escape_key(first.instance_id)}/message-{first.id}.json.gz"
         await self._payloads.put(blob, body)
-        return json.dumps({"id": message.id, "instance": message.instance_id, "blob": blob})
+        return json.dumps({"instance": first.instance_id, "blob": blob})
 
-    async def decode(self, text: str) -> tuple[Message, Optional[str]]:
+    async def decode(self, text: str) -> list[Message]:
         body: dict[str, Any] = json.loads(text)
-        blob = body.get("blob")
-        if blob:
-            body = json.loads(await self._payloads.get(blob))
-        fire_at: Optional[datetime] = parse_timestamp(body["fireAt"]) if body.get("fireAt") else None
-        message = Message(
-            instance_id=body["instance"],
-            event=body["event"],
-            execution_id=body.get("execution"),
-            fire_at=fire_at,
-            id=body["id"],
-        )
-        return message, blob
+        if body.get("blob"):
+            body = json.loads(await self._payloads.get(body["blob"]))
+        return [_message(item) for item in body["messages"]]
 
 
 async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[str, str]:
@@ -86,19 +132,28 @@ async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[st
     return sent.id, sent.pop_receipt
 
 
+def _gone(error: HttpResponseError) -> bool:
+    """Deleted already, or its visibility lapsed and another receive holds it now: either
+    way not ours any more (a copy that comes back is dropped as a duplicate)."""
+    return isinstance(error, ResourceNotFoundError) or error.error_code == "PopReceiptMismatch"
+
+
 async def set_visibility(queue: QueueClient, message_id: str, pop_receipt: str, seconds: float) -> Optional[str]:
     """New visibility for a message we hold; its new pop receipt, or None if it is gone."""
     try:
         updated = await queue.update_message(
             message_id, pop_receipt=pop_receipt, visibility_timeout=min(int(seconds), MAX_VISIBILITY_S)
         )
-    except ResourceNotFoundError:
-        return None
+    except HttpResponseError as error:
+        if _gone(error):
+            return None
+        raise
     return str(updated.pop_receipt)
 
 
 async def delete(queue: QueueClient, message_id: str, pop_receipt: str) -> None:
     try:
         await queue.delete_message(message_id, pop_receipt=pop_receipt)
-    except ResourceNotFoundError:
-        pass  # deleted already, or its visibility lapsed and another receive owns it now
+    except HttpResponseError as error:
+        if not _gone(error):
+            raise

@@ -45,7 +45,7 @@ from ..base import (
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
 from .payloads import LargePayloads
-from .queues import RENEW_AFTER_S, VISIBILITY_S, MessageCodec, Received, delete, send, set_visibility
+from .queues import RENEW_AFTER_S, VISIBILITY_S, MessageCodec, Received, send, set_visibility
 from .tables import HistoryState, HubTables
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,10 @@ _STARTUP_TIMEOUT_S = 20.0
 _RENEW_EVERY_S = 2.0
 _POLL_MAX_S = 1.0
 _SEND_CONCURRENCY = 32
+_ACTIVITY_BUFFER = 64  # activity messages taken from the queue ahead of the workers
+_POLLED_QUIET_S = 0.1
+_PACK = 16  # messages to one instance carried by one queue message
+_CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 3,
     "retry_backoff_factor": 0.2,
@@ -109,6 +113,10 @@ class AzureStore(Store):
         self._running_activities = 0
         self._in_flight: dict[str, int] = {}
         self._arrived = asyncio.Event()
+        # Each instance's committed history as this host last wrote or read it. Only the
+        # partition's owner writes, so it stays right; if not, the conditional commit
+        # fails, the entry is dropped and the next episode reads the table again.
+        self._histories: dict[str, HistoryState] = {}
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
         self._unsettled: set[str] = set()
@@ -116,6 +124,8 @@ class AzureStore(Store):
         self._pollers: dict[int, asyncio.Task[None]] = {}
         self._wakeups: dict[int, asyncio.Event] = {}
         self._activity_wakeup = asyncio.Event()
+        self._activity_taken = asyncio.Event()
+        self._released = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._send_slots = asyncio.Semaphore(_SEND_CONCURRENCY)
 
@@ -197,10 +207,8 @@ class AzureStore(Store):
         self._tasks, self._pollers = [], {}
         if hasattr(self, "_leases"):
             # Hand what we hold back at once, so a restart (or another host) goes on now.
-            await asyncio.gather(
-                *(set_visibility(r.queue, r.queue_message_id, r.pop_receipt, 0) for r in self._holding.values()),
-                return_exceptions=True,
-            )
+            held = {id(r): r for r in self._holding.values()}.values()
+            await asyncio.gather(*(received.release() for received in held), return_exceptions=True)
             self._holding.clear()
             await self._leases.stop()
         for service in self._services:
@@ -221,21 +229,53 @@ class AzureStore(Store):
         for instance_id in list(self._pending):
             if partition_of(instance_id, self._names.partitions) == partition:
                 for received in self._pending.pop(instance_id):
-                    self._holding.pop(received.message.id, None)
+                    for message in received.messages:
+                        self._holding.pop(message.id, None)
+        for instance_id in list(self._histories):
+            if partition_of(instance_id, self._names.partitions) == partition:
+                del self._histories[instance_id]
         self._update_idle()
 
     async def _poll_control(self, partition: int) -> None:
         queue, wakeup = self._control[partition], self._wakeups[partition]
-        await self._poll(queue, wakeup, self._accept_control)
+
+        async def room() -> None:
+            """Like the provider's ControlQueueBufferThreshold: past this many messages held
+            for the partition, the rest waits in the queue (and needs no renewing)."""
+            while self._held_for(partition) >= _CONTROL_BUFFER:
+                self._released.clear()
+                await self._released.wait()
+
+        await self._poll(queue, wakeup, self._accept_control, room)
+
+    def _held_for(self, partition: int) -> int:
+        return sum(
+            1
+            for received in self._holding.values()
+            if received.queue is self._control[partition]
+        )
 
     async def _poll_work_items(self) -> None:
-        await self._poll(self._work_items, self._activity_wakeup, self._accept_activity)
+        await self._poll(
+            self._work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities
+        )
 
-    async def _poll(self, queue: QueueClient, wakeup: asyncio.Event, accept: Any) -> None:
+    async def _room_for_activities(self) -> None:
+        """Takes more activity work only when little is waiting here: what this host
+        cannot start soon stays in the queue for the other hosts (and needs no renewal)."""
+        while self._activity_buffer.qsize() >= _ACTIVITY_BUFFER:
+            self._activity_taken.clear()
+            await self._activity_taken.wait()
+
+    async def _poll(
+        self, queue: QueueClient, wakeup: asyncio.Event, accept: Any, room: Any = None
+    ) -> None:
         """Receives in batches; backs off while the queue is empty, and wakes at once when
         this host sends to it."""
         delay = 0.01
         while True:
+            if room is not None:
+                await room()
             try:
                 batch = [
                     message
@@ -258,36 +298,43 @@ class AzureStore(Store):
                 delay = min(delay * 2, _POLL_MAX_S)
 
     async def _received(self, queue: QueueClient, raw: Any) -> Optional[Received]:
-        """The message, unless this host already holds it (its visibility lapsed and it
-        came round again: keep the new pop receipt)."""
-        message, blob = await self._codec.decode(raw.content)
-        known = self._holding.get(message.id)
+        """The queue message, unless this host already holds it (its visibility lapsed
+        and it came round again: keep the new pop receipt)."""
+        messages = await self._codec.decode(raw.content)
+        known = self._holding.get(messages[0].id)
         if known is not None:
-            known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
-            known.renewed_at = asyncio.get_running_loop().time()
+            async with known.lock:
+                known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
+                known.renewed_at = asyncio.get_running_loop().time()
             return None
-        return Received(message, queue, raw.id, raw.pop_receipt, blob, asyncio.get_running_loop().time())
+        return Received(messages, queue, raw.id, raw.pop_receipt, asyncio.get_running_loop().time())
+
+    def _hold(self, received: Received) -> None:
+        for message in received.messages:
+            self._holding[message.id] = received
 
     async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
         received = await self._received(queue, raw)
         if received is None:
             return
-        message = received.message
+        first = received.messages[0]
         now = self._clock.now()
-        if message.fire_at is not None and message.fire_at > now:
+        if first.fire_at is not None and first.fire_at > now:
             # A timer seen before its time (a virtual clock behind, a capped visibility).
             receipt = await set_visibility(
-                queue, raw.id, raw.pop_receipt, (message.fire_at - now).total_seconds()
+                queue, raw.id, raw.pop_receipt, (first.fire_at - now).total_seconds()
             )
             if receipt is not None:
-                self._track_timer(queue, raw.id, receipt, message)
+                self._track_timer(queue, raw.id, receipt, first)
             return
-        if message.event["EventType"] in COMPLETION_ID_FIELDS and message.event["EventType"] != EventType.TIMER_FIRED:
-            count = self._in_flight.get(message.instance_id, 0)
-            if count:
-                self._in_flight[message.instance_id] = count - 1
-        self._holding[message.id] = received
-        instance_id = message.instance_id
+        for message in received.messages:
+            kind = message.event["EventType"]
+            if kind in COMPLETION_ID_FIELDS and kind != EventType.TIMER_FIRED:
+                count = self._in_flight.get(message.instance_id, 0)
+                if count:
+                    self._in_flight[message.instance_id] = count - 1
+        self._hold(received)
+        instance_id = received.instance_id
         pending = self._pending.setdefault(instance_id, [])
         held = self._held.pop(instance_id, None)
         if held:
@@ -301,7 +348,7 @@ class AzureStore(Store):
         received = await self._received(queue, raw)
         if received is None:
             return
-        self._holding[received.message.id] = received
+        self._hold(received)
         self._activity_buffer.put_nowait(received)
         self._idle.clear()
 
@@ -314,15 +361,19 @@ class AzureStore(Store):
     async def _renew(self) -> None:
         """Keeps invisible what this host still holds."""
         loop = asyncio.get_running_loop()
+
+        async def renew(received: Received) -> None:
+            async with self._send_slots:
+                try:
+                    await received.renew(VISIBILITY_S, loop.time())
+                except (HttpResponseError, ServiceRequestError):
+                    logger.warning("Renewing a message failed; retrying.", exc_info=True)
+
         while True:
             await asyncio.sleep(_RENEW_EVERY_S)
-            due = [r for r in self._holding.values() if loop.time() - r.renewed_at > RENEW_AFTER_S]
-            for received in due:
-                receipt = await set_visibility(
-                    received.queue, received.queue_message_id, received.pop_receipt, VISIBILITY_S
-                )
-                if receipt is not None:
-                    received.pop_receipt, received.renewed_at = receipt, loop.time()
+            held = {id(r): r for r in self._holding.values()}.values()
+            due = [r for r in held if loop.time() - r.renewed_at > RENEW_AFTER_S]
+            await asyncio.gather(*(renew(received) for received in due))
 
     # --- orchestration and entity work ---------------------------------------------
 
@@ -336,9 +387,10 @@ class AzureStore(Store):
             self._locked.add(instance_id)
             try:
                 record, _ = await self._tables.get_record(instance_id)
-                history = await self._tables.load_history(
-                    instance_id, record.execution_id if record else None
-                )
+                execution_id = record.execution_id if record else None
+                history = self._histories.get(instance_id)
+                if history is None or history.execution_id != execution_id:
+                    history = await self._tables.load_history(instance_id, execution_id)
             except (HttpResponseError, ServiceRequestError):
                 logger.warning("Loading '%s' failed; will retry.", instance_id, exc_info=True)
                 self._pending[instance_id] = received + self._pending.get(instance_id, [])
@@ -348,13 +400,15 @@ class AzureStore(Store):
                 continue
             return WorkItem(
                 instance_id=instance_id,
-                messages=[r.message for r in received],
+                messages=_unconsumed(received),
                 record=record,
                 history=history.events,
                 token=_Token(received, history),
             )
 
     async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
+        # Results reach this host a queue poll at a time, not one by one.
+        quiet = max(quiet, _POLLED_QUIET_S)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         progress = loop.time()
@@ -369,7 +423,7 @@ class AzureStore(Store):
             if self._pending.get(item.instance_id):
                 progress = loop.time()
         more = self._pending.pop(item.instance_id, [])
-        item.messages.extend(r.message for r in more)
+        item.messages.extend(_unconsumed(more))
         item.token.received.extend(more)
 
     async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
@@ -380,7 +434,8 @@ class AzureStore(Store):
         if record is not None and (
             checkpoint.new_events or checkpoint.replace_history or token.history.stale
         ):
-            await self._tables.commit_history(
+            self._histories.pop(instance_id, None)
+            committed = await self._tables.commit_history(
                 instance_id,
                 token.history,
                 checkpoint.new_events,
@@ -388,27 +443,30 @@ class AzureStore(Store):
                 execution_id=record.execution_id,
                 now=self._clock.now(),
             )
+            if not record.status.is_terminal:
+                self._histories[instance_id] = committed
         if record is not None and record != item.record:
             await self._tables.put_record(record)
         consumed = {m.id for m in checkpoint.consumed}
-        deferred = {m.id for m in checkpoint.deferred}
-        done = [r for r in token.received if r.message.id in consumed]
+        done: list[Received] = []
+        for received in token.received:
+            received.remaining -= consumed
+            if received.remaining:
+                # Handed back (a suspended instance, a start still on its way): nothing
+                # happens to them until the next message arrives, so they keep nobody busy.
+                self._unsettled.difference_update(received.remaining)
+                self._held.setdefault(instance_id, []).append(received)
+            else:
+                done.append(received)
         await asyncio.gather(*(self._forget(r) for r in done))
-        held = [r for r in token.received if r.message.id in deferred]
-        if held:
-            # Nothing happens to them until the instance resumes: they do not keep us busy.
-            self._unsettled.difference_update(r.message.id for r in held)
-            self._held.setdefault(instance_id, []).extend(held)
         self._unlock(instance_id)
 
     async def abandon(self, item: WorkItem) -> None:
         token: _Token = item.token
         for received in token.received:
-            self._holding.pop(received.message.id, None)
-        await asyncio.gather(
-            *(set_visibility(r.queue, r.queue_message_id, r.pop_receipt, 0) for r in token.received),
-            return_exceptions=True,
-        )
+            for message in received.messages:
+                self._holding.pop(message.id, None)
+        await asyncio.gather(*(r.release() for r in token.received), return_exceptions=True)
         self._unlock(item.instance_id)
 
     def _unlock(self, instance_id: str) -> None:
@@ -418,34 +476,48 @@ class AzureStore(Store):
         self._update_idle()
 
     async def _forget(self, received: Received) -> None:
-        """Deletes a consumed message (and its large payload)."""
-        self._holding.pop(received.message.id, None)
-        self._unsettled.discard(received.message.id)
-        await delete(received.queue, received.queue_message_id, received.pop_receipt)
+        """Deletes a queue message whose messages were all consumed."""
+        for message in received.messages:
+            self._holding.pop(message.id, None)
+            self._unsettled.discard(message.id)
+        self._released.set()
+        await received.delete()
 
     # --- activity work ---------------------------------------------------------------
 
     async def next_activities(self, *, workers: int, most: int) -> list[Message]:
-        first = await self._activity_buffer.get()
-        batch = [first]
+        """Whole queue messages (their activities are completed together), a fair share."""
+        batch = [await self._activity_buffer.get()]
         share = min(most, -(-(self._activity_buffer.qsize() + 1) // max(workers, 1)))
         while len(batch) < share and not self._activity_buffer.empty():
             batch.append(self._activity_buffer.get_nowait())
-        self._running_activities += len(batch)
-        return [received.message for received in batch]
+        work = [message for received in batch for message in received.messages]
+        self._running_activities += len(work)
+        self._activity_taken.set()
+        return work
 
     async def complete_activity(self, work: Message, result: Message) -> None:
-        await self._send_all([result])
+        """Results of one queue message's activities go back together, in one message,
+        once the last of them is done; then that work message is deleted."""
         received = self._holding.get(work.id)
-        if received is not None:
-            await self._forget(received)
+        if received is None:  # released meanwhile: it will run again; report this one anyway
+            await self._send_all([result])
+        else:
+            received.results.append(result)
+            received.remaining.discard(work.id)
+            if not received.remaining:
+                await self._send_all(received.results)
+                await self._forget(received)
         self._running_activities -= 1
         self._update_idle()
 
     async def abandon_activity(self, work: Message) -> None:
-        received = self._holding.pop(work.id, None)
+        received = self._holding.get(work.id)
         if received is not None:
-            await set_visibility(received.queue, received.queue_message_id, received.pop_receipt, 0)
+            for message in received.messages:
+                self._holding.pop(message.id, None)
+            received.results.clear()
+            await received.release()
         self._running_activities -= 1
         self._update_idle()
 
@@ -455,41 +527,45 @@ class AzureStore(Store):
         await self._send_all(messages)
 
     async def _send_all(self, messages: list[Message]) -> None:
-        """Messages to one instance go out in order (an entity applies operations in the
-        order they were sent); activity work and different instances go out together."""
-        ordered: dict[str, list[Message]] = {}
-        independent: list[Message] = []
+        """Packs what goes to one instance into as few queue messages as fit (in order:
+        an entity applies operations in the order they were sent); a timer not yet due
+        goes alone, invisible until then."""
+        now = self._clock.now()
+        packs: dict[tuple[bool, str], list[list[Message]]] = {}
+        timers: list[Message] = []
         for message in messages:
-            if message.is_activity:
-                independent.append(message)
-            else:
-                ordered.setdefault(message.instance_id, []).append(message)
+            if message.fire_at is not None and message.fire_at > now:
+                timers.append(message)
+                continue
+            group = packs.setdefault((message.is_activity, message.instance_id), [[]])
+            if len(group[-1]) >= _PACK:
+                group.append([])
+            group[-1].append(message)
 
-        async def in_order(group: list[Message]) -> None:
-            for message in group:
-                await self._send_one(message)
+        async def in_order(group: list[list[Message]]) -> None:
+            for pack in group:
+                await self._send_pack(pack)
 
         await asyncio.gather(
-            *(self._send_one(message) for message in independent),
-            *(in_order(group) for group in ordered.values()),
+            *(in_order(group) for group in packs.values()),
+            *(self._send_pack([timer], delay=(timer.fire_at - now).total_seconds()) for timer in timers if timer.fire_at),
         )
 
-    async def _send_one(self, message: Message) -> None:
-        if message.is_activity:
+    async def _send_pack(self, pack: list[Message], delay: float = 0) -> None:
+        first = pack[0]
+        if first.is_activity:
             queue, partition = self._work_items, None
         else:
-            partition = partition_of(message.instance_id, self._names.partitions)
+            partition = partition_of(first.instance_id, self._names.partitions)
             queue = self._control[partition]
-        delay = 0.0
-        if message.fire_at is not None:
-            delay = (message.fire_at - self._clock.now()).total_seconds()
-        text = await self._codec.encode(message)
+        text = await self._codec.encode(pack)
         async with self._send_slots:
-            message_id, receipt = await send(queue, text, delay_s=max(delay, 0))
+            message_id, receipt = await send(queue, text, delay_s=delay)
         if delay > 0:
-            self._track_timer(queue, message_id, receipt, message)
+            self._track_timer(queue, message_id, receipt, first)
             return
-        self._settling(message, partition)
+        for message in pack:
+            self._settling(message, partition)
 
     def _settling(self, message: Message, partition: Optional[int]) -> None:
         """Counts a message this host will consume itself, and wakes its reader."""
@@ -579,7 +655,12 @@ class AzureStore(Store):
         return await self._tables.query_records(query, top=top, continuation=continuation)
 
     async def purge(self, instance_id: str) -> bool:
+        self._histories.pop(instance_id, None)
         existed = await self._tables.delete_record(instance_id)
         await self._tables.delete_history(instance_id)
         await self._payloads.delete_under(f"{escape_key(instance_id)}/")
         return existed
+
+
+def _unconsumed(received: list[Received]) -> list[Message]:
+    return [m for r in received for m in r.messages if m.id in r.remaining]

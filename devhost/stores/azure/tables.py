@@ -47,6 +47,7 @@ class HistoryState:
     generation: int = 0
     count: int = 0
     stale: bool = False  # the sentinel belongs to an earlier execution
+    execution_id: Optional[str] = None
 
 
 def _row_key(generation: int, index: int) -> str:
@@ -195,6 +196,7 @@ class HubTables:
             generation=int(sentinel["Generation"]),
             count=int(sentinel["EventCount"]),
             stale=sentinel.get("ExecutionId") != execution_id,
+            execution_id=execution_id,
         )
         if state.stale or state.count == 0:
             return state
@@ -222,9 +224,9 @@ class HubTables:
         replace: bool,
         execution_id: str,
         now: datetime,
-    ) -> None:
+    ) -> HistoryState:
         """Appends (or, with `replace`, replaces) the history and moves the sentinel, on
-        the condition that nobody moved it since `state` was read."""
+        the condition that nobody moved it since `state` was read; returns the new state."""
         key = escape_key(instance_id)
         fresh = replace or state.stale
         generation = state.generation + 1 if fresh and state.etag is not None else state.generation
@@ -253,13 +255,20 @@ class HubTables:
         batches[-1].append(last)
         try:
             for batch in batches:
-                await self._history.submit_transaction(batch)
+                outcome = await self._history.submit_transaction(batch)
         except TableTransactionError as error:
             if error.status_code in (409, 412):
                 raise ConflictError(instance_id) from error
             raise
         if fresh and generation != state.generation:
             await self._delete_rows(key, below=_row_key(generation, 0))
+        return HistoryState(
+            events=(new_events if fresh else state.events + new_events),
+            etag=outcome[-1]["etag"],
+            generation=generation,
+            count=start + len(new_events),
+            execution_id=execution_id,
+        )
 
     async def delete_history(self, instance_id: str) -> None:
         await self._delete_rows(escape_key(instance_id), below=None)
