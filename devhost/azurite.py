@@ -103,8 +103,14 @@ class AzuriteProcess:
             "--loose",
         ]  # fmt: skip
         log = open(self.log_path or self.location / "azurite.log", "ab")
+        # A session of its own: Ctrl+C in the terminal stops the host first, which still
+        # needs storage to hand back its work; Azurite is stopped after it.
         self._process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         self._wait_ready()

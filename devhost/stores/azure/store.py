@@ -51,6 +51,7 @@ from .tables import HistoryState, HubTables
 logger = logging.getLogger(__name__)
 
 _STARTUP_TIMEOUT_S = 20.0
+_SHUTDOWN_S = 3.0
 _RENEW_EVERY_S = 2.0
 _POLL_MAX_S = 1.0
 _SEND_CONCURRENCY = 32
@@ -206,14 +207,21 @@ class AzureStore(Store):
         await asyncio.gather(*self._tasks, *self._pollers.values(), return_exceptions=True)
         self._tasks, self._pollers = [], {}
         if hasattr(self, "_leases"):
-            # Hand what we hold back at once, so a restart (or another host) goes on now.
-            held = {id(r): r for r in self._holding.values()}.values()
-            await asyncio.gather(*(received.release() for received in held), return_exceptions=True)
-            self._holding.clear()
-            await self._leases.stop()
+            try:
+                await asyncio.wait_for(self._hand_back(), _SHUTDOWN_S)
+            except (asyncio.TimeoutError, HttpResponseError, ServiceRequestError):
+                logger.warning("Storage did not answer at shutdown; held work reappears shortly.")
         for service in self._services:
             await service.close()
         self._services = []
+
+    async def _hand_back(self) -> None:
+        """Makes held messages visible and releases the leases at once, so a restart (or
+        another host) goes on now instead of when they lapse."""
+        held = {id(r): r for r in self._holding.values()}.values()
+        await asyncio.gather(*(received.release() for received in held), return_exceptions=True)
+        self._holding.clear()
+        await self._leases.stop()
 
     # --- partitions and polling --------------------------------------------------------
 
