@@ -5,6 +5,7 @@
     ├── BadRequest          400  malformed JSON, bad query values, invalid ids
     ├── Gone                410  the instance already reached a terminal state
     ├── Conflict            409  an instance with that id is still running
+    ├── PreconditionFailed  412  the instance is not in a state that allows the operation
     ├── PayloadTooLarge     413  a body over the host's limit
     ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
     └── StartupError        (CLI) the host cannot start; printed as one line
@@ -51,6 +52,12 @@ class Conflict(DevhostError):
     """Raised when starting an instance whose id is taken by a running instance."""
 
     status = 409
+
+
+class PreconditionFailed(DevhostError):
+    """Raised when an instance's status does not allow the operation (purging a live one)."""
+
+    status = 412
 
 
 class PayloadTooLarge(DevhostError):

@@ -8,12 +8,13 @@ as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from ..errors import BadRequest, Gone, NotFound
+from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
 from ..protocol import (
     OPERATION_EVENT_NAME,
     EntityRequest,
@@ -201,6 +202,16 @@ class Management:
         records, token = await self._store.query(query, top=top, continuation=continuation)
         return [InstanceStatus.of(record) for record in records], token
 
+    async def wait_until_done(self, instance_id: str, timeout: float) -> bool:
+        """Whether the instance reached a terminal status within `timeout` seconds."""
+        try:
+            await self._engine.wait_for(
+                instance_id, lambda r: r is not None and r.status.is_terminal, timeout
+            )
+        except asyncio.TimeoutError:
+            return False
+        return True
+
     async def raise_event(self, instance_id: str, name: str, data_json: Optional[str]) -> None:
         await self._live(instance_id)
         await self._store.send([Message(instance_id, events.event_raised(self._now(), name, data_json))])
@@ -250,8 +261,16 @@ class Management:
         return record.input
 
     async def purge(self, instance_id: str) -> int:
-        if split_entity_instance_id(instance_id) is not None:
+        """Only finished instances: purging one that still runs would race its episodes
+        (newer extensions refuse it the same way)."""
+        record = await self._store.get_record(instance_id)
+        if record is None or split_entity_instance_id(instance_id) is not None:
             return 0
+        if not record.status.is_terminal:
+            raise PreconditionFailed(
+                f"Instance '{instance_id}' is {record.status.api_name}: only orchestrations in "
+                "a terminal state can be purged."
+            )
         return 1 if await self._store.purge(instance_id) else 0
 
     async def purge_by(self, query: InstanceQuery) -> int:
@@ -262,7 +281,8 @@ class Management:
         while True:
             records, continuation = await self._store.query(query, top=500, continuation=continuation)
             for record in records:
-                deleted += 1 if await self._store.purge(record.instance_id) else 0
+                if record.status.is_terminal:
+                    deleted += 1 if await self._store.purge(record.instance_id) else 0
             if continuation is None:
                 return deleted
 

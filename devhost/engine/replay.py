@@ -475,8 +475,13 @@ class Replay:
         return self._wait_for_event(guid)
 
     def _new_guid(self) -> str:
-        """ext `NewGuid`: name-based on instance, orchestration time and a counter."""
-        name = f"{self._instance_id}_{format_timestamp(self._now)}_{self._guid_counter}"
+        """ext `NewGuid`: name-based on instance, orchestration time and a counter; the
+        execution is part of the name too, because continue-as-new restarts the counter
+        and executions can share a timestamp (a virtual clock, inline continue-as-new)."""
+        name = (
+            f"{self._instance_id}_{self._execution_id}_{format_timestamp(self._now)}"
+            f"_{self._guid_counter}"
+        )
         self._guid_counter += 1
         return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 

@@ -12,6 +12,10 @@ from ..protocol import format_timestamp
 from .keys import ENGINE
 
 
+# A hundred years: far beyond any timer, well inside what datetime can hold.
+_MAX_ADVANCE_S = 100 * 365 * 24 * 3600
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/devhost/clock/advance", advance)
     app.router.add_get("/devhost/clock", now)
@@ -24,8 +28,12 @@ async def advance(request: web.Request) -> web.Response:
     except ValueError as error:
         raise BadRequest(f"Invalid JSON content: {error}")
     seconds = body.get("seconds") if isinstance(body, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise BadRequest('Body must be {"seconds": N} with N a number >= 0.')
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 <= seconds <= _MAX_ADVANCE_S  # also refuses NaN
+    ):
+        raise BadRequest(f'Body must be {{"seconds": N}} with N a number from 0 to {_MAX_ADVANCE_S}.')
     moment = await request.app[ENGINE].advance(timedelta(seconds=seconds))
     return web.json_response({"now": format_timestamp(moment)})
 

@@ -8,7 +8,6 @@ Query names are case-insensitive and booleans parse like .NET's. `taskHub`,
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
@@ -23,6 +22,7 @@ from .keys import MANAGEMENT, URLS
 from .urls import RPC_PATH, WEBHOOK_PATH, Urls
 
 _DEFAULT_PAGE = 100
+_MAX_WAIT_S = 3600
 _CONTINUATION_HEADER = "x-ms-continuation-token"
 
 
@@ -73,7 +73,7 @@ def _int(query: dict[str, str], name: str) -> Optional[int]:
     value = query.get(name.lower())
     if value is None or value == "":
         return None
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1_000_000:
         raise BadRequest(f"Query parameter '{name}' must be a positive integer, not '{value}'.")
     return int(value)
 
@@ -84,7 +84,7 @@ def _time(query: dict[str, str], name: str) -> Optional[datetime]:
         return None
     try:
         return parse_timestamp(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadRequest(f"Query parameter '{name}' must be an ISO 8601 time, not '{value}'.")
 
 
@@ -110,8 +110,8 @@ def _seconds(query: dict[str, str], name: str) -> Optional[float]:
         seconds = float(value)
     except ValueError:
         raise BadRequest(f"Query parameter '{name}' must be a number of seconds, not '{value}'.")
-    if seconds < 0:
-        raise BadRequest(f"Query parameter '{name}' must not be negative.")
+    if not 0 <= seconds <= _MAX_WAIT_S:
+        raise BadRequest(f"Query parameter '{name}' must be between 0 and {_MAX_WAIT_S} seconds.")
     return seconds
 
 
@@ -178,18 +178,15 @@ async def start(request: web.Request) -> web.Response:
 async def _wait_or_check_status(request: web.Request, instance_id: str) -> web.Response:
     """`?timeout=&pollingInterval=`: wait for the outcome before answering 202."""
     query = _query(request)
-    timeout = _seconds(query, "timeout")
-    if timeout is None:
+    timeout, interval = _seconds(query, "timeout"), _seconds(query, "pollingInterval")
+    if timeout is None or interval is None:  # ext waits only when given both
         return check_status_response(request, instance_id)
-    engine = request.app[MANAGEMENT]._engine
-    try:
-        await engine.wait_for(instance_id, lambda r: r is not None and r.status.is_terminal, timeout)
-    except asyncio.TimeoutError:
+    if not await _management(request).wait_until_done(instance_id, timeout):
         return check_status_response(request, instance_id)
     status = await _management(request).status(instance_id)
     if status.runtime_status == OrchestrationStatus.COMPLETED.api_name:
         return web.json_response(status.output, status=200)
-    return web.json_response(status.to_json(), status=200)
+    return _status_response(status, request, show_input=True)
 
 
 async def get_status(request: web.Request) -> web.Response:

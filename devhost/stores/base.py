@@ -140,6 +140,8 @@ class Store(ABC):
     def __init__(self) -> None:
         # Set whenever a timer is held back, so a sleeping timer loop re-reads the schedule.
         self.timers_changed = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @abstractmethod
     async def open(self) -> None:
@@ -197,9 +199,20 @@ class Store(ABC):
     async def release_timers(self, now: datetime) -> int:
         """Makes every timer due at `now` deliverable; returns how many."""
 
-    @abstractmethod
     async def wait_idle(self) -> None:
         """Returns when nothing deliverable is queued or in progress (timers aside)."""
+        while not self._is_idle():
+            self._idle.clear()
+            await self._idle.wait()
+
+    @abstractmethod
+    def _is_idle(self) -> bool:
+        """Whether nothing deliverable is queued or in progress right now."""
+
+    def _update_idle(self) -> None:
+        """Called after every change that can finish work: wakes `wait_idle`."""
+        if self._is_idle():
+            self._idle.set()
 
     # --- instance management -----------------------------------------------------------
 

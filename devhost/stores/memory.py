@@ -45,8 +45,6 @@ class MemoryStore(Store):
         self._activity_done = asyncio.Event()
         self._timers: list[tuple[datetime, int, Message]] = []
         self._sequence = itertools.count()
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def open(self) -> None:
         return None
@@ -62,6 +60,7 @@ class MemoryStore(Store):
             self._queued.discard(instance_id)
             messages = self._pending.pop(instance_id, [])
             if not messages:
+                self._update_idle()
                 continue
             self._locked.add(instance_id)
             return WorkItem(
@@ -109,7 +108,10 @@ class MemoryStore(Store):
 
     def _unlock(self, instance_id: str) -> None:
         self._locked.discard(instance_id)
-        if self._pending.get(instance_id):
+        pending = self._pending.get(instance_id)
+        if pending:
+            # What the episode handed back goes ahead of what arrived while it ran.
+            pending[:0] = self._held.pop(instance_id, [])
             self._mark_ready(instance_id)
         self._update_idle()
 
@@ -179,11 +181,6 @@ class MemoryStore(Store):
         self._update_idle()
         return released
 
-    async def wait_idle(self) -> None:
-        while not self._is_idle():
-            self._idle.clear()
-            await self._idle.wait()
-
     def _is_idle(self) -> bool:
         return (
             not self._queued
@@ -191,10 +188,6 @@ class MemoryStore(Store):
             and self._activities.empty()
             and self._running_activities == 0
         )
-
-    def _update_idle(self) -> None:
-        if self._is_idle():
-            self._idle.set()
 
     # --- instance management -----------------------------------------------------------
 

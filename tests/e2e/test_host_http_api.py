@@ -291,3 +291,24 @@ async def test_clock_advance_validates_its_body(host: DurableHost, http: aiohttp
     for bad in ({"seconds": -1}, {"minutes": 1}, {"seconds": "soon"}):
         assert (await _call(http, "POST", url, json=bad))[0] == 400
     assert (await _call(http, "POST", url, data=b"{"))[0] == 400
+
+
+async def test_a_running_instance_cannot_be_purged(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    instance = await host.start("waits_for_events")
+    await host.settle()
+    status, body, _ = await _call(http, "DELETE", f"{host.base_url}{API}/instances/{instance}")
+    assert status == 412 and "terminal" in body["error"]
+    assert (await host.status(instance)).runtime_status == "Running"
+
+
+async def test_out_of_range_query_and_body_values_are_400_not_500(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    base = f"{host.base_url}{API}"
+    for query in ("top=%C2%B2", "createdTimeFrom=0001-01-01T00:00:00%2B01:00"):
+        assert (await _call(http, "GET", f"{base}/instances?{query}"))[0] == 400, query
+    url = f"{base}/orchestrators/sequence?timeout=inf&pollingInterval=1"
+    assert (await _call(http, "POST", url, json=1))[0] == 400
+    for seconds in (b"NaN", b"1e30"):
+        body = b'{"seconds": ' + seconds + b"}"
+        assert (await _call(http, "POST", f"{host.base_url}/devhost/clock/advance", data=body))[0] == 400

@@ -237,3 +237,9 @@ async def test_http_starter_uses_the_sdk_client_against_the_host(
         assert response.headers["Location"] == payload["statusQueryGetUri"]
     assert payload["statusQueryGetUri"].startswith(f"{host.base_url}/runtime/webhooks/durabletask/")
     assert (await host.wait(payload["id"])).output == 8
+
+
+async def test_a_second_execution_at_the_same_time_gets_its_own_entity_calls(host: DurableHost) -> None:
+    first = await host.wait(await host.start("uses_entity", "same-time", instance_id="reused"))
+    second = await host.wait(await host.start("uses_entity", "same-time", instance_id="reused"))
+    assert (first.output["after_add"], second.output["after_add"]) == (7, 14)

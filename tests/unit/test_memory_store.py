@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from devhost.clock import VirtualClock
 from devhost.protocol import events
-from devhost.stores.base import Message
+from devhost.stores.base import Checkpoint, Message
 from devhost.stores.memory import MemoryStore
 
 
@@ -31,3 +31,15 @@ async def test_future_timers_wait_for_release_and_due_ones_are_delivered_at_once
     await store.send([Message("i", events.timer_fired(clock.now(), 1, clock.now()), fire_at=clock.now())])
     item = await store.next_work_item()
     assert [m.event["TimerId"] for m in item.messages] == [1]
+
+
+async def test_messages_handed_back_go_ahead_of_those_that_arrived_meanwhile() -> None:
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+    held = Message("i", events.event_raised(clock.now(), "Held", "1"))
+    later = Message("i", events.event_raised(clock.now(), "Later", "2"))
+    await store.send([held])
+    item = await store.next_work_item()
+    await store.send([later])  # arrives while the episode runs
+    await store.commit(item, Checkpoint(record=None, deferred=[held]))
+    assert [m.id for m in (await store.next_work_item()).messages] == [held.id, later.id]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
@@ -126,7 +127,7 @@ async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[st
     """Enqueues `text`, invisible for `delay_s`; returns (message id, pop receipt)."""
     sent = await queue.send_message(
         text,
-        visibility_timeout=min(max(int(delay_s + 0.999), 0), MAX_VISIBILITY_S) or None,
+        visibility_timeout=min(max(math.ceil(delay_s), 0), MAX_VISIBILITY_S) or None,
         time_to_live=-1,
     )
     return sent.id, sent.pop_receipt
@@ -142,7 +143,9 @@ async def set_visibility(queue: QueueClient, message_id: str, pop_receipt: str, 
     """New visibility for a message we hold; its new pop receipt, or None if it is gone."""
     try:
         updated = await queue.update_message(
-            message_id, pop_receipt=pop_receipt, visibility_timeout=min(int(seconds), MAX_VISIBILITY_S)
+            message_id,
+            pop_receipt=pop_receipt,
+            visibility_timeout=min(math.ceil(seconds), MAX_VISIBILITY_S),
         )
     except HttpResponseError as error:
         if _gone(error):

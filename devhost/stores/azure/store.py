@@ -31,7 +31,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 from ...clock import Clock
 from ...errors import Conflict, StartupError
 from ...ids import new_hex
-from ...protocol import COMPLETION_ID_FIELDS, EventType
+from ...protocol import EventType, split_entity_instance_id
 from ..base import (
     LIVE_STATUSES,
     Checkpoint,
@@ -70,6 +70,7 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 class _Token:
     received: list[Received]
     history: HistoryState
+    write_row: bool  # the instance row may lag the checkpoint (read after a restart)
 
 
 @dataclass(order=True)
@@ -114,14 +115,13 @@ class AzureStore(Store):
         self._running_activities = 0
         self._in_flight: dict[str, int] = {}
         self._arrived = asyncio.Event()
-        # Each instance's committed history as this host last wrote or read it. Only the
+        # Each orchestration's checkpoint as this host last committed it. Only the
         # partition's owner writes, so it stays right; if not, the conditional commit
-        # fails, the entry is dropped and the next episode reads the table again.
-        self._histories: dict[str, HistoryState] = {}
+        # fails, the entry is dropped and the next episode reads the tables again.
+        self._checkpoints: dict[str, tuple[InstanceRecord, HistoryState]] = {}
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
         self._unsettled: set[str] = set()
-        self._idle = asyncio.Event()
         self._pollers: dict[int, asyncio.Task[None]] = {}
         self._wakeups: dict[int, asyncio.Event] = {}
         self._activity_wakeup = asyncio.Event()
@@ -153,7 +153,6 @@ class AzureStore(Store):
             await self.close()
             reason = (error.message or str(error)).splitlines()[0]
             raise StartupError(f"Azure Storage refused the task hub's resources: {reason}") from None
-        self._idle.set()
         spawn = asyncio.get_running_loop().create_task
         self._tasks = [
             spawn(self._poll_work_items(), name="work-items"),
@@ -231,17 +230,24 @@ class AzureStore(Store):
         )
 
     def _partition_lost(self, partition: int) -> None:
+        """Another host owns it now: forget its messages (they reappear for the new owner
+        when their visibility lapses) and its cached histories."""
         poller = self._pollers.pop(partition, None)
         if poller is not None:
             poller.cancel()
-        for instance_id in list(self._pending):
-            if partition_of(instance_id, self._names.partitions) == partition:
-                for received in self._pending.pop(instance_id):
+
+        def mine(instance_id: str) -> bool:
+            return partition_of(instance_id, self._names.partitions) == partition
+
+        for table in (self._pending, self._held):
+            for instance_id in [i for i in table if mine(i)]:
+                for received in table.pop(instance_id):
+                    received.done = True  # no more renewals, no deletes
                     for message in received.messages:
                         self._holding.pop(message.id, None)
-        for instance_id in list(self._histories):
-            if partition_of(instance_id, self._names.partitions) == partition:
-                del self._histories[instance_id]
+                        self._unsettled.discard(message.id)
+        for instance_id in [i for i in self._checkpoints if mine(i)]:
+            del self._checkpoints[instance_id]
         self._update_idle()
 
     async def _poll_control(self, partition: int) -> None:
@@ -257,10 +263,13 @@ class AzureStore(Store):
         await self._poll(queue, wakeup, self._accept_control, room)
 
     def _held_for(self, partition: int) -> int:
+        """Messages waiting for an episode; not those handed back (a suspended instance's),
+        which wait for a message that must still be read from this very queue."""
+        deferred = {id(r) for held in self._held.values() for r in held}
         return sum(
             1
             for received in self._holding.values()
-            if received.queue is self._control[partition]
+            if received.queue is self._control[partition] and id(received) not in deferred
         )
 
     async def _poll_work_items(self) -> None:
@@ -291,11 +300,16 @@ class AzureStore(Store):
                         messages_per_page=32, max_messages=32, visibility_timeout=VISIBILITY_S
                     )
                 ]
-                for message in batch:
-                    await accept(queue, message)
             except (HttpResponseError, ServiceRequestError):
                 logger.warning("Reading queue %s failed; retrying.", queue.queue_name, exc_info=True)
                 batch = []
+            for message in batch:
+                try:
+                    await accept(queue, message)
+                except (HttpResponseError, ServiceRequestError):
+                    logger.warning("Taking a message from %s failed.", queue.queue_name, exc_info=True)
+                except Exception:
+                    await self._set_aside(queue, message)
             if batch:
                 delay = 0.01
                 continue
@@ -317,6 +331,19 @@ class AzureStore(Store):
             return None
         return Received(messages, queue, raw.id, raw.pop_receipt, asyncio.get_running_loop().time())
 
+    async def _set_aside(self, queue: QueueClient, raw: Any) -> None:
+        """A message this host cannot read (another program's, say `func start` on the
+        same task hub) is left alone: hidden for an hour, not deleted, reported once."""
+        logger.warning(
+            "A message in queue %s is not in devhost's format; leaving it alone. Is another "
+            "host (func start?) using task hub '%s'? Give each its own hub (--hub).",
+            queue.queue_name, self._names.hub, exc_info=logger.isEnabledFor(logging.DEBUG),
+        )  # fmt: skip
+        try:
+            await set_visibility(queue, raw.id, raw.pop_receipt, 3600)
+        except (HttpResponseError, ServiceRequestError):
+            pass
+
     def _hold(self, received: Received) -> None:
         for message in received.messages:
             self._holding[message.id] = received
@@ -336,8 +363,7 @@ class AzureStore(Store):
                 self._track_timer(queue, raw.id, receipt, first)
             return
         for message in received.messages:
-            kind = message.event["EventType"]
-            if kind in COMPLETION_ID_FIELDS and kind != EventType.TIMER_FIRED:
+            if message.event["EventType"] in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
                 count = self._in_flight.get(message.instance_id, 0)
                 if count:
                     self._in_flight[message.instance_id] = count - 1
@@ -391,14 +417,17 @@ class AzureStore(Store):
             self._queued.discard(instance_id)
             received = self._pending.pop(instance_id, [])
             if not received:
+                self._update_idle()
                 continue
             self._locked.add(instance_id)
+            cached = self._checkpoints.get(instance_id)
             try:
-                record, _ = await self._tables.get_record(instance_id)
-                execution_id = record.execution_id if record else None
-                history = self._histories.get(instance_id)
-                if history is None or history.execution_id != execution_id:
-                    history = await self._tables.load_history(instance_id, execution_id)
+                if cached is not None:
+                    record, history = cached
+                elif split_entity_instance_id(instance_id) is not None:
+                    record, history = (await self._tables.get_record(instance_id))[0], HistoryState([])
+                else:
+                    record, history = await self._tables.load(instance_id)
             except (HttpResponseError, ServiceRequestError):
                 logger.warning("Loading '%s' failed; will retry.", instance_id, exc_info=True)
                 self._pending[instance_id] = received + self._pending.get(instance_id, [])
@@ -411,7 +440,7 @@ class AzureStore(Store):
                 messages=_unconsumed(received),
                 record=record,
                 history=history.events,
-                token=_Token(received, history),
+                token=_Token(received, history, write_row=cached is None),
             )
 
     async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
@@ -439,22 +468,26 @@ class AzureStore(Store):
         instance_id = item.instance_id
         await self._send_all(checkpoint.outgoing)
         record = checkpoint.record
-        if record is not None and (
-            checkpoint.new_events or checkpoint.replace_history or token.history.stale
-        ):
-            self._histories.pop(instance_id, None)
+        changed = record is not None and (
+            checkpoint.new_events or checkpoint.replace_history or record != item.record
+        )
+        if record is not None and split_entity_instance_id(instance_id) is not None:
+            if changed:
+                await self._tables.put_record(record)  # entities keep no history
+        elif record is not None and (changed or token.write_row):
+            self._checkpoints.pop(instance_id, None)
             committed = await self._tables.commit_history(
                 instance_id,
                 token.history,
                 checkpoint.new_events,
                 replace=checkpoint.replace_history,
-                execution_id=record.execution_id,
+                record=record,
+                previous=item.record,
                 now=self._clock.now(),
             )
-            if not record.status.is_terminal:
-                self._histories[instance_id] = committed
-        if record is not None and record != item.record:
             await self._tables.put_record(record)
+            if not record.status.is_terminal:
+                self._checkpoints[instance_id] = (record, committed)
         consumed = {m.id for m in checkpoint.consumed}
         done: list[Received] = []
         for received in token.received:
@@ -479,7 +512,10 @@ class AzureStore(Store):
 
     def _unlock(self, instance_id: str) -> None:
         self._locked.discard(instance_id)
-        if self._pending.get(instance_id):
+        pending = self._pending.get(instance_id)
+        if pending:
+            # What the episode handed back goes ahead of what arrived while it ran.
+            pending[:0] = self._held.pop(instance_id, [])
             self._mark_ready(instance_id)
         self._update_idle()
 
@@ -613,11 +649,6 @@ class AzureStore(Store):
         self._update_idle()
         return released
 
-    async def wait_idle(self) -> None:
-        while not self._is_idle():
-            self._idle.clear()
-            await self._idle.wait()
-
     def _is_idle(self) -> bool:
         return (
             not self._unsettled
@@ -627,10 +658,6 @@ class AzureStore(Store):
             and self._running_activities == 0
             and not any(self._pending.values())
         )
-
-    def _update_idle(self) -> None:
-        if self._is_idle():
-            self._idle.set()
 
     # --- instance management -----------------------------------------------------------
 
@@ -652,10 +679,7 @@ class AzureStore(Store):
         return record
 
     async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
-        record = await self.get_record(instance_id)
-        if record is None:
-            return []
-        return (await self._tables.load_history(instance_id, record.execution_id)).events
+        return (await self._tables.load(instance_id))[1].events
 
     async def query(
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
@@ -663,7 +687,7 @@ class AzureStore(Store):
         return await self._tables.query_records(query, top=top, continuation=continuation)
 
     async def purge(self, instance_id: str) -> bool:
-        self._histories.pop(instance_id, None)
+        self._checkpoints.pop(instance_id, None)
         existed = await self._tables.delete_record(instance_id)
         await self._tables.delete_history(instance_id)
         await self._payloads.delete_under(f"{escape_key(instance_id)}/")

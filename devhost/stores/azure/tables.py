@@ -3,8 +3,11 @@
 Instance rows: partition key the escaped instance id, row key "". History rows: one per
 event, partition key the instance, each event field a column (`EventType` by name,
 `Timestamp` as `_Timestamp`), objects as JSON text; a `sentinel` row per instance holds
-the checkpoint (execution, event count) and its ETag makes a commit conditional, so two
-hosts can never both commit an episode of one instance.
+the checkpoint (execution, event count, and a snapshot of the instance row) and its ETag
+makes a commit conditional, so two hosts can never both commit an episode of one
+instance. The sentinel is the truth an episode starts from; the instance row, written
+after it, is the view queries read, and the next commit repairs it if a crash left it
+behind.
 
 Row keys are 16 hex digits: a 4-digit history generation and a 12-digit event index. A
 replaced history (continue-as-new, rewind, a restarted instance) is written under the
@@ -40,13 +43,13 @@ _TRANSACTION_CHARS = 1_500_000  # and 4 MB of payload; UTF-16 doubles the charac
 
 @dataclass
 class HistoryState:
-    """An instance's committed history and what a conditional commit needs to follow it."""
+    """An instance's committed checkpoint: its history, and what a conditional commit
+    after it needs (the sentinel's ETag, generation, event count, execution)."""
 
     events: list[Event]
     etag: Optional[str] = None
     generation: int = 0
     count: int = 0
-    stale: bool = False  # the sentinel belongs to an earlier execution
     execution_id: Optional[str] = None
 
 
@@ -134,10 +137,13 @@ class HubTables:
         return records, None
 
     async def _record_entity(self, record: InstanceRecord) -> dict[str, Any]:
+        columns = await self._record_columns(record)
+        return {"PartitionKey": escape_key(record.instance_id), "RowKey": "", **columns}
+
+    async def _record_columns(self, record: InstanceRecord) -> dict[str, Any]:
+        """The instance row's columns (large values as blobs), also the sentinel's snapshot."""
         key = escape_key(record.instance_id)
         entity: dict[str, Any] = {
-            "PartitionKey": key,
-            "RowKey": "",
             "Name": record.name,
             "Version": record.version,
             "ExecutionId": record.execution_id,
@@ -184,36 +190,37 @@ class HubTables:
 
     # --- history ---------------------------------------------------------------------
 
-    async def load_history(self, instance_id: str, execution_id: Optional[str]) -> HistoryState:
+    async def load(self, instance_id: str) -> tuple[Optional[InstanceRecord], HistoryState]:
+        """The instance as its last checkpoint left it: the sentinel's snapshot and its
+        history; the instance row for one that has no checkpoint yet."""
         key = escape_key(instance_id)
         try:
             sentinel = await self._history.get_entity(key, SENTINEL_ROW_KEY)
         except ResourceNotFoundError:
-            return HistoryState(events=[])
+            record, _ = await self.get_record(instance_id)
+            return record, HistoryState(events=[])
         state = HistoryState(
             events=[],
             etag=sentinel.metadata["etag"],
             generation=int(sentinel["Generation"]),
             count=int(sentinel["EventCount"]),
-            stale=sentinel.get("ExecutionId") != execution_id,
-            execution_id=execution_id,
+            execution_id=sentinel.get("ExecutionId"),
         )
-        if state.stale or state.count == 0:
-            return state
-        rows = [
-            row
-            async for row in self._history.query_entities(
-                "PartitionKey eq @key and RowKey ge @low and RowKey lt @high",
-                parameters={
-                    "key": key,
-                    "low": _row_key(state.generation, 0),
-                    "high": _row_key(state.generation, state.count),
-                },
-            )
-        ]
-        rows.sort(key=lambda row: row["RowKey"])
-        state.events = await asyncio.gather(*(self._event(row) for row in rows))
-        return state
+        if state.count:
+            rows = [
+                row
+                async for row in self._history.query_entities(
+                    "PartitionKey eq @key and RowKey ge @low and RowKey lt @high",
+                    parameters={
+                        "key": key,
+                        "low": _row_key(state.generation, 0),
+                        "high": _row_key(state.generation, state.count),
+                    },
+                )
+            ]
+            rows.sort(key=lambda row: row["RowKey"])
+            state.events = list(await asyncio.gather(*(self._event(row) for row in rows)))
+        return await self._record(sentinel), state
 
     async def commit_history(
         self,
@@ -222,40 +229,55 @@ class HubTables:
         new_events: list[Event],
         *,
         replace: bool,
-        execution_id: str,
+        record: InstanceRecord,
+        previous: Optional[InstanceRecord],
         now: datetime,
     ) -> HistoryState:
-        """Appends (or, with `replace`, replaces) the history and moves the sentinel, on
-        the condition that nobody moved it since `state` was read; returns the new state."""
+        """Appends (or, with `replace` or a new execution, replaces) the history and moves
+        the sentinel, on the condition that nobody moved it since `state` was read.
+
+        One transaction when it fits; otherwise the sentinel is claimed first (its ETag
+        checked and changed, the previous checkpoint kept: what a reader finds if we stop
+        halfway), so a host that lost the race fails before writing a single row."""
         key = escape_key(instance_id)
-        fresh = replace or state.stale
+        fresh = replace or record.execution_id != state.execution_id
         generation = state.generation + 1 if fresh and state.etag is not None else state.generation
         start = 0 if fresh else state.count
         rows = await asyncio.gather(
             *(
-                self._event_entity(key, _row_key(generation, start + n), event, execution_id)
+                self._event_entity(key, _row_key(generation, start + n), event, record.execution_id)
                 for n, event in enumerate(new_events)
             )
         )
+        snapshot = await self._record_columns(record)
         sentinel = {
             "PartitionKey": key,
             "RowKey": SENTINEL_ROW_KEY,
-            "ExecutionId": execution_id,
+            **snapshot,
             "Generation": generation,
             "EventCount": start + len(new_events),
             "IsCheckpointComplete": True,
             "CheckpointCompletedTimestamp": now,
         }
-        if state.etag is None:
-            last: tuple[Any, ...] = ("create", sentinel)
-        else:
-            last = ("update", sentinel, {"mode": UpdateMode.REPLACE, "etag": state.etag,
-                                         "match_condition": MatchConditions.IfNotModified})  # fmt: skip
         batches = _batches([("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows])
-        batches[-1].append(last)
+        etag = state.etag
         try:
-            for batch in batches:
-                outcome = await self._history.submit_transaction(batch)
+            if len(batches) > 1:
+                claim = {
+                    "PartitionKey": key,
+                    "RowKey": SENTINEL_ROW_KEY,
+                    **await self._record_columns(previous or record),
+                    "Generation": state.generation,
+                    "EventCount": state.count,
+                    "IsCheckpointComplete": False,
+                }
+                claimed = await self._history.submit_transaction([_sentinel_write(claim, etag)])
+                etag = claimed[0]["etag"]
+                for batch in batches[:-1]:
+                    await self._history.submit_transaction(batch)
+                batches = batches[-1:]
+            batches[-1].append(_sentinel_write(sentinel, etag))
+            outcome = await self._history.submit_transaction(batches[-1])
         except TableTransactionError as error:
             if error.status_code in (409, 412):
                 raise ConflictError(instance_id) from error
@@ -267,7 +289,7 @@ class HubTables:
             etag=outcome[-1]["etag"],
             generation=generation,
             count=start + len(new_events),
-            execution_id=execution_id,
+            execution_id=record.execution_id,
         )
 
     async def delete_history(self, instance_id: str) -> None:
@@ -327,6 +349,14 @@ class HubTables:
                 value = json.loads(value)
             event[field] = value
         return event
+
+
+def _sentinel_write(entity: dict[str, Any], etag: Optional[str]) -> tuple[Any, ...]:
+    """Create the sentinel, or replace it on the condition that it is unchanged."""
+    if etag is None:
+        return ("create", entity)
+    return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag,
+                               "match_condition": MatchConditions.IfNotModified})  # fmt: skip
 
 
 def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
