@@ -26,6 +26,7 @@ from .base import (
     Store,
     WorkItem,
 )
+from .ready import ReadyInstances
 
 
 class MemoryStore(Store):
@@ -34,11 +35,7 @@ class MemoryStore(Store):
         self._clock = clock
         self._records: dict[str, InstanceRecord] = {}
         self._histories: dict[str, list[Event]] = {}
-        self._pending: dict[str, list[Message]] = {}
-        self._held: dict[str, list[Message]] = {}
-        self._ready: asyncio.Queue[str] = asyncio.Queue()
-        self._queued: set[str] = set()
-        self._locked: set[str] = set()
+        self._instances: ReadyInstances[Message] = ReadyInstances(self._update_idle)
         self._activities: asyncio.Queue[Message] = asyncio.Queue()
         self._running_activities = 0
         self._in_flight: dict[str, int] = {}  # activities queued or running, per instance
@@ -55,20 +52,13 @@ class MemoryStore(Store):
     # --- orchestration and entity work ---------------------------------------------
 
     async def next_work_item(self) -> WorkItem:
-        while True:
-            instance_id = await self._ready.get()
-            self._queued.discard(instance_id)
-            messages = self._pending.pop(instance_id, [])
-            if not messages:
-                self._update_idle()
-                continue
-            self._locked.add(instance_id)
-            return WorkItem(
-                instance_id=instance_id,
-                messages=messages,
-                record=self._records.get(instance_id),
-                history=self._histories.get(instance_id, []),
-            )
+        instance_id, messages = await self._instances.take()
+        return WorkItem(
+            instance_id=instance_id,
+            messages=messages,
+            record=self._records.get(instance_id),
+            history=self._histories.get(instance_id, []),
+        )
 
     async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
         instance_id = item.instance_id
@@ -80,9 +70,8 @@ class MemoryStore(Store):
             self._histories[instance_id] = list(checkpoint.new_events)
         elif checkpoint.new_events:
             self._histories.setdefault(instance_id, []).extend(checkpoint.new_events)
-        if checkpoint.deferred:
-            self._held.setdefault(instance_id, []).extend(checkpoint.deferred)
-        self._unlock(instance_id)
+        self._instances.hold(instance_id, checkpoint.deferred)
+        self._instances.unlock(instance_id)
 
     async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
         loop = asyncio.get_running_loop()
@@ -100,20 +89,10 @@ class MemoryStore(Store):
             now_in_flight = self._in_flight.get(item.instance_id, 0)
             if now_in_flight < in_flight:
                 progress, in_flight = loop.time(), now_in_flight
-        item.messages.extend(self._pending.pop(item.instance_id, []))
+        item.messages.extend(self._instances.more(item.instance_id))
 
     async def abandon(self, item: WorkItem) -> None:
-        self._pending[item.instance_id] = item.messages + self._pending.get(item.instance_id, [])
-        self._unlock(item.instance_id)
-
-    def _unlock(self, instance_id: str) -> None:
-        self._locked.discard(instance_id)
-        pending = self._pending.get(instance_id)
-        if pending:
-            # What the episode handed back goes ahead of what arrived while it ran.
-            pending[:0] = self._held.pop(instance_id, [])
-            self._mark_ready(instance_id)
-        self._update_idle()
+        self._instances.unlock(item.instance_id, give_back=item.messages)
 
     # --- activity work ---------------------------------------------------------------
 
@@ -154,19 +133,8 @@ class MemoryStore(Store):
             self._in_flight[message.instance_id] = self._in_flight.get(message.instance_id, 0) + 1
             self._activities.put_nowait(message)
         else:
-            instance_id = message.instance_id
-            pending = self._pending.setdefault(instance_id, [])
-            held = self._held.pop(instance_id, None)
-            if held:
-                pending[:0] = held
-            pending.append(message)
-            self._mark_ready(instance_id)
+            self._instances.add(message.instance_id, message)
         self._idle.clear()
-
-    def _mark_ready(self, instance_id: str) -> None:
-        if instance_id not in self._locked and instance_id not in self._queued:
-            self._queued.add(instance_id)
-            self._ready.put_nowait(instance_id)
 
     def next_timer_due(self) -> Optional[datetime]:
         return self._timers[0][0] if self._timers else None
@@ -183,8 +151,7 @@ class MemoryStore(Store):
 
     def _is_idle(self) -> bool:
         return (
-            not self._queued
-            and not self._locked
+            not self._instances.busy
             and self._activities.empty()
             and self._running_activities == 0
         )
@@ -200,7 +167,7 @@ class MemoryStore(Store):
             )
         self._records[record.instance_id] = record
         self._histories[record.instance_id] = []
-        self._held.pop(record.instance_id, None)
+        self._forget_waiting(record.instance_id)
         self._route(start)
 
     async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
@@ -227,7 +194,9 @@ class MemoryStore(Store):
     async def purge(self, instance_id: str) -> bool:
         existed = self._records.pop(instance_id, None) is not None
         self._histories.pop(instance_id, None)
-        self._held.pop(instance_id, None)
-        if instance_id not in self._locked:
-            self._pending.pop(instance_id, None)
+        self._forget_waiting(instance_id)
         return existed
+
+    def _forget_waiting(self, instance_id: str) -> None:
+        """Messages still waiting for an instance that is being replaced or purged."""
+        self._instances.drop(lambda other: other != instance_id)

@@ -42,6 +42,7 @@ from ..base import (
     Store,
     WorkItem,
 )
+from ..ready import ReadyInstances
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
 from .payloads import LargePayloads
@@ -106,11 +107,7 @@ class AzureStore(Store):
         self._leases: PartitionLeases
         # messages this host holds, by Message.id: pending, deferred, in an episode or an activity
         self._holding: dict[str, Received] = {}
-        self._pending: dict[str, list[Received]] = {}
-        self._held: dict[str, list[Received]] = {}
-        self._ready: asyncio.Queue[str] = asyncio.Queue()
-        self._queued: set[str] = set()
-        self._locked: set[str] = set()
+        self._instances: ReadyInstances[Received] = ReadyInstances(self._update_idle)
         self._activity_buffer: asyncio.Queue[Received] = asyncio.Queue()
         self._running_activities = 0
         self._in_flight: dict[str, int] = {}
@@ -239,13 +236,11 @@ class AzureStore(Store):
         def mine(instance_id: str) -> bool:
             return partition_of(instance_id, self._names.partitions) == partition
 
-        for table in (self._pending, self._held):
-            for instance_id in [i for i in table if mine(i)]:
-                for received in table.pop(instance_id):
-                    received.done = True  # no more renewals, no deletes
-                    for message in received.messages:
-                        self._holding.pop(message.id, None)
-                        self._unsettled.discard(message.id)
+        for received in self._instances.drop(lambda instance_id: not mine(instance_id)):
+            received.done = True  # no more renewals, no deletes
+            for message in received.messages:
+                self._holding.pop(message.id, None)
+                self._unsettled.discard(message.id)
         for instance_id in [i for i in self._checkpoints if mine(i)]:
             del self._checkpoints[instance_id]
         self._update_idle()
@@ -265,7 +260,7 @@ class AzureStore(Store):
     def _held_for(self, partition: int) -> int:
         """Messages waiting for an episode; not those handed back (a suspended instance's),
         which wait for a message that must still be read from this very queue."""
-        deferred = {id(r) for held in self._held.values() for r in held}
+        deferred = {id(r) for r in self._instances.held_items()}
         return sum(
             1
             for received in self._holding.values()
@@ -368,13 +363,8 @@ class AzureStore(Store):
                 if count:
                     self._in_flight[message.instance_id] = count - 1
         self._hold(received)
-        instance_id = received.instance_id
-        pending = self._pending.setdefault(instance_id, [])
-        held = self._held.pop(instance_id, None)
-        if held:
-            pending[:0] = held
-        pending.append(received)
-        self._mark_ready(instance_id)
+        self._idle.clear()
+        self._instances.add(received.instance_id, received)
         arrived, self._arrived = self._arrived, asyncio.Event()
         arrived.set()
 
@@ -385,12 +375,6 @@ class AzureStore(Store):
         self._hold(received)
         self._activity_buffer.put_nowait(received)
         self._idle.clear()
-
-    def _mark_ready(self, instance_id: str) -> None:
-        self._idle.clear()
-        if instance_id not in self._locked and instance_id not in self._queued:
-            self._queued.add(instance_id)
-            self._ready.put_nowait(instance_id)
 
     async def _renew(self) -> None:
         """Keeps invisible what this host still holds."""
@@ -413,13 +397,7 @@ class AzureStore(Store):
 
     async def next_work_item(self) -> WorkItem:
         while True:
-            instance_id = await self._ready.get()
-            self._queued.discard(instance_id)
-            received = self._pending.pop(instance_id, [])
-            if not received:
-                self._update_idle()
-                continue
-            self._locked.add(instance_id)
+            instance_id, received = await self._instances.take()
             cached = self._checkpoints.get(instance_id)
             try:
                 if cached is not None:
@@ -430,10 +408,8 @@ class AzureStore(Store):
                     record, history = await self._tables.load(instance_id)
             except (HttpResponseError, ServiceRequestError):
                 logger.warning("Loading '%s' failed; will retry.", instance_id, exc_info=True)
-                self._pending[instance_id] = received + self._pending.get(instance_id, [])
-                self._locked.discard(instance_id)
                 await asyncio.sleep(0.5)
-                self._mark_ready(instance_id)
+                self._instances.unlock(instance_id, give_back=received)
                 continue
             return WorkItem(
                 instance_id=instance_id,
@@ -457,9 +433,9 @@ class AzureStore(Store):
                 await asyncio.wait_for(self._arrived.wait(), wait)
             except asyncio.TimeoutError:
                 break
-            if self._pending.get(item.instance_id):
+            if self._instances.pending(item.instance_id):
                 progress = loop.time()
-        more = self._pending.pop(item.instance_id, [])
+        more = self._instances.more(item.instance_id)
         item.messages.extend(_unconsumed(more))
         item.token.received.extend(more)
 
@@ -496,11 +472,11 @@ class AzureStore(Store):
                 # Handed back (a suspended instance, a start still on its way): nothing
                 # happens to them until the next message arrives, so they keep nobody busy.
                 self._unsettled.difference_update(received.remaining)
-                self._held.setdefault(instance_id, []).append(received)
+                self._instances.hold(instance_id, [received])
             else:
                 done.append(received)
         await asyncio.gather(*(self._forget(r) for r in done))
-        self._unlock(instance_id)
+        self._instances.unlock(instance_id)
 
     async def abandon(self, item: WorkItem) -> None:
         token: _Token = item.token
@@ -508,16 +484,7 @@ class AzureStore(Store):
             for message in received.messages:
                 self._holding.pop(message.id, None)
         await asyncio.gather(*(r.release() for r in token.received), return_exceptions=True)
-        self._unlock(item.instance_id)
-
-    def _unlock(self, instance_id: str) -> None:
-        self._locked.discard(instance_id)
-        pending = self._pending.get(instance_id)
-        if pending:
-            # What the episode handed back goes ahead of what arrived while it ran.
-            pending[:0] = self._held.pop(instance_id, [])
-            self._mark_ready(instance_id)
-        self._update_idle()
+        self._instances.unlock(item.instance_id)
 
     async def _forget(self, received: Received) -> None:
         """Deletes a queue message whose messages were all consumed."""
@@ -652,11 +619,9 @@ class AzureStore(Store):
     def _is_idle(self) -> bool:
         return (
             not self._unsettled
-            and not self._queued
-            and not self._locked
+            and not self._instances.busy
             and self._activity_buffer.empty()
             and self._running_activities == 0
-            and not any(self._pending.values())
         )
 
     # --- instance management -----------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Which instances have work, handed out one at a time: the bookkeeping both stores share.
+
+Items (messages, or queue messages carrying them) wait per instance. An instance is
+handed out with everything waiting for it and stays locked until its episode commits;
+what arrives meanwhile waits for the next one. Items an episode hands back (a suspended
+instance, a start still on its way) wait for the next arrival, then go first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Generic, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+class ReadyInstances(Generic[T]):
+    def __init__(self, changed: Callable[[], None]) -> None:
+        """`changed` is called when work may have run out (the stores' idle check)."""
+        self._changed = changed
+        self._pending: dict[str, list[T]] = {}
+        self._held: dict[str, list[T]] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._locked: set[str] = set()
+
+    @property
+    def busy(self) -> bool:
+        """Something waits for, or is in, an episode (held-back items aside)."""
+        return bool(self._queued or self._locked or any(self._pending.values()))
+
+    def add(self, instance_id: str, item: T) -> None:
+        pending = self._pending.setdefault(instance_id, [])
+        held = self._held.pop(instance_id, None)
+        if held:
+            pending[:0] = held
+        pending.append(item)
+        self._mark_ready(instance_id)
+
+    async def take(self) -> tuple[str, list[T]]:
+        """The next ready instance, locked, with everything waiting for it."""
+        while True:
+            instance_id = await self._ready.get()
+            self._queued.discard(instance_id)
+            items = self._pending.pop(instance_id, [])
+            if items:
+                self._locked.add(instance_id)
+                return instance_id, items
+            self._changed()  # it was dropped meanwhile (purged, a partition lost)
+
+    def more(self, instance_id: str) -> list[T]:
+        """What arrived for a locked instance since it was taken."""
+        return self._pending.pop(instance_id, [])
+
+    def pending(self, instance_id: str) -> bool:
+        return bool(self._pending.get(instance_id))
+
+    def hold(self, instance_id: str, items: list[T]) -> None:
+        """Items handed back undelivered: they wait for the next arrival."""
+        if items:
+            self._held.setdefault(instance_id, []).extend(items)
+
+    def unlock(self, instance_id: str, give_back: Sequence[T] = ()) -> None:
+        """Ends an episode; `give_back` (an abandoned one's items) goes first again."""
+        self._locked.discard(instance_id)
+        pending = self._pending.setdefault(instance_id, [])
+        pending[:0] = list(give_back)
+        if pending:
+            # What the episode handed back goes ahead of what arrived while it ran.
+            pending[:0] = self._held.pop(instance_id, [])
+            self._mark_ready(instance_id)
+        else:
+            del self._pending[instance_id]
+        self._changed()
+
+    def drop(self, keep: Callable[[str], bool]) -> list[T]:
+        """Forgets, and returns, the waiting and held-back items of every instance that
+        `keep` rejects."""
+        dropped: list[T] = []
+        for table in (self._pending, self._held):
+            for instance_id in [i for i in table if not keep(i)]:
+                dropped.extend(table.pop(instance_id))
+        return dropped
+
+    def held_items(self) -> Iterator[T]:
+        for items in self._held.values():
+            yield from items
+
+    def _mark_ready(self, instance_id: str) -> None:
+        if instance_id not in self._locked and instance_id not in self._queued:
+            self._queued.add(instance_id)
+            self._ready.put_nowait(instance_id)
