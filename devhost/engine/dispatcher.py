@@ -133,6 +133,8 @@ class Engine:
                 await self._give_back(item)
                 await asyncio.sleep(_RETRY_PAUSE_S)
                 continue
+            for level, line in checkpoint.traces:
+                logger.log(level, line)
             self._signal_commit()
 
     async def _give_back(self, item: WorkItem) -> None:

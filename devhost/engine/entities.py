@@ -29,6 +29,7 @@ from ..protocol import (
     split_entity_instance_id,
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+from . import traces
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,13 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
         state.exists, state.state = result.exists, result.state
         outcomes.extend(result.outcomes)
 
+    shown_name = ctx.entity_name or name
     for request, outcome in zip(requests, outcomes):
+        checkpoint.traces.append(
+            traces.operation_ended(
+                item.instance_id, shown_name, request.operation, request.id, outcome.result, failed=outcome.is_error
+            )
+        )
         if not request.is_signal and request.parent_instance_id:
             checkpoint.outgoing.append(
                 Message(
@@ -106,7 +113,7 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
     previous = item.record
     checkpoint.record = InstanceRecord(
         instance_id=item.instance_id,
-        name=ctx.entity_name or name,
+        name=shown_name,
         execution_id=previous.execution_id if previous else item.instance_id,
         status=OrchestrationStatus.RUNNING,
         created_time=previous.created_time if previous else ctx.now,

@@ -28,6 +28,7 @@ from ..protocol import (
     parse_orchestrator_state,
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+from . import traces
 from .replay import KnownFunctions, Replay, ReplayResult
 
 logger = logging.getLogger(__name__)
@@ -259,6 +260,7 @@ class _Episode:
         self.record = self.record.copy(
             status=OrchestrationStatus.TERMINATED, output=reason, completed_time=self.now
         )
+        self._trace(traces.execution_terminated(self.record.instance_id, self.record.name, reason))
         self._notify_parent(failed=f"The orchestration was terminated: {reason or ''}".strip())
         return self._finish_episode()
 
@@ -351,6 +353,9 @@ class _Episode:
         self.record = self.record.copy(
             status=OrchestrationStatus.COMPLETED, output=output, completed_time=self.now
         )
+        self._trace(
+            traces.execution_completed(self.record.instance_id, self.record.name, output, continued_as_new=False)
+        )
         self._notify_parent(result=output)
 
     def _fail(self, replay: ReplayResult, error: str) -> None:
@@ -370,6 +375,7 @@ class _Episode:
         self.record = self.record.copy(
             status=OrchestrationStatus.FAILED, output=reason, completed_time=self.now
         )
+        self._trace(traces.execution_failed(self.record.instance_id, self.record.name, reason))
         self._notify_parent(failed=reason, details=details)
 
     def _continue_as_new(self, replay: ReplayResult, history: list[Event], boundary: int) -> None:
@@ -380,6 +386,9 @@ class _Episode:
         execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self.record.execution_id}:next").hex
         payload = replay.continue_as_new_input
         stored_input = None if payload is None else json.dumps(payload)
+        self._trace(
+            traces.execution_completed(self.record.instance_id, self.record.name, stored_input, continued_as_new=True)
+        )
         start = events.execution_started(
             self.now,
             instance_id=self.record.instance_id,
@@ -436,6 +445,9 @@ class _Episode:
             else events.sub_orchestration_failed(self.now, task_id, failed, details or failed)
         )
         self._send(instance["InstanceId"], event, instance["ExecutionId"])
+
+    def _trace(self, trace: traces.Trace) -> None:
+        self.checkpoint.traces.append(trace)
 
     def _send(self, instance_id: str, event: Event, execution_id: Optional[str] = None) -> None:
         self.checkpoint.outgoing.append(Message(instance_id, event, execution_id))

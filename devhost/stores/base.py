@@ -104,6 +104,10 @@ class Checkpoint:
     consumed: list[Message] = field(default_factory=list)
     # Messages handed back undelivered, e.g. everything but control events while suspended.
     deferred: list[Message] = field(default_factory=list)
+    # The Durable extension's tracking lines for what this episode ended (an execution, an
+    # entity operation), as (logging level, text): logged once the checkpoint is
+    # committed, so whoever reads one can read the new state.
+    traces: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

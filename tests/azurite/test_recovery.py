@@ -1,17 +1,21 @@
 """A host killed with SIGKILL and restarted on the same hub finishes every piece of work:
 orchestrations resume, due timers fire, entity state is kept; activities run at least
-once (duplicates are counted and reported). Also two hosts sharing one hub."""
+once (duplicates are counted and reported). Also two hosts sharing one hub.
+
+Nothing here waits on the clock: a test waits for the host process to die, or for the
+host to print the Durable extension's line saying an instance or an operation ended
+(printed once the new state is committed), then reads the state."""
 
 from __future__ import annotations
 
-import time
+import signal
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from devhost.azurite import AzuriteProcess, free_port
-from tests.support.processes import ROOT, DevhostProcess, call, eventually
+from tests.support.processes import ROOT, DevhostProcess, call, wait_printed
 
 RECOVERY_APP = ROOT / "tests" / "apps" / "recovery_app"
 API = "/runtime/webhooks/durabletask"
@@ -20,7 +24,7 @@ API = "/runtime/webhooks/durabletask"
 def _host(azurite: AzuriteProcess, hub: str, port: int) -> DevhostProcess:
     return DevhostProcess(
         "--app-dir", str(RECOVERY_APP), "--port", str(port), "--storage", "azurite",
-        "--connection", azurite.connection_string, "--hub", hub, "--quiet",
+        "--connection", azurite.connection_string, "--hub", hub,
     ).started()  # fmt: skip
 
 
@@ -32,13 +36,23 @@ def _runs(log: Path) -> Counter[int]:
     return Counter(int(line) for line in log.read_text().split()) if log.exists() else Counter()
 
 
+def _start(port: int, orchestrator: str, body: Any) -> str:
+    status, started = call("POST", f"http://127.0.0.1:{port}{API}/orchestrators/{orchestrator}", body)
+    assert status == 202, started
+    return str(started["id"])
+
+
 def _status(port: int, instance: str, query: str = "") -> dict[str, Any]:
     return call("GET", f"http://127.0.0.1:{port}{API}/instances/{instance}{query}")[1]
 
 
-def _completed(port: int, instance: str) -> Optional[dict[str, Any]]:
-    status = _status(port, instance)
-    return status if status.get("runtimeStatus") == "Completed" else None
+def _completed(hosts: list[DevhostProcess], port: int, instance: str, name: str, timeout: float) -> dict[str, Any]:
+    wait_printed(hosts, f"{instance}: Function '{name} (Orchestrator)' completed.", timeout=timeout)
+    return _status(port, instance)
+
+
+def _crashed(host: DevhostProcess) -> None:
+    assert host.process.wait(timeout=60) == -signal.SIGKILL
 
 
 def test_fan_out_finishes_after_a_sigkill_mid_way(
@@ -47,18 +61,13 @@ def test_fan_out_finishes_after_a_sigkill_mid_way(
     hub, port, log = _hub(), free_port(), tmp_path / "runs.log"
     count = 300
     with _host(azurite, hub, port) as first:
-        _, body = call(
-            "POST", f"http://127.0.0.1:{port}{API}/orchestrators/logged_fan_out",
-            {"count": count, "log": str(log), "pause": 0.02},
-        )  # fmt: skip
-        instance = body["id"]
-        eventually(lambda: True if sum(_runs(log).values()) >= 40 else None, timeout=60, what="work to start")
-        first.process.kill()
-        first.process.wait()
+        spec = {"count": count, "log": str(log), "crash_at": 40, "marker": str(tmp_path / "crashed")}
+        instance = _start(port, "logged_fan_out", spec)
+        _crashed(first)
     assert sum(_runs(log).values()) < count, "the kill should land before the work is done"
 
-    with _host(azurite, hub, port):
-        status = eventually(lambda: _completed(port, instance), timeout=180, what="completion")
+    with _host(azurite, hub, port) as second:
+        status = _completed([second], port, instance, "logged_fan_out", timeout=180)
     runs = _runs(log)
     duplicates = sum(times - 1 for times in runs.values())
     record_property("duplicate_activity_runs", duplicates)
@@ -67,25 +76,18 @@ def test_fan_out_finishes_after_a_sigkill_mid_way(
     assert set(runs) == set(range(count)), "every activity ran at least once"
 
 
-def test_timer_due_while_the_host_was_down_fires_after_restart(azurite: AzuriteProcess) -> None:
+def test_timer_due_while_no_host_runs_fires_when_another_host_takes_over(
+    azurite: AzuriteProcess, tmp_path: Path
+) -> None:
     hub, port = _hub(), free_port()
     with _host(azurite, hub, port) as first:
-        _, body = call("POST", f"http://127.0.0.1:{port}{API}/orchestrators/sleeper", 2)
-        instance = body["id"]
-        eventually(
-            lambda: True if any(
-                e["EventType"] == "TimerCreated"
-                for e in _status(port, instance, "?showHistory=true").get("historyEvents", [])
-            ) else None,
-            timeout=30, what="the timer to be created",
-        )  # fmt: skip
-        first.process.kill()
-        first.process.wait()
-    due = time.monotonic() + 2.5
-    # A real process on the real clock: the timer must come due while nothing runs.
-    eventually(lambda: True if time.monotonic() > due else None, timeout=10, what="the due time")
-    with _host(azurite, hub, port):
-        status = eventually(lambda: _completed(port, instance), timeout=60, what="the timer to fire")
+        instance = _start(port, "sleeper", {"seconds": 5, "marker": str(tmp_path / "crashed")})
+        _crashed(first)
+    # Another port is another host identity: it takes the partitions only once the dead
+    # host's leases lapse (15 s), so the 5 s timer comes due while nothing runs it.
+    other = free_port()
+    with _host(azurite, hub, other) as second:
+        status = _completed([second], other, instance, "sleeper", timeout=90)
     assert status["output"] == "woke"
 
 
@@ -95,33 +97,30 @@ def test_entity_state_survives_a_sigkill(azurite: AzuriteProcess) -> None:
     with _host(azurite, hub, port) as first:
         for _ in range(2):
             assert call("POST", f"{entity}?op=add", "5")[0] == 202
-        eventually(lambda: True if call("GET", entity) == (200, 10) else None, timeout=30, what="the adds")
+        for _ in range(2):
+            first.read_until("Function 'Tally (Entity)' completed 'add' operation", timeout=30)
         first.process.kill()
         first.process.wait()
-    with _host(azurite, hub, port):
+    with _host(azurite, hub, port) as second:
         assert call("GET", entity) == (200, 10)
         call("POST", f"{entity}?op=add", "1")
-        eventually(lambda: True if call("GET", entity) == (200, 11) else None, timeout=30, what="the add")
+        second.read_until("Function 'Tally (Entity)' completed 'add' operation", timeout=30)
+        assert call("GET", entity) == (200, 11)
 
 
 def test_two_hosts_on_one_hub_complete_every_instance_once(
     azurite: AzuriteProcess, tmp_path: Path
 ) -> None:
     hub, ports = _hub(), (free_port(), free_port())
-    with _host(azurite, hub, ports[0]), _host(azurite, hub, ports[1]):
+    with _host(azurite, hub, ports[0]) as one, _host(azurite, hub, ports[1]) as two:
         started = []
         for n in range(20):
-            port = ports[n % 2]
             log = tmp_path / f"runs-{n}.log"
-            _, body = call(
-                "POST", f"http://127.0.0.1:{port}{API}/orchestrators/logged_fan_out",
-                {"count": 10, "log": str(log)},
-            )  # fmt: skip
-            started.append((body["id"], log))
+            started.append((_start(ports[n % 2], "logged_fan_out", {"count": 10, "log": str(log)}), log))
         for n, (instance, _) in enumerate(started):
-            eventually(lambda: _completed(ports[(n + 1) % 2], instance), timeout=120, what=instance)
+            status = _completed([one, two], ports[(n + 1) % 2], instance, "logged_fan_out", timeout=120)
+            assert status["output"] == 45
         for instance, log in started:
             history = _status(ports[0], instance, "?showHistory=true")["historyEvents"]
-            assert _status(ports[1], instance)["output"] == 45
             assert [e["EventType"] for e in history].count("ExecutionCompleted") == 1
             assert set(_runs(log)) == set(range(10))

@@ -58,8 +58,7 @@ def test_failing_activity_prints_the_users_traceback(running_host: tuple[Devhost
 
 def _fails_to_start(*args: str) -> tuple[int, str]:
     with DevhostProcess(*args) as host:
-        output, _ = host.process.communicate(timeout=60)
-        return host.process.returncode, output
+        return host.finished(timeout=60)
 
 
 def test_missing_app_dir_is_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -6,19 +6,25 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
-T = TypeVar("T")
+
+
+# Notified whenever any host process prints a line or closes its console: what the
+# waits below wake on, instead of polling against the clock.
+_PRINTED = threading.Condition()
 
 
 class DevhostProcess:
-    """`python -m devhost start ...` with its console readable line by line."""
+    """`python -m devhost start ...` with its console read as it is printed (by a thread,
+    so a chatty host never blocks on a full pipe)."""
 
     def __init__(self, *args: str) -> None:
         self.args = args
@@ -31,24 +37,38 @@ class DevhostProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.lines: list[str] = []
+        self.closed = False
+        self._read = 0
+        threading.Thread(target=self._drain, name="devhost-console", daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with _PRINTED:
+                self.lines.append(line.rstrip("\n"))
+                _PRINTED.notify_all()
+        with _PRINTED:
+            self.closed = True
+            _PRINTED.notify_all()
 
     def read_until(self, marker: str, timeout: float = STARTUP_TIMEOUT_S) -> list[str]:
-        """Console lines up to and including the first one containing `marker`."""
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        start = len(self.lines)
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.rstrip("\n"))
-            if marker in line:
-                return self.lines[start:]
-        raise AssertionError(f"'{marker}' never printed; output was:\n" + "\n".join(self.lines))
+        """Console lines since the last read, up to and including the first containing `marker`."""
+        first = self._read
+        _, found = wait_printed([self], marker, timeout=timeout, since=first)
+        self._read = found + 1
+        return self.lines[first : found + 1]
 
     def started(self) -> "DevhostProcess":
         self.read_until("Press Ctrl+C to stop.")
         return self
+
+    def finished(self, timeout: float = STARTUP_TIMEOUT_S) -> tuple[int, str]:
+        """The exit code and the whole console, once the process has ended."""
+        code = self.process.wait(timeout=timeout)
+        with _PRINTED:
+            if not _PRINTED.wait_for(lambda: self.closed, timeout=timeout):
+                raise AssertionError("The host exited but its console stayed open.")
+        return code, "".join(line + "\n" for line in self.lines)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -62,6 +82,37 @@ class DevhostProcess:
         self.stop()
 
 
+def wait_printed(
+    hosts: Sequence[DevhostProcess], marker: str, *, timeout: float, since: int = 0
+) -> tuple[DevhostProcess, int]:
+    """Waits until one of `hosts` prints a line containing `marker` (from line `since`
+    on) and returns that host and the line's index. Wakes on each printed line only; fails
+    with the consoles when the deadline passes or every host has exited."""
+
+    scanned = [since] * len(hosts)
+
+    def found() -> Optional[tuple[DevhostProcess, int]]:
+        for n, host in enumerate(hosts):
+            for index in range(scanned[n], len(host.lines)):
+                if marker in host.lines[index]:
+                    return host, index
+            scanned[n] = len(host.lines)
+        return None
+
+    deadline = time.monotonic() + timeout
+    with _PRINTED:
+        while True:
+            match = found()
+            if match is not None:
+                return match
+            remaining = deadline - time.monotonic()
+            if all(host.closed for host in hosts) or remaining <= 0:
+                break
+            _PRINTED.wait(remaining)
+    consoles = "\n".join("\n".join(host.lines) for host in hosts)
+    raise AssertionError(f"'{marker}' never printed within {timeout}s; output was:\n{consoles}")
+
+
 def call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
     """A JSON request; the status and the parsed body (None when empty)."""
     data = None if body is None else json.dumps(body).encode()
@@ -73,15 +124,3 @@ def call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
     except urllib.error.HTTPError as error:
         text = error.read().decode()
         return error.code, json.loads(text) if text else None
-
-
-def eventually(check: Callable[[], Optional[T]], *, timeout: float, what: str) -> T:
-    """Polls `check` until it returns a value (not None), against a deadline: for what
-    happens in another process, where there is no clock to advance."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value is not None:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what}.")

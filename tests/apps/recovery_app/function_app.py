@@ -1,9 +1,17 @@
-"""A fixture app for recovery tests: every activity run leaves a line in a log file,
-so a test can count runs across a host's crash and restart."""
+"""A fixture app for recovery tests: every activity run leaves a line in a log file, so
+a test can count runs across a host's crash and restart; and a crash can be placed at a
+known point of the work.
 
-import time
+The crash is the host killing itself with SIGKILL from inside an activity, once (a
+marker file remembers it): to the host that is the same as `kill -9` from outside, but it
+lands exactly where the test needs it, after the checkpoint that scheduled the activity
+and before the rest of the work, with no timing involved.
+"""
+
+import os
+import signal
 from datetime import timedelta
-from typing import Any
+from typing import Any, Optional
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -11,25 +19,47 @@ import azure.functions as func
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
+def _crash_once(marker: str) -> None:
+    try:
+        open(marker, "x").close()
+    except FileExistsError:
+        return  # already crashed once: this run is the redelivery after the restart
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 @app.activity_trigger(input_name="item")
 def logged_work(item: dict[str, Any]) -> int:
-    time.sleep(item.get("pause", 0))  # stands for real work, so a crash lands mid-way
+    if item["n"] == item.get("crash_at"):
+        _crash_once(item["marker"])
     with open(item["log"], "a", encoding="utf-8") as log:
         log.write(f"{item['n']}\n")
     return int(item["n"])
 
 
+@app.activity_trigger(input_name="marker")
+def crash(marker: str) -> None:
+    _crash_once(marker)
+
+
 @app.orchestration_trigger(context_name="context")
 def logged_fan_out(context: df.DurableOrchestrationContext):
     spec = context.get_input()
-    work = [{"n": n, "log": spec["log"], "pause": spec.get("pause", 0)} for n in range(spec["count"])]
+    crash_at: Optional[int] = spec.get("crash_at")
+    work = [
+        {"n": n, "log": spec["log"], "crash_at": crash_at, "marker": spec.get("marker")}
+        for n in range(spec["count"])
+    ]
     results = yield context.task_all([context.call_activity(logged_work, item) for item in work])
     return sum(results)
 
 
 @app.orchestration_trigger(context_name="context")
 def sleeper(context: df.DurableOrchestrationContext):
-    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
+    """A timer, and in the same episode an activity that crashes the host: the timer is
+    committed before the crash and not yet due."""
+    spec = context.get_input()
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=spec["seconds"]))
+    yield context.task_all([timer, context.call_activity(crash, spec["marker"])])
     return "woke"
 
 

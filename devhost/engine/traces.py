@@ -1,0 +1,57 @@
+"""The Durable extension's tracking lines (its EndToEndTraceHelper), worded as `func start`
+prints them, for the ends that matter to someone watching: an execution completed,
+failed, was terminated or continued as new, and an entity operation completed or failed.
+
+Episodes put them in their checkpoint and the engine logs them after the commit, so a
+line on the console means the state it speaks of can already be read. Fields that
+describe the extension's own deployment (AppName, SlotName, ExtensionVersion,
+SequenceNumber) are left out; payloads are shown by size, as the extension does unless
+`traceInputsAndOutputs` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+Trace = tuple[int, str]
+
+
+def _size(payload: Optional[str]) -> str:
+    return f"({len(payload or '')} bytes)"
+
+
+def execution_completed(instance_id: str, name: str, output: Optional[str], *, continued_as_new: bool) -> Trace:
+    return logging.INFO, (
+        f"{instance_id}: Function '{name} (Orchestrator)' completed. ContinuedAsNew: {continued_as_new}. "
+        f"IsReplay: False. Output: {_size(output)}. State: Completed. RuntimeStatus: Completed."
+    )
+
+
+def execution_failed(instance_id: str, name: str, reason: str) -> Trace:
+    return logging.ERROR, (
+        f"{instance_id}: Function '{name} (Orchestrator)' failed with an error. Reason: {reason}. "
+        "IsReplay: False. State: Failed. RuntimeStatus: Failed."
+    )
+
+
+def execution_terminated(instance_id: str, name: str, reason: Optional[str]) -> Trace:
+    return logging.WARNING, (
+        f"{instance_id}: Function '{name} (Orchestrator)' was terminated. Reason: {reason or ''}. "
+        "State: Terminated."
+    )
+
+
+def operation_ended(
+    instance_id: str, name: str, operation: str, request_id: str, result: Optional[str], *, failed: bool
+) -> Trace:
+    subject = f"{instance_id}: Function '{name} (Entity)'"
+    if failed:
+        return logging.ERROR, (
+            f"{subject} failed '{operation}' operation {request_id} with an error. Reason: {result}. "
+            "IsReplay: False. State: Failed."
+        )
+    return logging.INFO, (
+        f"{subject} completed '{operation}' operation {request_id}. IsReplay: False. "
+        f"Output: {_size(result)}. State: Completed."
+    )
