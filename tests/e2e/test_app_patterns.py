@@ -15,6 +15,7 @@ from aiohttp import web
 from azure.storage.blob.aio import BlobServiceClient
 
 from devhost.testing import DurableHost
+from tests.support.loopback import serving
 
 API = "/runtime/webhooks/durabletask"
 
@@ -190,13 +191,8 @@ async def job_endpoint() -> AsyncIterator[tuple[str, dict[str, Any]]]:
 
     app = web.Application()
     app.router.add_get("/job", status)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/job", job
-    await runner.cleanup()
+    async with serving(app) as base_url:
+        yield f"{base_url}/job", job
 
 
 async def test_monitor_polls_until_the_job_completes_then_alerts(

@@ -13,6 +13,7 @@ from aiohttp import web
 from devhost.protocol import parse_timestamp
 from devhost.stores.base import InstanceQuery
 from devhost.testing import DurableHost
+from tests.support.loopback import serving
 
 
 def _events(status: Any, kind: str) -> list[dict[str, Any]]:
@@ -201,15 +202,8 @@ async def test_call_http_makes_a_real_request(host: DurableHost) -> None:
 
     server = web.Application()
     server.router.add_post("/ping", handler)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        status = await host.wait(await host.start("calls_http", f"http://127.0.0.1:{port}/ping"))
-    finally:
-        await runner.cleanup()
+    async with serving(server) as base_url:
+        status = await host.wait(await host.start("calls_http", f"{base_url}/ping"))
     assert status.output == {"status": 200, "content": "pong"}
     assert received == [("text/plain", '{"ping": 1}')]
 

@@ -9,6 +9,7 @@ from function_invoker import run_activity
 from activities import check_job_status, send_alert
 from activities.gateways import sent_notifications
 from devhost.azurite import free_port
+from tests.support.loopback import serving
 
 
 async def _running(request: web.Request) -> web.Response:
@@ -35,15 +36,8 @@ async def job_server() -> AsyncIterator[str]:
     app.router.add_get("/completed", _completed)
     app.router.add_get("/html", _html)
     app.router.add_get("/broken", _broken)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base_url:
+        yield base_url
 
 
 async def test_running_job_reports_its_state_and_body(job_server: str) -> None:
