@@ -449,10 +449,10 @@ class AzureStore(Store):
         )
         if record is not None and split_entity_instance_id(instance_id) is not None:
             if changed:
-                await self._tables.put_record(record)  # entities keep no history
+                await self._tables.put_record(record, stored=item.record)  # entities keep no history
         elif record is not None and (changed or token.write_row):
             self._checkpoints.pop(instance_id, None)
-            committed = await self._tables.commit_history(
+            committed = await self._tables.commit_checkpoint(
                 instance_id,
                 token.history,
                 checkpoint.new_events,
@@ -461,7 +461,6 @@ class AzureStore(Store):
                 previous=item.record,
                 now=self._clock.now(),
             )
-            await self._tables.put_record(record)
             if not record.status.is_terminal:
                 self._checkpoints[instance_id] = (record, committed)
         consumed = {m.id for m in checkpoint.consumed}
@@ -634,7 +633,7 @@ class AzureStore(Store):
                 "already exists."
             )
         try:
-            await self._tables.put_record(record, etag=etag, create=existing is None)
+            await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
         except ConflictError:
             raise Conflict(f"Instance '{record.instance_id}' was started concurrently.") from None
         await self._send_all([start])

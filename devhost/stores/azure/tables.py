@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,10 +77,17 @@ class HubTables:
         return await self._record(entity), entity.metadata["etag"]
 
     async def put_record(
-        self, record: InstanceRecord, *, etag: Optional[str] = None, create: bool = False
+        self,
+        record: InstanceRecord,
+        *,
+        etag: Optional[str] = None,
+        create: bool = False,
+        stored: Optional[InstanceRecord] = None,
     ) -> None:
-        """Writes the row; `create` fails if it exists, `etag` if it changed (ConflictError)."""
-        entity = await self._record_entity(record)
+        """Writes the row; `create` fails if it exists, `etag` if it changed (ConflictError).
+        `stored` is the row as it was, whose large values need not be stored again."""
+        columns = await self._store_columns(record, stored)
+        entity = {"PartitionKey": escape_key(record.instance_id), "RowKey": "", **columns}
         try:
             if create:
                 await self._instances.create_entity(entity)
@@ -136,12 +144,17 @@ class HubTables:
             return records, _encode_token(pages.continuation_token)  # one page per call
         return records, None
 
-    async def _record_entity(self, record: InstanceRecord) -> dict[str, Any]:
-        columns = await self._record_columns(record)
-        return {"PartitionKey": escape_key(record.instance_id), "RowKey": "", **columns}
+    async def _store_columns(self, record: InstanceRecord, stored: Optional[InstanceRecord]) -> dict[str, Any]:
+        """The record's columns, after storing the large values `stored` did not have."""
+        columns, blobs = self._record_columns(record)
+        kept = self._record_columns(stored)[1] if stored is not None else {}
+        await asyncio.gather(*(self._payloads.put(n, v) for n, v in blobs.items() if n not in kept))
+        return columns
 
-    async def _record_columns(self, record: InstanceRecord) -> dict[str, Any]:
-        """The instance row's columns (large values as blobs), also the sentinel's snapshot."""
+    def _record_columns(self, record: InstanceRecord) -> tuple[dict[str, Any], dict[str, str]]:
+        """The instance row's columns (also the sentinel's snapshot) and the blobs its large
+        values go to. A blob is named after its content, so storing a new value never
+        overwrites one that a committed row or checkpoint still refers to."""
         key = escape_key(record.instance_id)
         entity: dict[str, Any] = {
             "Name": record.name,
@@ -157,16 +170,18 @@ class HubTables:
         if record.parent_instance_id is not None:
             entity["ParentInstanceId"] = record.parent_instance_id
         values = {"Input": record.input, "Output": record.output, "CustomStatus": record.custom_status}
+        blobs: dict[str, str] = {}
         for field, value in values.items():
             if value is None:
                 continue
             if len(value) > PROPERTY_LIMIT_CHARS:
-                name = f"{key}/instance-{field.lower()}.json.gz"
-                await self._payloads.put(name, value)
+                digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+                name = f"{key}/instance-{field.lower()}-{digest}.json.gz"
+                blobs[name] = value
                 entity[f"{field}BlobName"] = name
             else:
                 entity[field] = value
-        return entity
+        return entity, blobs
 
     async def _record(self, entity: Any) -> InstanceRecord:
         values: dict[str, Optional[str]] = {}
@@ -222,7 +237,7 @@ class HubTables:
             state.events = list(await asyncio.gather(*(self._event(row) for row in rows)))
         return await self._record(sentinel), state
 
-    async def commit_history(
+    async def commit_checkpoint(
         self,
         instance_id: str,
         state: HistoryState,
@@ -234,7 +249,8 @@ class HubTables:
         now: datetime,
     ) -> HistoryState:
         """Appends (or, with `replace` or a new execution, replaces) the history and moves
-        the sentinel, on the condition that nobody moved it since `state` was read.
+        the sentinel, on the condition that nobody moved it since `state` was read; then
+        writes the instance row.
 
         One transaction when it fits; otherwise the sentinel is claimed first (its ETag
         checked and changed, the previous checkpoint kept: what a reader finds if we stop
@@ -249,7 +265,7 @@ class HubTables:
                 for n, event in enumerate(new_events)
             )
         )
-        snapshot = await self._record_columns(record)
+        snapshot = await self._store_columns(record, previous)
         sentinel = {
             "PartitionKey": key,
             "RowKey": SENTINEL_ROW_KEY,
@@ -266,7 +282,7 @@ class HubTables:
                 claim = {
                     "PartitionKey": key,
                     "RowKey": SENTINEL_ROW_KEY,
-                    **await self._record_columns(previous or record),
+                    **self._record_columns(previous or record)[0],
                     "Generation": state.generation,
                     "EventCount": state.count,
                     "IsCheckpointComplete": False,
@@ -284,6 +300,7 @@ class HubTables:
             raise
         if fresh and generation != state.generation:
             await self._delete_rows(key, below=_row_key(generation, 0))
+        await self._instances.upsert_entity({"PartitionKey": key, "RowKey": "", **snapshot}, mode=UpdateMode.REPLACE)
         return HistoryState(
             events=(new_events if fresh else state.events + new_events),
             etag=outcome[-1]["etag"],
