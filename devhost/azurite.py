@@ -74,7 +74,6 @@ class AzuriteProcess:
     location: Path
     ports: tuple[int, int, int] = DEFAULT_PORTS
     host: str = "127.0.0.1"
-    log_path: Optional[Path] = None
     _process: Optional[subprocess.Popen[bytes]] = None
     reused: bool = False
 
@@ -102,7 +101,7 @@ class AzuriteProcess:
             "--skipApiVersionCheck",
             "--loose",
         ]  # fmt: skip
-        log = open(self.log_path or self.location / "azurite.log", "ab")
+        log = open(self.location / "azurite.log", "ab")
         # A session of its own: Ctrl+C in the terminal stops the host first, which still
         # needs storage to hand back its work; Azurite is stopped after it.
         self._process = subprocess.Popen(

@@ -6,7 +6,6 @@
     ├── Gone                410  the instance already reached a terminal state
     ├── Conflict            409  an instance with that id is still running
     ├── PreconditionFailed  412  the instance is not in a state that allows the operation
-    ├── PayloadTooLarge     413  a body over the host's limit
     ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
     └── StartupError        (CLI) the host cannot start; printed as one line
 
@@ -58,12 +57,6 @@ class PreconditionFailed(DevhostError):
     """Raised when an instance's status does not allow the operation (purging a live one)."""
 
     status = 412
-
-
-class PayloadTooLarge(DevhostError):
-    """Raised when a request body exceeds the host's size limit."""
-
-    status = 413
 
 
 class NotSettled(DevhostError):

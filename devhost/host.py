@@ -62,10 +62,6 @@ class Host:
         self._port = config.port
 
     @property
-    def port(self) -> int:
-        return self._port
-
-    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 

@@ -18,7 +18,6 @@ the app in the `durable_app_dir` ini option (default: the rootdir).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -135,12 +134,8 @@ class DurableHost:
 
     async def wait(self, instance_id: str, *, timeout: float = 30.0) -> InstanceStatus:
         """Waits until the instance completes, fails or is terminated."""
-        try:
-            await self._engine.wait_for(
-                instance_id, lambda r: r is not None and r.status.is_terminal, timeout
-            )
-        except asyncio.TimeoutError:
-            raise AssertionError(await self._describe_wait(instance_id, timeout)) from None
+        if not await self.management.wait_until_done(instance_id, timeout):
+            raise AssertionError(await self._describe_wait(instance_id, timeout))
         return await self.status(instance_id)
 
     async def _describe_wait(self, instance_id: str, timeout: float) -> str:

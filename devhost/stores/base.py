@@ -13,10 +13,13 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
+from ..errors import Conflict
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
+
+T = TypeVar("T")
 
 
 # Statuses a new start with the same id may not replace: ext's default
@@ -29,6 +32,24 @@ LIVE_STATUSES = frozenset(
         OrchestrationStatus.CONTINUED_AS_NEW,
     }
 )
+
+
+def ensure_replaceable(existing: Optional["InstanceRecord"]) -> None:
+    """A start may replace an instance only once it has ended (409 otherwise, as ext)."""
+    if existing is not None and existing.status in LIVE_STATUSES:
+        raise Conflict(
+            f"An Orchestration instance with the status {existing.status.api_name} already exists."
+        )
+
+
+async def take_share(queue: "asyncio.Queue[T]", *, workers: int, most: int) -> list[T]:
+    """The next item, and as many more as this worker's fair share of what waits
+    (at most `most`): `workers` workers then split a burst instead of one taking it all."""
+    batch = [await queue.get()]
+    share = min(most, -(-(queue.qsize() + 1) // max(workers, 1)))
+    while len(batch) < share and not queue.empty():
+        batch.append(queue.get_nowait())
+    return batch
 
 
 @dataclass

@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Optional
 
 from ..clock import Clock
-from ..errors import Conflict
 from ..protocol import Event
 from .base import (
-    LIVE_STATUSES,
     Checkpoint,
     InstanceQuery,
     InstanceRecord,
     Message,
     Store,
     WorkItem,
+    ensure_replaceable,
+    take_share,
 )
 from .ready import ReadyInstances
 
@@ -97,10 +97,7 @@ class MemoryStore(Store):
     # --- activity work ---------------------------------------------------------------
 
     async def next_activities(self, *, workers: int, most: int) -> list[Message]:
-        batch = [await self._activities.get()]
-        share = min(most, -(-(self._activities.qsize() + 1) // max(workers, 1)))
-        while len(batch) < share and not self._activities.empty():
-            batch.append(self._activities.get_nowait())
+        batch = await take_share(self._activities, workers=workers, most=most)
         self._running_activities += len(batch)
         return batch
 
@@ -159,15 +156,10 @@ class MemoryStore(Store):
     # --- instance management -----------------------------------------------------------
 
     async def create_instance(self, record: InstanceRecord, start: Message) -> None:
-        existing = self._records.get(record.instance_id)
-        if existing is not None and existing.status in LIVE_STATUSES:
-            raise Conflict(
-                f"An Orchestration instance with the status {existing.status.api_name} "
-                "already exists."
-            )
+        ensure_replaceable(self._records.get(record.instance_id))
         self._records[record.instance_id] = record
         self._histories[record.instance_id] = []
-        self._forget_waiting(record.instance_id)
+        self._instances.forget(record.instance_id)
         self._route(start)
 
     async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
@@ -194,9 +186,5 @@ class MemoryStore(Store):
     async def purge(self, instance_id: str) -> bool:
         existed = self._records.pop(instance_id, None) is not None
         self._histories.pop(instance_id, None)
-        self._forget_waiting(instance_id)
+        self._instances.forget(instance_id)
         return existed
-
-    def _forget_waiting(self, instance_id: str) -> None:
-        """Messages still waiting for an instance that is being replaced or purged."""
-        self._instances.drop(lambda other: other != instance_id)

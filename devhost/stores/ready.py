@@ -26,8 +26,9 @@ class ReadyInstances(Generic[T]):
 
     @property
     def busy(self) -> bool:
-        """Something waits for, or is in, an episode (held-back items aside)."""
-        return bool(self._queued or self._locked or any(self._pending.values()))
+        """Something waits for, or is in, an episode (held-back items aside): an instance
+        with pending items is always queued or locked."""
+        return bool(self._queued or self._locked)
 
     def add(self, instance_id: str, item: T) -> None:
         pending = self._pending.setdefault(instance_id, [])
@@ -81,6 +82,11 @@ class ReadyInstances(Generic[T]):
             for instance_id in [i for i in table if not keep(i)]:
                 dropped.extend(table.pop(instance_id))
         return dropped
+
+    def forget(self, instance_id: str) -> None:
+        """Drops what waits for one instance (it is being replaced or purged)."""
+        self._pending.pop(instance_id, None)
+        self._held.pop(instance_id, None)
 
     def held_items(self) -> Iterator[T]:
         for items in self._held.values():

@@ -33,7 +33,6 @@ from ...errors import Conflict, StartupError
 from ...ids import new_hex
 from ...protocol import EventType, split_entity_instance_id
 from ..base import (
-    LIVE_STATUSES,
     Checkpoint,
     ConflictError,
     InstanceQuery,
@@ -41,6 +40,8 @@ from ..base import (
     Message,
     Store,
     WorkItem,
+    ensure_replaceable,
+    take_share,
 )
 from ..ready import ReadyInstances
 from .leases import PartitionLeases
@@ -214,8 +215,7 @@ class AzureStore(Store):
     async def _hand_back(self) -> None:
         """Makes held messages visible and releases the leases at once, so a restart (or
         another host) goes on now instead of when they lapse."""
-        held = {id(r): r for r in self._holding.values()}.values()
-        await asyncio.gather(*(received.release() for received in held), return_exceptions=True)
+        await asyncio.gather(*(r.release() for r in self._held_received()), return_exceptions=True)
         self._holding.clear()
         await self._leases.stop()
 
@@ -238,9 +238,7 @@ class AzureStore(Store):
 
         for received in self._instances.drop(lambda instance_id: not mine(instance_id)):
             received.done = True  # no more renewals, no deletes
-            for message in received.messages:
-                self._holding.pop(message.id, None)
-                self._unsettled.discard(message.id)
+            self._unhold(received, settled=True)
         for instance_id in [i for i in self._checkpoints if mine(i)]:
             del self._checkpoints[instance_id]
         self._update_idle()
@@ -260,6 +258,8 @@ class AzureStore(Store):
     def _held_for(self, partition: int) -> int:
         """Messages waiting for an episode; not those handed back (a suspended instance's),
         which wait for a message that must still be read from this very queue."""
+        if len(self._holding) < _CONTROL_BUFFER:
+            return 0  # the count below cannot reach the threshold: spare the scan
         deferred = {id(r) for r in self._instances.held_items()}
         return sum(
             1
@@ -280,14 +280,13 @@ class AzureStore(Store):
             await self._activity_taken.wait()
 
     async def _poll(
-        self, queue: QueueClient, wakeup: asyncio.Event, accept: Any, room: Any = None
+        self, queue: QueueClient, wakeup: asyncio.Event, accept: Any, room: Any
     ) -> None:
         """Receives in batches; backs off while the queue is empty, and wakes at once when
         this host sends to it."""
         delay = 0.01
         while True:
-            if room is not None:
-                await room()
+            await room()
             try:
                 batch = [
                     message
@@ -343,6 +342,18 @@ class AzureStore(Store):
         for message in received.messages:
             self._holding[message.id] = received
 
+    def _unhold(self, received: Received, *, settled: bool) -> None:
+        """Lets go of a queue message; unless `settled`, its messages still count as work
+        to come (they go back to the queue and will be received again)."""
+        for message in received.messages:
+            self._holding.pop(message.id, None)
+            if settled:
+                self._unsettled.discard(message.id)
+
+    def _held_received(self) -> list[Received]:
+        """Each queue message held, once (`_holding` maps every message it carries)."""
+        return list({id(r): r for r in self._holding.values()}.values())
+
     async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
         received = await self._received(queue, raw)
         if received is None:
@@ -389,8 +400,7 @@ class AzureStore(Store):
 
         while True:
             await asyncio.sleep(_RENEW_EVERY_S)
-            held = {id(r): r for r in self._holding.values()}.values()
-            due = [r for r in held if loop.time() - r.renewed_at > RENEW_AFTER_S]
+            due = [r for r in self._held_received() if loop.time() - r.renewed_at > RENEW_AFTER_S]
             await asyncio.gather(*(renew(received) for received in due))
 
     # --- orchestration and entity work ---------------------------------------------
@@ -480,16 +490,13 @@ class AzureStore(Store):
     async def abandon(self, item: WorkItem) -> None:
         token: _Token = item.token
         for received in token.received:
-            for message in received.messages:
-                self._holding.pop(message.id, None)
+            self._unhold(received, settled=False)
         await asyncio.gather(*(r.release() for r in token.received), return_exceptions=True)
         self._instances.unlock(item.instance_id)
 
     async def _forget(self, received: Received) -> None:
         """Deletes a queue message whose messages were all consumed."""
-        for message in received.messages:
-            self._holding.pop(message.id, None)
-            self._unsettled.discard(message.id)
+        self._unhold(received, settled=True)
         self._released.set()
         await received.delete()
 
@@ -497,10 +504,7 @@ class AzureStore(Store):
 
     async def next_activities(self, *, workers: int, most: int) -> list[Message]:
         """Whole queue messages (their activities are completed together), a fair share."""
-        batch = [await self._activity_buffer.get()]
-        share = min(most, -(-(self._activity_buffer.qsize() + 1) // max(workers, 1)))
-        while len(batch) < share and not self._activity_buffer.empty():
-            batch.append(self._activity_buffer.get_nowait())
+        batch = await take_share(self._activity_buffer, workers=workers, most=most)
         work = [message for received in batch for message in received.messages]
         self._running_activities += len(work)
         self._activity_taken.set()
@@ -524,8 +528,7 @@ class AzureStore(Store):
     async def abandon_activity(self, work: Message) -> None:
         received = self._holding.get(work.id)
         if received is not None:
-            for message in received.messages:
-                self._holding.pop(message.id, None)
+            self._unhold(received, settled=False)
             received.results.clear()
             await received.release()
         self._running_activities -= 1
@@ -627,11 +630,7 @@ class AzureStore(Store):
 
     async def create_instance(self, record: InstanceRecord, start: Message) -> None:
         existing, etag = await self._tables.get_record(record.instance_id)
-        if existing is not None and existing.status in LIVE_STATUSES:
-            raise Conflict(
-                f"An Orchestration instance with the status {existing.status.api_name} "
-                "already exists."
-            )
+        ensure_replaceable(existing)
         try:
             await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
         except ConflictError:
