@@ -41,6 +41,12 @@ class HostConfig:
     engine: EngineSettings = field(default_factory=EngineSettings)
     partition_count: int = 4
 
+    @property
+    def route_path(self) -> str:
+        """What HTTP function routes start with: `/api`, or nothing when host.json sets
+        `routePrefix` to empty."""
+        return f"/{self.route_prefix}" if self.route_prefix else ""
+
 
 
 def public_origin(host: str, port: int) -> str:

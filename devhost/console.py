@@ -59,7 +59,7 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
         "Functions:",
         "",
     ]
-    prefix = f"/{config.route_prefix}" if config.route_prefix else ""
+    prefix = config.route_path
     for info in sorted(index.http, key=lambda f: f.name.lower()):
         methods = ",".join(info.methods)
         lines.append(f"\t{info.name}: [{methods}] {origin}{prefix}/{info.route.strip('/')}")

@@ -95,7 +95,7 @@ class Host:
                 invoker=self._invoker,
                 index=self.index,
                 urls=self.urls,
-                route_prefix=config.route_prefix,
+                route_path=config.route_path,
                 max_request_bytes=config.max_request_bytes,
             )
             self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

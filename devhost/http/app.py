@@ -70,7 +70,7 @@ def create_app(
     invoker: Invoker,
     index: FunctionIndex,
     urls: Urls,
-    route_prefix: str,
+    route_path: str,
     max_request_bytes: int,
 ) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=max_request_bytes)
@@ -79,7 +79,7 @@ def create_app(
     app[INVOKER] = invoker
     app[URLS] = urls
     app[MAX_REQUEST_BYTES] = max_request_bytes
-    app[ROUTE_PREFIX] = f"/{route_prefix}" if route_prefix else ""
+    app[ROUTE_PREFIX] = route_path
     router: Router[FunctionInfo] = Router()
     for info in index.http:
         router.add(info.route, frozenset(info.methods), info)
