@@ -26,6 +26,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from .ids import new_guid
 from .loader import FunctionInfo
+from .protocol import OUT_OF_PROC_MARKER
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class _ActivityInvocation:
 def _user_traceback(error: BaseException) -> str:
     """The exception as the worker prints it; orchestrator failures without the state JSON."""
     text = "".join(traceback.format_exception(error))
-    return text.split("\n\n$OutOfProcData$:", 1)[0] if "$OutOfProcData$" in text else text
+    return text.partition(OUT_OF_PROC_MARKER)[0]
 
 
 def describe_failure(failure: Failure) -> str:

@@ -9,10 +9,11 @@ as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
 from ..protocol import (
@@ -24,7 +25,6 @@ from ..protocol import (
     entity_instance_id,
     event_type_name,
     events,
-    format_timestamp,
     split_entity_instance_id,
 )
 from ..ids import new_guid, new_hex
@@ -147,6 +147,9 @@ class Management:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._store = engine.store
+        # The app's functions are indexed once per host: checking against one set per
+        # request would rebuild it for every start and signal.
+        self._functions = engine.index.known()
 
     def _now(self) -> datetime:
         return self._engine.clock.now()
@@ -156,10 +159,7 @@ class Management:
     async def start(
         self, name: str, *, instance_id: Optional[str] = None, input_json: Optional[str] = None
     ) -> str:
-        try:
-            self._engine.index.known().check("orchestrator", name)
-        except ReplayFailure as error:
-            raise BadRequest(str(error)) from error
+        self._check("orchestrator", name)
         if instance_id is None:
             instance_id = new_hex()
         validate_instance_id(instance_id)
@@ -181,8 +181,8 @@ class Management:
         return instance_id
 
     async def record(self, instance_id: str) -> InstanceRecord:
-        record = await self._store.get_record(instance_id)
-        if record is None or split_entity_instance_id(instance_id) is not None:
+        record = await self._orchestration_record(instance_id)
+        if record is None:
             raise NotFound(f"No instance with ID '{instance_id}' found.")
         return record
 
@@ -213,39 +213,26 @@ class Management:
         return True
 
     async def raise_event(self, instance_id: str, name: str, data_json: Optional[str]) -> None:
-        await self._live(instance_id)
-        await self._store.send([Message(instance_id, events.event_raised(self._now(), name, data_json))])
+        await self._send_live(instance_id, lambda now: events.event_raised(now, name, data_json))
 
     async def terminate(self, instance_id: str, reason: Optional[str]) -> None:
-        await self._live(instance_id)
-        await self._store.send(
-            [Message(instance_id, events.execution_terminated(self._now(), reason))]
-        )
+        await self._send_live(instance_id, lambda now: events.execution_terminated(now, reason))
 
     async def suspend(self, instance_id: str, reason: Optional[str]) -> None:
-        await self._live(instance_id)
-        await self._store.send([Message(instance_id, events.execution_suspended(self._now(), reason))])
+        await self._send_live(instance_id, lambda now: events.execution_suspended(now, reason))
 
     async def resume(self, instance_id: str, reason: Optional[str]) -> None:
-        await self._live(instance_id)
-        await self._store.send([Message(instance_id, events.execution_resumed(self._now(), reason))])
+        await self._send_live(instance_id, lambda now: events.execution_resumed(now, reason))
 
     async def rewind(self, instance_id: str, reason: Optional[str]) -> None:
         record = await self.record(instance_id)
         if record.status != OrchestrationStatus.FAILED:
             raise Gone("The rewind operation is only supported on failed orchestration instances.")
-        rewind: Event = {
-            "EventType": int(EventType.EXECUTION_REWOUND),
-            "EventId": -1,
-            "IsPlayed": False,
-            "Timestamp": format_timestamp(self._now()),
-            "Reason": reason,
-        }
-        await self._store.send([Message(instance_id, rewind)])
+        await self._store.send([Message(instance_id, events.execution_rewound(self._now(), reason))])
 
     async def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
-        record = await self._store.get_record(instance_id)
-        if record is None or split_entity_instance_id(instance_id) is not None:
+        record = await self._orchestration_record(instance_id)
+        if record is None:
             raise BadRequest("InstanceId does not match a valid orchestration instance.")
         return await self.start(
             record.name,
@@ -263,8 +250,8 @@ class Management:
     async def purge(self, instance_id: str) -> int:
         """Only finished instances: purging one that still runs would race its episodes
         (newer extensions refuse it the same way)."""
-        record = await self._store.get_record(instance_id)
-        if record is None or split_entity_instance_id(instance_id) is not None:
+        record = await self._orchestration_record(instance_id)
+        if record is None:
             return 0
         if not record.status.is_terminal:
             raise PreconditionFailed(
@@ -276,6 +263,10 @@ class Management:
     async def purge_by(self, query: InstanceQuery) -> int:
         if query.created_from is None:
             raise BadRequest("Please provide value for 'createdTimeFrom' parameter.")
+        if query.created_to is None:
+            # An open-ended purge stops at now, so instances created while it pages through
+            # the store are left alone.
+            query = dataclasses.replace(query, created_to=self._now())
         deleted = 0
         continuation: Optional[str] = None
         while True:
@@ -286,24 +277,38 @@ class Management:
             if continuation is None:
                 return deleted
 
-    async def _live(self, instance_id: str) -> InstanceRecord:
+    async def _orchestration_record(self, instance_id: str) -> Optional[InstanceRecord]:
+        """The instance's record; None also for an entity id, since entities live in the
+        same store but are no orchestration to read, restart or purge."""
+        record = await self._store.get_record(instance_id)
+        if record is None or split_entity_instance_id(instance_id) is not None:
+            return None
+        return record
+
+    async def _send_live(self, instance_id: str, make_event: Callable[[datetime], Event]) -> None:
+        """Commands go only to instances that still run (410 otherwise); the event is made
+        after that check so its timestamp is the time of sending."""
         record = await self.record(instance_id)
         if record.status.is_terminal:
             raise Gone(
                 f"Instance '{instance_id}' is {record.status.api_name.lower()}: it no longer "
                 "accepts events or commands."
             )
-        return record
+        await self._store.send([Message(instance_id, make_event(self._now()))])
+
+    def _check(self, kind: str, name: str) -> None:
+        """A start or signal for a function the app lacks is the caller's error (400)."""
+        try:
+            self._functions.check(kind, name)
+        except ReplayFailure as error:
+            raise BadRequest(str(error)) from error
 
     # --- entities ------------------------------------------------------------------------
 
     async def signal_entity(
         self, name: str, key: str, operation: str, input_json: Optional[str]
     ) -> None:
-        try:
-            self._engine.index.known().check("entity", name)
-        except ReplayFailure as error:
-            raise BadRequest(str(error)) from error
+        self._check("entity", name)
         if not operation:
             raise BadRequest("The entity operation name must not be empty.")
         request = EntityRequest(
@@ -334,7 +339,7 @@ class Management:
         last_operation_from: Optional[datetime] = None,
         last_operation_to: Optional[datetime] = None,
     ) -> tuple[list[EntityStatus], Optional[str]]:
-        prefix = f"@{name.lower()}@" if name else "@"
+        prefix = entity_instance_id(name, "") if name else "@"
         query = InstanceQuery(instance_id_prefix=prefix, entities=True)
         found: list[EntityStatus] = []
         while True:

@@ -9,12 +9,13 @@ and the time, so an episode re-run after a crash produces the same checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ..protocol import (
     COMPLETION_ID_FIELDS,
@@ -29,7 +30,7 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
-from .replay import KnownFunctions, Replay, ReplayResult
+from .replay import FAILURE_TYPES, KnownFunctions, Replay, ReplayResult
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class _Episode:
         self.item = item
         self.ctx = ctx
         self.now = ctx.now
+        # Every event this episode stamps gets the same time: formatted once, not per event.
+        self._timestamp = events.format_timestamp(ctx.now)
         self.record = item.record
         self.history = item.history
         self.new_events: list[Event] = []
@@ -184,6 +187,7 @@ class _Episode:
         completed: set[int] = set()
         raised_names: set[str] = set()
         seen: set[str] = set()
+        sent_inputs: list[str] = []
         for event in self.history:
             field = COMPLETION_ID_FIELDS.get(event["EventType"])
             if field is not None:
@@ -192,11 +196,11 @@ class _Episode:
                 raised_names.add(event.get("Name") or "")
                 if event.get("MessageId"):
                     seen.add(event["MessageId"])
-        requests = {
-            str(json.loads(e["Input"]).get("id"))
-            for e in self.history
-            if e["EventType"] == EventType.EVENT_SENT and e.get("Input")
-        }
+            elif event["EventType"] == EventType.EVENT_SENT and event.get("Input"):
+                sent_inputs.append(event["Input"])
+        # Ids of the entity requests sent, parsed only once an event could be a second
+        # response to one of them: most batches (activity completions) never need them.
+        requests: Optional[set[str]] = None
         kept = []
         for message in incoming:
             event = message.event
@@ -207,8 +211,13 @@ class _Episode:
                 completed.add(event[field])
             elif event["EventType"] == EventType.EVENT_RAISED:
                 name = event.get("Name") or ""
-                if message.id in seen or (name in requests and name in raised_names):
+                if message.id in seen:
                     continue
+                if name in raised_names:
+                    if requests is None:
+                        requests = {str(json.loads(text).get("id")) for text in sent_inputs}
+                    if name in requests:
+                        continue
                 raised_names.add(name)
             seen.add(message.id)
             kept.append(message)
@@ -269,14 +278,13 @@ class _Episode:
         drops the failure, so the next run of the orchestrator schedules them again.
         Failed sub-orchestrations are rewound too and report back when they finish."""
         assert self.record is not None
-        failure_types = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
-        failed = {e["TaskScheduledId"] for e in self.history if e["EventType"] in failure_types}
+        failed = {e["TaskScheduledId"] for e in self.history if e["EventType"] in FAILURE_TYPES}
         rewound: list[Event] = []
         for event in self.history:
             kind = event["EventType"]
             if kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event["EventId"] in failed:
                 self._send(event["InstanceId"], message.event)
-            if kind == EventType.EXECUTION_COMPLETED or kind in failure_types:
+            if kind == EventType.EXECUTION_COMPLETED or kind in FAILURE_TYPES:
                 continue
             if kind == EventType.TASK_SCHEDULED and event["EventId"] in failed:
                 continue
@@ -434,7 +442,7 @@ class _Episode:
     def _notify_parent(
         self, *, result: Optional[str] = None, failed: Optional[str] = None, details: str = ""
     ) -> None:
-        parent = _parent_instance(self.history + self.new_events)
+        parent = _parent_instance(itertools.chain(self.history, self.new_events))
         if not parent:
             return
         instance = parent["OrchestrationInstance"]
@@ -453,10 +461,10 @@ class _Episode:
         self.checkpoint.outgoing.append(Message(instance_id, event, execution_id))
 
     def _stamp(self, event: Event) -> Event:
-        return {**event, "Timestamp": events.format_timestamp(self.now), "IsPlayed": False}
+        return {**event, "Timestamp": self._timestamp, "IsPlayed": False}
 
 
-def _parent_instance(history: list[Event]) -> Optional[dict[str, Any]]:
+def _parent_instance(history: Iterable[Event]) -> Optional[dict[str, Any]]:
     for event in history:
         if event["EventType"] == EventType.EXECUTION_STARTED:
             parent: Optional[dict[str, Any]] = event.get("ParentInstance")

@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Callable, Generator, Iterable, Optional
 
 from ..protocol import (
@@ -435,7 +436,7 @@ class Replay:
                 name=name,
                 input=stored_input,
                 parent=events.parent_instance(
-                    name=self._orchestration_name(),
+                    name=self._orchestration_name,
                     instance_id=self._instance_id,
                     execution_id=self._execution_id,
                     task_scheduled_id=event_id,
@@ -453,11 +454,14 @@ class Replay:
         if entity is None:
             raise ReplayFailure(f"'{target}' is not an entity instance id.")
         self._functions.check("entity", entity[0])
-        guid = self._new_guid()
         event_id, existing = self._allocate(EventType.EVENT_SENT, OPERATION_EVENT_NAME)
         if existing is not None:
+            # History holds this call's guid; the count still moves on, as `_new_guid` would,
+            # so the guids of later calls keep their names.
+            self._guid_counter += 1
             guid = str(json.loads(existing["Input"])["id"])
         else:
+            guid = self._new_guid()
             request = EntityRequest(
                 id=guid,
                 operation=action["operation"],
@@ -515,7 +519,7 @@ class Replay:
         future = self._tasks.get(event.get(COMPLETION_ID_FIELDS[kind], -1))
         if future is None:
             return  # DTFx logs and ignores completions of tasks it does not know.
-        failed = kind in _FAILURE_TYPES
+        failed = kind in FAILURE_TYPES
         value = event.get("Result") if not failed else event.get("Reason")
         self._resolve(future, failed, value)
 
@@ -523,7 +527,10 @@ class Replay:
         self._result.new_events.append(event)
         self._result.messages.append(message)
 
+    @cached_property
     def _orchestration_name(self) -> str:
+        """The parent name every new sub-orchestration records; history does not change
+        during a replay, so it is looked up once rather than per child."""
         started = next(
             (e for e in self._history if e["EventType"] == EventType.EXECUTION_STARTED), None
         )
@@ -548,7 +555,8 @@ _SCHEDULING_TYPES = frozenset(
         EventType.EVENT_SENT,
     }
 )
-_FAILURE_TYPES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
+# Completions that fail their task; a rewind also drops them from history.
+FAILURE_TYPES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
 
 
 def _millis(value: Any) -> Optional[timedelta]:

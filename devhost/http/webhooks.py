@@ -228,15 +228,7 @@ async def purge_instance(request: web.Request) -> web.Response:
 
 
 async def purge_instances(request: web.Request) -> web.Response:
-    query = _instance_query(_query(request))
-    if query.created_to is None and query.created_from is not None:
-        query = InstanceQuery(
-            created_from=query.created_from,
-            created_to=_management(request)._now(),
-            statuses=query.statuses,
-            instance_id_prefix=query.instance_id_prefix,
-        )
-    deleted = await _management(request).purge_by(query)
+    deleted = await _management(request).purge_by(_instance_query(_query(request)))
     if deleted == 0:
         raise NotFound("No instances matched the purge filter.")
     return web.json_response({"instancesDeleted": deleted})

@@ -28,6 +28,7 @@ from .events import (
     parse_timestamp,
 )
 from .orchestrations import (
+    OUT_OF_PROC_MARKER,
     OrchestratorState,
     context_input,
     orchestration_context,
@@ -38,6 +39,7 @@ from .orchestrations import (
 __all__ = [
     "COMPLETION_ID_FIELDS",
     "OPERATION_EVENT_NAME",
+    "OUT_OF_PROC_MARKER",
     "EntityBatchResult",
     "EntityRequest",
     "Event",

@@ -58,7 +58,7 @@ class OrchestrationStatus(IntEnum):
     @property
     def api_name(self) -> str:
         """The name the HTTP API and the Instances table use (`ContinuedAsNew`)."""
-        return "".join(part.capitalize() for part in self.name.split("_"))
+        return _pascal_case(self.name)
 
     @classmethod
     def from_api_name(cls, name: str) -> "OrchestrationStatus":
@@ -82,16 +82,31 @@ _TERMINAL = frozenset(
     }
 )
 
+
+def _pascal_case(member_name: str) -> str:
+    """`TASK_SCHEDULED` → `TaskScheduled`: .NET writes its enum names this way."""
+    return "".join(part.capitalize() for part in member_name.split("_"))
+
+
+# Every history row's type is named or parsed, so both directions are tables, not loops.
+_EVENT_TYPE_NAMES: dict[int, str] = {kind: _pascal_case(kind.name) for kind in EventType}
+_EVENT_TYPES_BY_NAME: dict[str, int] = {
+    name: int(kind) for kind, name in _EVENT_TYPE_NAMES.items()
+}
+
+
 def event_type_name(kind: int) -> str:
     """`TaskScheduled` for 4: how the status API and the History table write types."""
-    return "".join(part.capitalize() for part in EventType(kind).name.split("_"))
+    name = _EVENT_TYPE_NAMES.get(kind) if isinstance(kind, int) else None
+    # Anything else goes through `EventType`, which names or rejects it (ValueError).
+    return name if name is not None else _EVENT_TYPE_NAMES[EventType(kind)]
 
 
 def event_type_from_name(name: str) -> int:
-    for kind in EventType:
-        if event_type_name(kind) == name:
-            return int(kind)
-    raise ValueError(f"Unknown history event type '{name}'.")
+    kind = _EVENT_TYPES_BY_NAME.get(name)
+    if kind is None:
+        raise ValueError(f"Unknown history event type '{name}'.")
+    return kind
 
 
 # Completion events name the event that scheduled their task in one of these fields.
@@ -209,6 +224,10 @@ def execution_terminated(timestamp: datetime, reason: Optional[str]) -> Event:
 
 def execution_suspended(timestamp: datetime, reason: Optional[str]) -> Event:
     return _event(EventType.EXECUTION_SUSPENDED, timestamp, Reason=reason)
+
+
+def execution_rewound(timestamp: datetime, reason: Optional[str]) -> Event:
+    return _event(EventType.EXECUTION_REWOUND, timestamp, Reason=reason)
 
 
 def execution_resumed(timestamp: datetime, reason: Optional[str]) -> Event:

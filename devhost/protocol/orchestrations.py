@@ -7,7 +7,7 @@ Mirrors ext `OrchestrationContextToString` and `OutOfProcOrchestrationShim`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from .events import Event
@@ -16,7 +16,8 @@ from .events import Event
 LONG_TIMER_INTERVAL = "3.00:00:00"
 MAXIMUM_SHORT_TIMER = "6.00:00:00"
 
-_OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+# What the SDK puts between an orchestrator's error and the state it carries.
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
 
 def context_input(stored_input: Optional[str]) -> Any:
@@ -70,7 +71,6 @@ class OrchestratorState:
     output: Any = None
     custom_status: Any = None
     error: Optional[str] = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def output_json(self) -> Optional[str]:
@@ -108,7 +108,7 @@ def parse_orchestrator_failure(message: str) -> tuple[str, Optional[Orchestrator
     The SDK raises `"<error>\\n\\n$OutOfProcData$:<state JSON>"`; ext replays the
     carried actions and custom status before failing the instance (C.1).
     """
-    head, marker, tail = message.partition(_OUT_OF_PROC_MARKER)
+    head, marker, tail = message.partition(OUT_OF_PROC_MARKER)
     if not marker:
         return message, None
     try:
