@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 import azure.durable_functions as df
 import azure.functions as func
 
-from entities import OPERATIONS, counter_id
+from entities import OPERATIONS, counter_id, is_json_int, unknown_operation_message
 from orchestrators import APPROVAL_EVENT, STARTABLE, ApprovalDecision, InputError, parse
 
 bp = df.Blueprint()
@@ -129,13 +129,11 @@ async def signal_counter(
     """Signals `operation` to counter `key`; `add` takes an integer body."""
     key, operation = req.route_params["key"], req.route_params["operation"]
     if operation not in OPERATIONS:
-        raise _Rejected(
-            400, f"unknown operation '{operation}'; expected one of {', '.join(OPERATIONS)}"
-        )
+        raise _Rejected(400, unknown_operation_message(operation))
     body = _json_body(req)
     amount = None
     if operation == "add":
-        if not isinstance(body, int) or isinstance(body, bool):
+        if not is_json_int(body):
             raise _Rejected(400, "add needs an integer JSON body, e.g. 5")
         if body == 0:
             # The SDK client drops falsy inputs (durable-protocol.md I.7), so the entity would

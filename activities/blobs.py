@@ -14,7 +14,7 @@ import azure.durable_functions as df
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
-from .storage import blob_service, ensure_container
+from .storage import blob_service, write_creating_container
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -115,13 +115,17 @@ async def write_blob_report(report: dict[str, Any]) -> str:
     Written with overwrite, so a retried run replaces the same blob with the same content.
     """
     name = f"{report['container']}/{report['instance_id']}.json"
+    content = json.dumps(report, indent=2).encode("utf-8")
     async with blob_service() as service:
-        container = await ensure_container(service, REPORTS_CONTAINER)
-        await container.upload_blob(
-            name,
-            json.dumps(report, indent=2).encode("utf-8"),
-            overwrite=True,
-            content_settings=ContentSettings(content_type="application/json"),
+        await write_creating_container(
+            service,
+            REPORTS_CONTAINER,
+            lambda container: container.upload_blob(
+                name,
+                content,
+                overwrite=True,
+                content_settings=ContentSettings(content_type="application/json"),
+            ),
         )
     logger.info("wrote blob report %s/%s", REPORTS_CONTAINER, name)
     return f"{REPORTS_CONTAINER}/{name}"

@@ -13,7 +13,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
 from . import gateways
-from .storage import blob_service, ensure_container
+from .storage import blob_service, write_creating_container
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -72,14 +72,18 @@ async def reserve_stock(order: dict[str, Any]) -> dict[str, Any]:
         "total": order["total"],
     }
     name = reservation_blob_name(order_id)
+    content = json.dumps(reservation, indent=2).encode("utf-8")
     async with blob_service() as service:
-        container = await ensure_container(service, ORDERS_CONTAINER)
         try:
-            await container.upload_blob(
-                name,
-                json.dumps(reservation, indent=2).encode("utf-8"),
-                overwrite=False,
-                content_settings=ContentSettings(content_type="application/json"),
+            await write_creating_container(
+                service,
+                ORDERS_CONTAINER,
+                lambda container: container.upload_blob(
+                    name,
+                    content,
+                    overwrite=False,
+                    content_settings=ContentSettings(content_type="application/json"),
+                ),
             )
         except ResourceExistsError:
             logger.info("reservation for order %s already exists", order_id)

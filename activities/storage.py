@@ -5,12 +5,15 @@ a host or a test can set it after the app is loaded, and no connection outlives 
 """
 
 import os
-from typing import Any
+from typing import Any, Awaitable, Callable, TypeVar
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import StorageErrorCode
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
 CONNECTION_SETTING = "AzureWebJobsStorage"
+
+T = TypeVar("T")
 
 
 class StorageNotConfigured(RuntimeError):
@@ -30,11 +33,26 @@ def blob_service(**options: Any) -> BlobServiceClient:
     return BlobServiceClient.from_connection_string(connection, **options)
 
 
-async def ensure_container(service: BlobServiceClient, name: str) -> ContainerClient:
-    """The container `name`, created on first use."""
+async def write_creating_container(
+    service: BlobServiceClient,
+    name: str,
+    write: Callable[[ContainerClient], Awaitable[T]],
+) -> T:
+    """Runs `write` against container `name`, creating the container only when it is missing.
+
+    The container nearly always exists, so writing first saves every run a create call
+    that would fail with 409. Only `ContainerNotFound` leads to the create and one more
+    `write`; any other error (such as a conditional write's ResourceExistsError) reaches
+    the caller unchanged. A concurrent run creating the container first is fine.
+    """
     container = service.get_container_client(name)
+    try:
+        return await write(container)
+    except ResourceNotFoundError as error:
+        if error.error_code != StorageErrorCode.CONTAINER_NOT_FOUND:
+            raise
     try:
         await container.create_container()
     except ResourceExistsError:
         pass  # Another run created it first: exactly what we wanted.
-    return container
+    return await write(container)

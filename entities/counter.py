@@ -18,6 +18,17 @@ def counter_id(key: str) -> df.EntityId:
     return df.EntityId("Counter", key)
 
 
+def unknown_operation_message(operation: str) -> str:
+    """Why `operation` is refused: one wording for the entity and the HTTP route that
+    rejects it before signalling."""
+    return f"unknown operation '{operation}'; expected one of {', '.join(OPERATIONS)}"
+
+
+def is_json_int(value: Any) -> bool:
+    """Whether `value` is a JSON integer: bool is an int in Python but not a number in JSON."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # The counters process_order keeps and generate_report reads.
 ORDERS_COMPLETED = counter_id("orders_completed")
 REVENUE_CENTS = counter_id("revenue_cents")
@@ -28,9 +39,7 @@ def Counter(context: df.DurableEntityContext) -> None:  # noqa: N802 (the entity
     """`add` n (an integer), `reset` to 0, `get` the value, `delete` the entity."""
     operation = context.operation_name
     if operation not in OPERATIONS:
-        raise ValueError(
-            f"unknown operation '{operation}'; expected one of {', '.join(OPERATIONS)}"
-        )
+        raise ValueError(unknown_operation_message(operation))
     value: int = context.get_state(lambda: 0)
     if operation == "add":
         value += _amount(context)
@@ -53,6 +62,6 @@ def _amount(context: df.DurableEntityContext) -> int:
         amount: Any = context.get_input()
     except TypeError:
         raise ValueError("add needs an integer input, got none") from None
-    if not isinstance(amount, int) or isinstance(amount, bool):
+    if not is_json_int(amount):
         raise ValueError(f"add needs an integer input, got {amount!r}")
     return amount

@@ -21,7 +21,6 @@ bp = df.Blueprint()
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-TOTALS = ("blobs", "bytes", "lines", "words")
 
 # Azure's rule for container names, checked early for a clearer message than a 400 from storage.
 CONTAINER_NAME = rule(
@@ -73,7 +72,7 @@ def summarize_blobs(context: df.DurableOrchestrationContext) -> Generator[Any, A
             "container": request.container,
             "prefix": request.prefix,
             "status": "container_not_found",
-            **dict.fromkeys(TOTALS, 0),
+            **_totals([]),
             "batches": 0,
             "report_blob": None,
         }

@@ -13,6 +13,8 @@ import typing
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal, TypeVar, Union
 
+from entities.counter import is_json_int
+
 T = TypeVar("T")
 
 _RULE = "rule"
@@ -114,7 +116,7 @@ def _read_scalar(hint: Any, value: Any, where: str) -> Any:
     # bool is a subclass of int in Python but not a number in JSON: keep them apart.
     if hint is bool and isinstance(value, bool):
         return value
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+    if hint is int and is_json_int(value):
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         if math.isfinite(value):

@@ -4,14 +4,12 @@ instance removes them with it."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from azure.storage.blob.aio import BlobServiceClient
 
 from devhost.azurite import AzuriteProcess
 from devhost.testing import DurableHost
-
-PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
+from tests.support.apps import PROTOCOL_APP
 
 
 async def _blobs(azurite: AzuriteProcess, container: str, prefix: str) -> list[str]:

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 from devhost.testing import DurableHost
+from tests.support.apps import PROTOCOL_APP
 
-PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
 FUNCTION_APP = Path(__file__).resolve().parents[2]
 
 

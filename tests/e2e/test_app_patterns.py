@@ -15,25 +15,11 @@ from aiohttp import web
 from azure.storage.blob.aio import BlobServiceClient
 
 from devhost.testing import DurableHost
+from tests.support.http import call
 from tests.support.loopback import serving
 
-API = "/runtime/webhooks/durabletask"
-
-
-async def _post(http: aiohttp.ClientSession, url: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    async with http.post(url, data=data, headers={"Content-Type": "application/json"}) as response:
-        text = await response.text()
-        return response.status, json.loads(text) if text else None
-
-
-async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
-    async with http.get(url) as response:
-        return response.status, await response.json()
-
-
 async def _start(http: aiohttp.ClientSession, host: DurableHost, name: str, body: Any) -> dict[str, Any]:
-    status, payload = await _post(http, f"{host.base_url}/api/orchestrators/{name}", body)
+    status, payload, _ = await call(http, "POST", f"{host.base_url}/api/orchestrators/{name}", json=body)
     assert status == 202, payload
     return payload
 
@@ -41,7 +27,7 @@ async def _start(http: aiohttp.ClientSession, host: DurableHost, name: str, body
 async def _finished(http: aiohttp.ClientSession, host: DurableHost, payload: dict[str, Any]) -> dict[str, Any]:
     """Waits in-process, then reads the outcome the way a client does: statusQueryGetUri."""
     await host.wait(payload["id"])
-    status, body = await _get(http, payload["statusQueryGetUri"])
+    status, body, _ = await call(http, "GET", payload["statusQueryGetUri"])
     assert status == 200, body
     return body
 
@@ -67,7 +53,6 @@ async def test_order_completes_and_counts_in_the_aggregator(app_host: DurableHos
     output = body["output"]
     assert (body["runtimeStatus"], output["status"], output["total"]) == ("Completed", "completed", 37.0)
     assert output["payment_attempts"] == 1 and output["tracking_number"] and output["notified"]
-    await app_host.settle()
     assert await _counter(http, app_host, "orders_completed") == (before or 0) + 1
 
 
@@ -109,9 +94,9 @@ async def test_unavailable_gateway_exhausts_retries_and_compensates(
 async def test_starter_rejects_bad_requests_with_json_errors(app_host: DurableHost, http: aiohttp.ClientSession) -> None:
     order = _order()
     order["items"][0]["quantity"] = 0
-    status, body = await _post(http, f"{app_host.base_url}/api/orchestrators/process_order", order)
+    status, body, _ = await call(http, "POST", f"{app_host.base_url}/api/orchestrators/process_order", json=order)
     assert (status, body) == (400, {"error": "items[0].quantity: must be a positive integer"})
-    status, body = await _post(http, f"{app_host.base_url}/api/orchestrators/nope", {})
+    status, body, _ = await call(http, "POST", f"{app_host.base_url}/api/orchestrators/nope", json={})
     assert status == 404 and "nope" in body["error"]
     async with http.post(f"{app_host.base_url}/api/orchestrators/process_order", data=b"{x") as response:
         assert response.status == 400 and "error" in await response.json()
@@ -165,7 +150,7 @@ async def test_report_progress_moves_in_custom_status_while_a_client_polls(
     seen = []
     for _ in range(3):
         await app_host.settle()
-        status, body = await _get(http, payload["statusQueryGetUri"])
+        status, body, _ = await call(http, "GET", payload["statusQueryGetUri"])
         seen.append((status, body["customStatus"]))
         await app_host.advance(timedelta(seconds=60))
     assert seen == [
@@ -201,7 +186,7 @@ async def test_monitor_polls_until_the_job_completes_then_alerts(
     url, job = job_endpoint
     payload = await _start(http, app_host, "monitor_job", {"status_url": url, "interval_seconds": 60})
     await app_host.advance(timedelta(minutes=3))
-    status, body = await _get(http, payload["statusQueryGetUri"])
+    status, body, _ = await call(http, "GET", payload["statusQueryGetUri"])
     assert (status, body["runtimeStatus"]) == (202, "Running")
     job.update(status="completed", progress=100)
     await app_host.advance(timedelta(minutes=1))
@@ -234,7 +219,8 @@ async def _approval(http: aiohttp.ClientSession, host: DurableHost) -> dict[str,
 
 
 async def _answer(http: aiohttp.ClientSession, host: DurableHost, instance: str, approved: bool, who: str) -> int:
-    status, _ = await _post(http, f"{host.base_url}/api/approvals/{instance}", {"approved": approved, "approver": who})
+    decision = {"approved": approved, "approver": who}
+    status, _, _ = await call(http, "POST", f"{host.base_url}/api/approvals/{instance}", json=decision)
     return status
 
 
@@ -260,7 +246,7 @@ async def test_approval_escalates_after_72_hours_and_accepts_the_raw_webhook_eve
     await app_host.advance(timedelta(hours=72))
     assert (await app_host.status(payload["id"])).runtime_status == "Running"
     event_url = payload["sendEventPostUri"].replace("{eventName}", "ApprovalEvent")
-    status, _ = await _post(http, event_url, {"approved": True, "approver": "lead"})
+    status, _, _ = await call(http, "POST", event_url, json={"approved": True, "approver": "lead"})
     assert status == 202
     output = (await _finished(http, app_host, payload))["output"]
     assert output == {"decision": "approved", "by": "lead", "escalated": True}
@@ -278,7 +264,8 @@ async def test_approval_route_rejects_bad_bodies_and_unknown_instances(
     app_host: DurableHost, http: aiohttp.ClientSession
 ) -> None:
     payload = await _approval(http, app_host)
-    status, body = await _post(http, f"{app_host.base_url}/api/approvals/{payload['id']}", {"approved": "yes"})
+    url = f"{app_host.base_url}/api/approvals/{payload['id']}"
+    status, body, _ = await call(http, "POST", url, json={"approved": "yes"})
     assert status == 400 and "approved" in body["error"]
     assert await _answer(http, app_host, "not-an-instance", True, "x") == 404
 
@@ -288,26 +275,26 @@ async def test_approval_route_rejects_bad_bodies_and_unknown_instances(
 
 async def _counter(http: aiohttp.ClientSession, host: DurableHost, key: str) -> Optional[int]:
     await host.settle()
-    status, body = await _get(http, f"{host.base_url}/api/counters/{key}")
+    status, body, _ = await call(http, "GET", f"{host.base_url}/api/counters/{key}")
     return body["value"] if status == 200 else None
 
 
 async def test_counter_add_reset_delete(app_host: DurableHost, http: aiohttp.ClientSession) -> None:
     base = f"{app_host.base_url}/api/counters/visits"
-    assert (await _post(http, f"{base}/add", 5))[0] == 202
-    assert (await _post(http, f"{base}/add", 3))[0] == 202
+    assert (await call(http, "POST", f"{base}/add", json=5))[0] == 202
+    assert (await call(http, "POST", f"{base}/add", json=3))[0] == 202
     assert await _counter(http, app_host, "visits") == 8
-    assert (await _post(http, f"{base}/reset"))[0] == 202
+    assert (await call(http, "POST", f"{base}/reset"))[0] == 202
     assert await _counter(http, app_host, "visits") == 0
-    assert (await _post(http, f"{base}/delete"))[0] == 202
+    assert (await call(http, "POST", f"{base}/delete"))[0] == 202
     await app_host.settle()
-    status, body = await _get(http, base)
+    status, body, _ = await call(http, "GET", base)
     assert status == 404 and body["error"]
 
 
 async def test_counter_rejects_unknown_operations_and_bad_bodies(app_host: DurableHost, http: aiohttp.ClientSession) -> None:
     base = f"{app_host.base_url}/api/counters/visits"
-    status, body = await _post(http, f"{base}/multiply", 2)
+    status, body, _ = await call(http, "POST", f"{base}/multiply", json=2)
     assert status == 400 and "multiply" in body["error"]
-    status, body = await _post(http, f"{base}/add", "five")
+    status, body, _ = await call(http, "POST", f"{base}/add", json="five")
     assert status == 400 and body["error"]

@@ -11,9 +11,8 @@ from typing import Iterator
 import pytest
 
 from devhost.azurite import ACCOUNT_KEY, free_port
-from tests.support.processes import ROOT, DevhostProcess
-
-PROTOCOL_APP = ROOT / "tests" / "apps" / "protocol_app"
+from tests.support.apps import PROTOCOL_APP
+from tests.support.processes import DevhostProcess
 
 
 @pytest.fixture

@@ -4,35 +4,20 @@ host answers them (durable-protocol.md G)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Optional
 
 import aiohttp
 
+from devhost.http.urls import WEBHOOK_PATH as API
 from devhost.testing import DurableHost
-
-API = "/runtime/webhooks/durabletask"
-
-
-async def _call(
-    http: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    *,
-    json: Any = None,
-    data: Optional[bytes] = None,
-    headers: Optional[dict[str, str]] = None,
-) -> tuple[int, Any, Any]:
-    async with http.request(method, url, json=json, data=data, headers=headers) as response:
-        text = await response.text()
-        body = await response.json(content_type=None) if text else None
-        return response.status, body, response.headers
+from tests.support.http import call
 
 
 # --- start ----------------------------------------------------------------------------
 
 
 async def test_start_answers_202_with_management_urls(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    status, body, headers = await _call(http, "POST", f"{host.base_url}{API}/orchestrators/sequence", json=1)
+    status, body, headers = await call(http, "POST", f"{host.base_url}{API}/orchestrators/sequence", json=1)
     assert status == 202
     assert set(body) >= {
         "id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
@@ -46,9 +31,9 @@ async def test_start_answers_202_with_management_urls(host: DurableHost, http: a
 
 async def test_start_with_an_instance_id_and_a_live_duplicate(host: DurableHost, http: aiohttp.ClientSession) -> None:
     url = f"{host.base_url}{API}/orchestrators/waits_for_events/order-42"
-    status, body, _ = await _call(http, "POST", url)
+    status, body, _ = await call(http, "POST", url)
     assert (status, body["id"]) == (202, "order-42")
-    status, body, _ = await _call(http, "POST", url)
+    status, body, _ = await call(http, "POST", url)
     assert status == 409
     assert "already exists" in body["error"]
 
@@ -56,11 +41,11 @@ async def test_start_with_an_instance_id_and_a_live_duplicate(host: DurableHost,
 async def test_start_rejects_unknown_functions_bad_ids_and_bad_json(
     host: DurableHost, http: aiohttp.ClientSession
 ) -> None:
-    status, body, _ = await _call(http, "POST", f"{host.base_url}{API}/orchestrators/nope")
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/orchestrators/nope")
     assert status == 400 and "doesn't exist" in body["ExceptionMessage"]
-    status, body, _ = await _call(http, "POST", f"{host.base_url}{API}/orchestrators/sequence/@bad")
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/orchestrators/sequence/@bad")
     assert status == 400 and "must not start with @" in body["error"]
-    status, body, _ = await _call(
+    status, body, _ = await call(
         http, "POST", f"{host.base_url}{API}/orchestrators/sequence", data=b"{not json"
     )
     assert status == 400 and "Invalid JSON" in body["error"]
@@ -68,13 +53,13 @@ async def test_start_rejects_unknown_functions_bad_ids_and_bad_json(
 
 async def test_start_can_wait_for_the_result(host: DurableHost, http: aiohttp.ClientSession) -> None:
     url = f"{host.base_url}{API}/orchestrators/sequence?timeout=10&pollingInterval=1"
-    status, body, _ = await _call(http, "POST", url, json=2)
+    status, body, _ = await call(http, "POST", url, json=2)
     assert (status, body) == (200, 5)
 
 
 async def test_oversized_body_is_refused_with_413(host: DurableHost, http: aiohttp.ClientSession) -> None:
     limit = host._host.config.max_request_bytes
-    status, body, _ = await _call(
+    status, body, _ = await call(
         http, "POST", f"{host.base_url}{API}/orchestrators/sequence", data=b"1" * (limit + 1)
     )
     assert status == 413 and "too large" in body["error"]
@@ -86,18 +71,18 @@ async def test_oversized_body_is_refused_with_413(host: DurableHost, http: aioht
 async def test_status_codes_follow_the_runtime_status(host: DurableHost, http: aiohttp.ClientSession) -> None:
     running = await host.start("waits_for_events")
     await host.settle()
-    status, body, headers = await _call(http, "GET", f"{host.base_url}{API}/instances/{running}")
+    status, body, headers = await call(http, "GET", f"{host.base_url}{API}/instances/{running}")
     assert (status, body["runtimeStatus"]) == (202, "Running")
     assert headers["Retry-After"] == "5" and headers["Location"].endswith(f"/instances/{running}")
 
     failed = await host.start("fails")
     await host.wait(failed)
-    status, body, _ = await _call(http, "GET", f"{host.base_url}{API}/instances/{failed}")
+    status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances/{failed}")
     assert (status, body["runtimeStatus"]) == (200, "Failed")
     url = f"{host.base_url}{API}/instances/{failed}?returnInternalServerErrorOnFailure=true"
-    assert (await _call(http, "GET", url))[0] == 500
+    assert (await call(http, "GET", url))[0] == 500
 
-    status, body, _ = await _call(http, "GET", f"{host.base_url}{API}/instances/missing")
+    status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances/missing")
     assert status == 404 and "missing" in body["error"]
 
 
@@ -105,14 +90,14 @@ async def test_status_shows_input_and_history_on_request(host: DurableHost, http
     instance = await host.start("sequence", 1)
     await host.wait(instance)
     base = f"{host.base_url}{API}/instances/{instance}"
-    _, body, _ = await _call(http, "GET", f"{base}?showInput=false")
+    _, body, _ = await call(http, "GET", f"{base}?showInput=false")
     assert body["input"] is None and "historyEvents" not in body
-    _, body, _ = await _call(http, "GET", f"{base}?showHistory=true&showHistoryOutput=true")
+    _, body, _ = await call(http, "GET", f"{base}?showHistory=true&showHistoryOutput=true")
     kinds = [event["EventType"] for event in body["historyEvents"]]
     assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
     completed = body["historyEvents"][1]
     assert (completed["FunctionName"], completed["Result"]) == ("add_one", 2)
-    _, body, _ = await _call(http, "GET", f"{base}?showHistory=true")
+    _, body, _ = await call(http, "GET", f"{base}?showHistory=true")
     assert "Result" not in body["historyEvents"][1]
 
 
@@ -127,7 +112,7 @@ async def test_list_filters_and_pages_with_a_continuation_token(
     seen: list[str] = []
     token: Optional[str] = None
     while True:
-        status, body, headers = await _call(
+        status, body, headers = await call(
             http, "GET", url, headers={"x-ms-continuation-token": token} if token else None
         )
         assert status == 200
@@ -136,13 +121,13 @@ async def test_list_filters_and_pages_with_a_continuation_token(
         if not token:
             break
     assert seen == [f"batch-{n}" for n in range(5)]
-    _, body, _ = await _call(http, "GET", f"{host.base_url}{API}/instances?runtimeStatus=Running")
+    _, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances?runtimeStatus=Running")
     assert [item["instanceId"] for item in body] == ["other-1"]
 
 
 async def test_bad_query_values_are_400(host: DurableHost, http: aiohttp.ClientSession) -> None:
     for query in ("runtimeStatus=Sleeping", "top=many", "createdTimeFrom=yesterday", "showInput=maybe"):
-        status, body, _ = await _call(http, "GET", f"{host.base_url}{API}/instances?{query}")
+        status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances?{query}")
         assert status == 400, query
         assert body["error"]
 
@@ -153,41 +138,41 @@ async def test_bad_query_values_are_400(host: DurableHost, http: aiohttp.ClientS
 async def test_raise_event_statuses(host: DurableHost, http: aiohttp.ClientSession) -> None:
     instance = await host.start("waits_for_events")
     url = f"{host.base_url}{API}/instances/{instance}/raiseEvent/Go"
-    assert (await _call(http, "POST", url, json={"n": 1}))[0] == 202
-    status, _, _ = await _call(http, "POST", url, data=b"text", headers={"Content-Type": "text/plain"})
+    assert (await call(http, "POST", url, json={"n": 1}))[0] == 202
+    status, _, _ = await call(http, "POST", url, data=b"text", headers={"Content-Type": "text/plain"})
     assert status == 400
-    status, _, _ = await _call(
+    status, _, _ = await call(
         http, "POST", url, data=b"{oops", headers={"Content-Type": "application/json"}
     )
     assert status == 400
-    assert (await _call(http, "POST", url, json=[2]))[0] == 202
+    assert (await call(http, "POST", url, json=[2]))[0] == 202
     assert (await host.wait(instance)).output == [{"n": 1}, [2]]
-    assert (await _call(http, "POST", url, json=3))[0] == 410
+    assert (await call(http, "POST", url, json=3))[0] == 410
     missing = f"{host.base_url}{API}/instances/nobody/raiseEvent/Go"
-    assert (await _call(http, "POST", missing, json=3))[0] == 404
+    assert (await call(http, "POST", missing, json=3))[0] == 404
 
 
 async def test_terminate_records_the_reason(host: DurableHost, http: aiohttp.ClientSession) -> None:
     instance = await host.start("waits_for_events")
     await host.settle()
     url = f"{host.base_url}{API}/instances/{instance}/terminate?reason=no%20longer%20needed"
-    assert (await _call(http, "POST", url))[0] == 202
+    assert (await call(http, "POST", url))[0] == 202
     status = await host.wait(instance)
     assert (status.runtime_status, status.output) == ("Terminated", "no longer needed")
-    assert (await _call(http, "POST", url))[0] == 410
+    assert (await call(http, "POST", url))[0] == 410
 
 
 async def test_suspended_instance_holds_events_until_resumed(host: DurableHost, http: aiohttp.ClientSession) -> None:
     instance = await host.start("waits_for_events")
     await host.settle()
     base = f"{host.base_url}{API}/instances/{instance}"
-    assert (await _call(http, "POST", f"{base}/suspend?reason=maintenance"))[0] == 202
+    assert (await call(http, "POST", f"{base}/suspend?reason=maintenance"))[0] == 202
     await host.settle()
     await host.raise_event(instance, "Go", 1)
     await host.raise_event(instance, "Go", 2)
     await host.settle()
     assert (await host.status(instance)).runtime_status == "Suspended"
-    assert (await _call(http, "POST", f"{base}/resume?reason=done"))[0] == 202
+    assert (await call(http, "POST", f"{base}/resume?reason=done"))[0] == 202
     assert (await host.wait(instance)).output == [1, 2]
 
 
@@ -197,25 +182,25 @@ async def test_rewind_reruns_the_failed_activity(host: DurableHost, http: aiohtt
     failed = await host.wait(instance)
     assert failed.runtime_status == "Failed"
     url = f"{host.base_url}{API}/instances/{instance}/rewind?reason=fixed"
-    assert (await _call(http, "POST", url))[0] == 202
+    assert (await call(http, "POST", url))[0] == 202
     await host.settle()
     status = await host.status(instance, history=True)
     assert (status.runtime_status, status.output) == ("Completed", "succeeded on attempt 2")
     assert any(event.get("Data") == "Rewound: fixed" for event in status.history or [])
-    assert (await _call(http, "POST", url))[0] == 410
+    assert (await call(http, "POST", url))[0] == 410
 
 
 async def test_restart_runs_again_with_the_original_input(host: DurableHost, http: aiohttp.ClientSession) -> None:
     instance = await host.start("sequence", 10)
     await host.wait(instance)
-    status, body, _ = await _call(http, "POST", f"{host.base_url}{API}/instances/{instance}/restart")
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/instances/{instance}/restart")
     assert status == 202 and body["id"] != instance
     assert (await host.wait(body["id"])).output == 13
     url = f"{host.base_url}{API}/instances/{instance}/restart?restartWithNewInstanceId=false"
-    status, body, _ = await _call(http, "POST", url)
+    status, body, _ = await call(http, "POST", url)
     assert (status, body["id"]) == (202, instance)
     assert (await host.wait(instance)).output == 13
-    assert (await _call(http, "POST", f"{host.base_url}{API}/instances/nobody/restart"))[0] == 400
+    assert (await call(http, "POST", f"{host.base_url}{API}/instances/nobody/restart"))[0] == 400
 
 
 async def test_purge_one_and_by_filter(host: DurableHost, http: aiohttp.ClientSession) -> None:
@@ -223,18 +208,18 @@ async def test_purge_one_and_by_filter(host: DurableHost, http: aiohttp.ClientSe
     second = await host.start("sequence", 2)
     await host.settle()
     url = f"{host.base_url}{API}/instances/{first}"
-    status, body, _ = await _call(http, "DELETE", url)
+    status, body, _ = await call(http, "DELETE", url)
     assert (status, body) == (200, {"instancesDeleted": 1})
-    status, body, _ = await _call(http, "DELETE", url)
+    status, body, _ = await call(http, "DELETE", url)
     assert status == 404
-    status, body, _ = await _call(http, "DELETE", f"{host.base_url}{API}/instances")
+    status, body, _ = await call(http, "DELETE", f"{host.base_url}{API}/instances")
     assert status == 400 and "createdTimeFrom" in body["error"]
     since = "2000-01-01T00:00:00Z"
-    status, body, _ = await _call(
+    status, body, _ = await call(
         http, "DELETE", f"{host.base_url}{API}/instances?createdTimeFrom={since}&runtimeStatus=Completed"
     )
     assert (status, body) == (200, {"instancesDeleted": 1})
-    assert (await _call(http, "GET", f"{host.base_url}{API}/instances/{second}"))[0] == 404
+    assert (await call(http, "GET", f"{host.base_url}{API}/instances/{second}"))[0] == 404
 
 
 # --- entities ------------------------------------------------------------------------------
@@ -242,21 +227,21 @@ async def test_purge_one_and_by_filter(host: DurableHost, http: aiohttp.ClientSe
 
 async def test_entity_signal_read_list_and_delete(host: DurableHost, http: aiohttp.ClientSession) -> None:
     base = f"{host.base_url}{API}/entities/Tally/k1"
-    assert (await _call(http, "POST", f"{base}?op=add", json="3"))[0] == 202
+    assert (await call(http, "POST", f"{base}?op=add", json="3"))[0] == 202
     await host.settle()
-    status, body, _ = await _call(http, "GET", base)
+    status, body, _ = await call(http, "GET", base)
     assert (status, body) == (200, 3)
-    _, body, _ = await _call(http, "GET", f"{host.base_url}{API}/entities/Tally?fetchState=true")
+    _, body, _ = await call(http, "GET", f"{host.base_url}{API}/entities/Tally?fetchState=true")
     assert body == [{"entityId": {"name": "tally", "key": "k1"}, "lastOperationTime": body[0]["lastOperationTime"], "state": 3}]
-    assert (await _call(http, "DELETE", base))[0] == 202
+    assert (await call(http, "DELETE", base))[0] == 202
     await host.settle()
-    assert (await _call(http, "GET", base))[0] == 404
+    assert (await call(http, "GET", base))[0] == 404
 
 
 async def test_entity_signal_needs_an_op_and_a_known_entity(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    status, body, _ = await _call(http, "POST", f"{host.base_url}{API}/entities/Tally/k1")
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/k1")
     assert status == 400 and "op" in body["error"]
-    status, body, _ = await _call(http, "POST", f"{host.base_url}{API}/entities/Nothing/k1?op=add")
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Nothing/k1?op=add")
     assert status == 400 and "doesn't exist" in body["error"]
 
 
@@ -267,36 +252,36 @@ async def test_raw_json_number_reaches_a_python_entity_as_the_real_host_sends_it
     bare number (`get_input` needs JSON text of JSON), so the operation fails and the
     state is untouched. A JSON string holding the number works."""
     base = f"{host.base_url}{API}/entities/Tally/k2"
-    await _call(http, "POST", f"{base}?op=add", json="10")
-    await _call(http, "POST", f"{base}?op=add", json=5)
+    await call(http, "POST", f"{base}?op=add", json="10")
+    await call(http, "POST", f"{base}?op=add", json=5)
     await host.settle()
-    assert (await _call(http, "GET", base))[1] == 10
+    assert (await call(http, "GET", base))[1] == 10
 
 
 # --- host surface -------------------------------------------------------------------------
 
 
 async def test_unknown_routes_and_wrong_methods_are_404_json(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    status, body, _ = await _call(http, "GET", f"{host.base_url}/api/start/sequence")
+    status, body, _ = await call(http, "GET", f"{host.base_url}/api/start/sequence")
     assert status == 404 and "POST" in body["error"]
-    status, body, _ = await _call(http, "GET", f"{host.base_url}/api/nothing-here")
+    status, body, _ = await call(http, "GET", f"{host.base_url}/api/nothing-here")
     assert status == 404 and body["error"]
 
 
 async def test_clock_advance_validates_its_body(host: DurableHost, http: aiohttp.ClientSession) -> None:
     url = f"{host.base_url}/devhost/clock/advance"
     before = host.now
-    status, body, _ = await _call(http, "POST", url, json={"seconds": 3600})
+    status, body, _ = await call(http, "POST", url, json={"seconds": 3600})
     assert status == 200 and body["now"].startswith((before + timedelta(hours=1)).strftime("%Y-%m-%dT%H"))
     for bad in ({"seconds": -1}, {"minutes": 1}, {"seconds": "soon"}):
-        assert (await _call(http, "POST", url, json=bad))[0] == 400
-    assert (await _call(http, "POST", url, data=b"{"))[0] == 400
+        assert (await call(http, "POST", url, json=bad))[0] == 400
+    assert (await call(http, "POST", url, data=b"{"))[0] == 400
 
 
 async def test_a_running_instance_cannot_be_purged(host: DurableHost, http: aiohttp.ClientSession) -> None:
     instance = await host.start("waits_for_events")
     await host.settle()
-    status, body, _ = await _call(http, "DELETE", f"{host.base_url}{API}/instances/{instance}")
+    status, body, _ = await call(http, "DELETE", f"{host.base_url}{API}/instances/{instance}")
     assert status == 412 and "terminal" in body["error"]
     assert (await host.status(instance)).runtime_status == "Running"
 
@@ -306,9 +291,9 @@ async def test_out_of_range_query_and_body_values_are_400_not_500(
 ) -> None:
     base = f"{host.base_url}{API}"
     for query in ("top=%C2%B2", "createdTimeFrom=0001-01-01T00:00:00%2B01:00"):
-        assert (await _call(http, "GET", f"{base}/instances?{query}"))[0] == 400, query
+        assert (await call(http, "GET", f"{base}/instances?{query}"))[0] == 400, query
     url = f"{base}/orchestrators/sequence?timeout=inf&pollingInterval=1"
-    assert (await _call(http, "POST", url, json=1))[0] == 400
+    assert (await call(http, "POST", url, json=1))[0] == 400
     for seconds in (b"NaN", b"1e30"):
         body = b'{"seconds": ' + seconds + b"}"
-        assert (await _call(http, "POST", f"{host.base_url}/devhost/clock/advance", data=body))[0] == 400
+        assert (await call(http, "POST", f"{host.base_url}/devhost/clock/advance", data=body))[0] == 400

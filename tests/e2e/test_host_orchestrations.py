@@ -159,8 +159,7 @@ async def test_continue_as_new_carries_state_and_keeps_history_short(host: Durab
     await host.raise_event(instance, "Item", "stop")
     status = await host.wait(instance)
     assert status.output == ["a", "b", "c", "stop"]
-    history = (await host.status(instance, history=True)).history or []
-    assert len(_events_of(history, "EventRaised")) == 1
+    assert len(_events(await host.status(instance, history=True), "EventRaised")) == 1
 
 
 async def test_events_that_arrive_with_the_continue_as_new_decision_carry_over(
@@ -171,10 +170,6 @@ async def test_events_that_arrive_with_the_continue_as_new_decision_carry_over(
     for item in ("a", "b", "c", "stop"):
         await host.raise_event(instance, "Item", item)
     assert (await host.wait(instance)).output == ["a", "b", "c", "stop"]
-
-
-def _events_of(history: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [e for e in history if e["EventType"] == kind]
 
 
 async def test_custom_status_is_visible_while_running(host: DurableHost) -> None:

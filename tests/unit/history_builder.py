@@ -17,12 +17,15 @@ from azure.functions.decorators.function_app import FunctionBuilder
 
 from devhost.protocol import (
     EntityRequest,
+    OperationOutcome,
     OrchestratorState,
     entity_instance_id,
     events,
     orchestration_context,
     parse_orchestrator_failure,
     parse_orchestrator_state,
+    response_message,
+    wire_input_from_action,
 )
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -38,7 +41,6 @@ class HistoryBuilder:
         input: Any = None,
         *,
         instance_id: str = "instance-1",
-        execution_id: str = "execution-1",
         started_at: datetime = T0,
         from_sdk_client: bool = True,
     ) -> None:
@@ -46,7 +48,7 @@ class HistoryBuilder:
         JSON string of JSON text (I.1); False stores it as the raw HTTP API does.
         """
         self.instance_id = instance_id
-        self.execution_id = execution_id
+        self.execution_id = "execution-1"
         self.now = started_at
         self.stored_input = _stored(input, double_encoded=from_sdk_client)
         self._next_id = 0
@@ -57,7 +59,7 @@ class HistoryBuilder:
             events.execution_started(
                 started_at,
                 instance_id=instance_id,
-                execution_id=execution_id,
+                execution_id=self.execution_id,
                 name=name,
                 input=self.stored_input,
             ),
@@ -109,18 +111,16 @@ class HistoryBuilder:
         )
         return task_id
 
-    def send_entity_operation(
-        self, entity: df.EntityId, operation: str, input: Any = None, *, signal: bool = False
-    ) -> str:
-        """A call (or signal) to an entity; returns the request id its answer is raised under."""
+    def send_entity_operation(self, entity: df.EntityId, operation: str, input: Any = None) -> str:
+        """A call to an entity; returns the request id its answer is raised under."""
         event_id = self._allocate()
         request = EntityRequest(
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.instance_id}/{event_id}")),
             operation=operation,
-            is_signal=signal,
-            input=json.dumps(json.dumps(input)),  # action input, serialized once more (D.3)
-            parent_instance_id=None if signal else self.instance_id,
-            parent_execution_id=None if signal else self.execution_id,
+            is_signal=False,
+            input=wire_input_from_action(json.dumps(input)),  # serialized once more (D.3)
+            parent_instance_id=self.instance_id,
+            parent_execution_id=self.execution_id,
         )
         self._history.append(
             events.event_sent(
@@ -160,8 +160,8 @@ class HistoryBuilder:
 
     def answer_entity_call(self, request_id: str, result: Any) -> None:
         """The entity's `ResponseMessage`, raised under the request id (D.3)."""
-        response = json.dumps({"result": json.dumps(result)})
-        self._history.append(events.event_raised(self.now, request_id, response))
+        outcome = OperationOutcome(is_error=False, result=json.dumps(result), duration_ms=0)
+        self._history.append(events.event_raised(self.now, request_id, response_message(outcome)))
 
     # -- shorthands for the common shapes ---------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 
 import routes
 from devhost.azurite import free_port
+from devhost.http.urls import Urls
 
 ORDER = {
     "order_id": "o-1",
@@ -24,30 +25,8 @@ ORDER = {
 @pytest.fixture
 def client_binding() -> str:
     """The durable client binding JSON (durable-protocol.md F) with an unused rpcBaseUrl."""
-    base = "http://localhost:7071/runtime/webhooks/durabletask"
-    instance = f"{base}/instances/INSTANCEID"
-    query = "taskHub=TestHub&connection=Storage"
-    create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?"
-    return json.dumps(
-        {
-            "taskHubName": "TestHub",
-            "creationUrls": {
-                "createNewInstancePostUri": f"{create}{query}",
-                "createAndWaitOnNewInstancePostUri": f"{create}timeout={{timeoutInSeconds}}&"
-                + query,
-            },
-            "managementUrls": {
-                "id": "INSTANCEID",
-                "statusQueryGetUri": f"{instance}?{query}",
-                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
-                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
-                "purgeHistoryDeleteUri": f"{instance}?{query}",
-            },
-            "baseUrl": base,
-            "requiredQueryStringParameters": query,
-            "rpcBaseUrl": f"http://127.0.0.1:{free_port()}/durabletask/",
-        }
-    )
+    rpc_origin = f"http://127.0.0.1:{free_port()}"
+    return Urls("http://localhost:7071", "TestHub", rpc_origin).client_binding()
 
 
 async def call(

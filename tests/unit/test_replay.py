@@ -153,10 +153,7 @@ def test_entity_call_is_sent_and_waits_for_its_response() -> None:
     builder = HistoryBuilder("orch")
     builder.history.append({**first.new_events[0], "IsPlayed": True})
     builder.next_episode()
-    builder.history.append(
-        {"EventType": 15, "EventId": -1, "IsPlayed": False, "Timestamp": format_timestamp(builder.now),
-         "Name": request["id"], "Input": json.dumps({"result": "3"})}
-    )  # fmt: skip
+    builder.answer_entity_call(request["id"], 3)
     assert _replay(builder, [call]).finished
 
 
