@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .engine.dispatcher import EngineSettings
+from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse_strategy
 from .errors import StartupError
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def load_config(
         max_concurrent_orchestrations=_positive(durable, "maxConcurrentOrchestratorFunctions", 10),
         max_concurrent_activities=_positive(durable, "maxConcurrentActivityFunctions", 10),
         max_entity_batch=_positive(durable, "maxEntityOperationBatchSize", 50),
+        versioning=_versioning(durable),
     )
     connection_name = provider.get("connectionName") or provider.get("connectionStringName")
     resolved_connection = connection or env.get(str(connection_name or "AzureWebJobsStorage"))
@@ -139,6 +141,29 @@ def _positive(section: Mapping[str, Any], name: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise StartupError(f"host.json: '{name}' must be a positive integer, not {value!r}.")
     return value
+
+
+def _versioning(durable: Mapping[str, Any]) -> Versioning:
+    """`defaultVersion`, `versionMatchStrategy`, `versionFailureStrategy`, with the
+    extension's defaults (`DurableTaskOptions`): no version, CurrentOrOlder, Reject."""
+    settings = {key.lower(): value for key, value in durable.items()}
+    default = settings.get("defaultversion")
+    if default is not None and not isinstance(default, str):
+        raise StartupError(f"host.json: 'defaultVersion' must be a string, not {default!r}.")
+    strategies: dict[str, Any] = {}
+    for name, kind, field_name in (
+        ("versionMatchStrategy", MatchStrategy, "match"),
+        ("versionFailureStrategy", FailureStrategy, "failure"),
+    ):
+        value = settings.get(name.lower())
+        if value is None:
+            continue
+        try:
+            strategies[field_name] = parse_strategy(value, kind)
+        except ValueError:
+            choices = ", ".join("".join(p.capitalize() for p in m.name.split("_")) for m in kind)
+            raise StartupError(f"host.json: '{name}' must be one of {choices}, not {value!r}.") from None
+    return Versioning(default_version=default, **strategies)
 
 
 def _hub_name(durable: Mapping[str, Any], env: Mapping[str, str]) -> str:

@@ -79,6 +79,7 @@ class Host:
             self._invoker = Invoker(
                 str(config.app_dir),
                 max_threads=max(engine_settings.max_concurrent_activities, 4) + 4,
+                client_binding=self.urls.client_binding,
             )
             self.engine = Engine(
                 store=create_store(config, self.clock, _owner(config, self._port)),

@@ -25,12 +25,15 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from .ids import new_guid
-from .loader import FunctionInfo
+from .loader import DURABLE_CLIENT, FunctionInfo
 from .protocol import OUT_OF_PROC_MARKER
 
 logger = logging.getLogger(__name__)
 
 _DURABLE_REASON = "(null)"
+
+# The durable client binding JSON for a connection name (None: the default).
+ClientBinding = Callable[[Optional[str]], str]
 _HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
@@ -68,6 +71,16 @@ class _Context(func.Context):
         return None
 
 
+class UnboundBinding(Exception):
+    """Raised when a function declares an input binding devhost does not fill in."""
+
+    def __init__(self, info: FunctionInfo, binding: dict[str, Any]) -> None:
+        super().__init__(
+            f"devhost does not bind '{binding.get('type')}' inputs: parameter "
+            f"'{binding.get('name')}' of function '{info.name}' has no value."
+        )
+
+
 @dataclass(frozen=True)
 class Failure:
     """A user function's exception, as the host reports it."""
@@ -100,9 +113,26 @@ class ActivityOutcome:
 class Invoker:
     """Runs user functions; one per host, owning the thread pool for sync code."""
 
-    def __init__(self, app_dir: str, max_threads: int) -> None:
+    def __init__(self, app_dir: str, max_threads: int, client_binding: ClientBinding) -> None:
         self._app_dir = app_dir
+        self._client_binding = client_binding
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="devhost-fn")
+
+    def arguments(self, info: FunctionInfo, trigger_value: Any, invocation_id: str) -> dict[str, Any]:
+        """The keyword arguments the worker passes: the trigger's value, every input
+        binding the host fills (a durable client for any trigger kind, as the host binds
+        `durableClient` wherever it is declared) and `context` if the function takes it."""
+        kwargs: dict[str, Any] = {info.trigger_parameter: trigger_value}
+        for binding in info.input_bindings:
+            if binding.get("type") != DURABLE_CLIENT:
+                raise UnboundBinding(info, binding)
+            connection = binding.get("connectionName")
+            kwargs[str(binding["name"])] = self._client_binding(
+                None if connection is None else str(connection)
+            )
+        if info.wants_context:
+            kwargs["context"] = _Context(invocation_id, info, self._app_dir)
+        return kwargs
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -141,14 +171,14 @@ class Invoker:
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _activity_in_thread(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
-        invocation = _ActivityInvocation(info, self._app_dir)
+        invocation = _ActivityInvocation(info, self)
         try:
             return invocation.succeeded(info.user_function(**invocation.arguments(raw_input)))
         except Exception as error:  # the user's failure travels to the orchestrator
             return invocation.failed(error)
 
     async def _activity_on_loop(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
-        invocation = _ActivityInvocation(info, self._app_dir)
+        invocation = _ActivityInvocation(info, self)
         try:
             return invocation.succeeded(await info.user_function(**invocation.arguments(raw_input)))
         except Exception as error:
@@ -156,20 +186,12 @@ class Invoker:
 
     # --- HTTP triggers ---------------------------------------------------------------
 
-    async def run_http(
-        self, info: FunctionInfo, request: func.HttpRequest, client_binding: Optional[str]
-    ) -> Any:
+    async def run_http(self, info: FunctionInfo, request: func.HttpRequest) -> Any:
         """Returns what the function returned; raises what it raised (logged here)."""
         invocation_id = new_guid()
-        kwargs: dict[str, Any] = {info.trigger_parameter: request}
-        client_parameter = info.durable_client_parameter
-        if client_parameter is not None:
-            kwargs[client_parameter] = client_binding
-        if info.wants_context:
-            kwargs["context"] = _Context(invocation_id, info, self._app_dir)
         started = _executing(info, _HTTP_REASON, invocation_id)
         try:
-            result = await self.call(info.user_function, kwargs)
+            result = await self.call(info.user_function, self.arguments(info, request, invocation_id))
         except Exception as error:
             _executed(info, invocation_id, started, error)
             raise
@@ -235,18 +257,15 @@ class _ActivityInvocation:
     """One activity execution: input decoded and outcome encoded by the worker's converter,
     logged once, whether the function runs on a thread or on the loop."""
 
-    def __init__(self, info: FunctionInfo, app_dir: str) -> None:
+    def __init__(self, info: FunctionInfo, invoker: Invoker) -> None:
         self._info = info
-        self._app_dir = app_dir
+        self._invoker = invoker
         self._id = new_guid()
         self._started = _executing(info, _DURABLE_REASON, self._id)
 
     def arguments(self, raw_input: Optional[str]) -> dict[str, Any]:
         value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
-        kwargs: dict[str, Any] = {self._info.trigger_parameter: value}
-        if self._info.wants_context:
-            kwargs["context"] = _Context(self._id, self._info, self._app_dir)
-        return kwargs
+        return self._invoker.arguments(self._info, value, self._id)
 
     def succeeded(self, result: Any) -> ActivityOutcome:
         try:

@@ -55,8 +55,17 @@ class FunctionInfo:
         return str(self.trigger["name"])
 
     @property
+    def input_bindings(self) -> tuple[dict[str, Any], ...]:
+        """The bindings besides the trigger that the host fills in for each call."""
+        return tuple(
+            binding
+            for binding in self.bindings
+            if binding is not self.trigger and str(binding.get("direction", "")).upper() == "IN"
+        )
+
+    @property
     def durable_client_parameter(self) -> Optional[str]:
-        for binding in self.bindings:
+        for binding in self.input_bindings:
             if binding.get("type") == DURABLE_CLIENT:
                 return str(binding["name"])
         return None

@@ -33,6 +33,7 @@ from .engine.management import InstanceStatus, Management
 from .errors import NotFound
 from .host import Host
 from .protocol import EventType
+from .stores.base import InstanceRecord
 
 __all__ = ["DurableHost", "durable_host"]
 
@@ -136,6 +137,25 @@ class DurableHost:
         """Waits until the instance completes, fails or is terminated."""
         if not await self.management.wait_until_done(instance_id, timeout):
             raise AssertionError(await self._describe_wait(instance_id, timeout))
+        return await self.status(instance_id)
+
+    async def wait_until(
+        self, instance_id: str, condition: Callable[[InstanceStatus], bool], *, timeout: float = 30.0
+    ) -> InstanceStatus:
+        """Waits until the instance's status satisfies `condition` (say, a custom status
+        an orchestrator sets while it waits for an event), re-checked after each commit."""
+
+        def holds(record: Optional[InstanceRecord]) -> bool:
+            return record is not None and condition(InstanceStatus.of(record))
+
+        try:
+            await self._engine.wait_for(instance_id, holds, timeout)
+        except asyncio.TimeoutError:
+            status = await self.status(instance_id)
+            raise AssertionError(
+                f"Instance '{instance_id}' did not reach the awaited state within {timeout}s; "
+                f"it is {status.runtime_status} with custom status {status.custom_status!r}."
+            ) from None
         return await self.status(instance_id)
 
     async def _describe_wait(self, instance_id: str, timeout: float) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
@@ -26,6 +26,7 @@ from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, St
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
 from .orchestrations import EpisodeContext, run_orchestration_episode
+from .versioning import Versioning
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class EngineSettings:
     max_concurrent_orchestrations: int = 10
     max_concurrent_activities: int = 10
     max_entity_batch: int = 50
+    versioning: Versioning = field(default_factory=Versioning)
 
 
 class Engine:
@@ -73,6 +75,7 @@ class Engine:
         self.index = index
         self._invoker = invoker
         self._settings = settings
+        self.versioning = settings.versioning
         self._functions = index.known()
         self._activities = ActivityRunner(index, invoker, clock)
         self._episodes = ThreadPoolExecutor(
@@ -166,7 +169,12 @@ class Engine:
             )
         return run_orchestration_episode(
             item,
-            EpisodeContext(now=now, functions=self._functions, run_orchestrator=self._run_orchestrator),
+            EpisodeContext(
+                now=now,
+                functions=self._functions,
+                run_orchestrator=self._run_orchestrator,
+                versioning=self.versioning,
+            ),
         )
 
     def _run_orchestrator(self, name: str, context_json: str) -> str:

@@ -74,15 +74,17 @@ class InstanceStatus:
     created_time: Optional[str]
     last_updated_time: Optional[str]
     history: Optional[list[dict[str, Any]]] = None
+    version: Optional[str] = None
 
     @property
     def is_terminal(self) -> bool:
         return OrchestrationStatus.from_api_name(self.runtime_status).is_terminal
 
     def to_json(self, *, show_input: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "name": self.name,
-            "instanceId": self.instance_id,
+        body: dict[str, Any] = {"name": self.name, "instanceId": self.instance_id}
+        if self.version is not None:  # ext `StatusResponsePayload`: only when there is one
+            body["version"] = self.version
+        body |= {
             "runtimeStatus": self.runtime_status,
             "input": self.input if show_input else None,
             "customStatus": self.custom_status,
@@ -106,6 +108,7 @@ class InstanceStatus:
             created_time=api_time(record.created_time),
             last_updated_time=api_time(record.last_updated_time),
             history=history,
+            version=record.version,
         )
 
 
@@ -157,14 +160,21 @@ class Management:
     # --- orchestrations -----------------------------------------------------------------
 
     async def start(
-        self, name: str, *, instance_id: Optional[str] = None, input_json: Optional[str] = None
+        self,
+        name: str,
+        *,
+        instance_id: Optional[str] = None,
+        input_json: Optional[str] = None,
+        version: Optional[str] = None,
     ) -> str:
+        """`version` None means host.json's `defaultVersion`, as for every client start."""
         self._check("orchestrator", name)
         if instance_id is None:
             instance_id = new_hex()
         validate_instance_id(instance_id)
         now = self._now()
         execution_id = new_hex()
+        stamped = self._engine.versioning.version_for(version)
         record = InstanceRecord(
             instance_id=instance_id,
             name=name,
@@ -173,9 +183,15 @@ class Management:
             created_time=now,
             last_updated_time=now,
             input=input_json,
+            version=stamped,
         )
         start = events.execution_started(
-            now, instance_id=instance_id, execution_id=execution_id, name=name, input=input_json
+            now,
+            instance_id=instance_id,
+            execution_id=execution_id,
+            name=name,
+            input=input_json,
+            version=stamped,
         )
         await self._store.create_instance(record, Message(instance_id, start, execution_id))
         return instance_id

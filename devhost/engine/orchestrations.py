@@ -13,7 +13,7 @@ import itertools
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
@@ -31,6 +31,7 @@ from ..protocol import (
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
 from .replay import FAILURE_TYPES, KnownFunctions, Replay, ReplayResult
+from .versioning import MISMATCH_ERROR_TYPE, MISMATCH_MESSAGE, FailureStrategy, Versioning
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class EpisodeContext:
     now: datetime
     functions: KnownFunctions
     run_orchestrator: RunOrchestrator
+    versioning: Versioning = field(default_factory=Versioning)
 
 
 def run_orchestration_episode(item: WorkItem, ctx: EpisodeContext) -> Checkpoint:
@@ -98,6 +100,8 @@ class _Episode:
             if rewind is None or self.record.status != OrchestrationStatus.FAILED:
                 return self.checkpoint  # DTFx discards messages for finished instances.
             self._rewind(rewind)
+        if not self.ctx.versioning.accepts(self.record.version):
+            return self._version_mismatch(incoming)
         terminate = _of_type(incoming, EventType.EXECUTION_TERMINATED)
         if terminate is not None:
             return self._terminate(terminate)
@@ -148,7 +152,7 @@ class _Episode:
             last_updated_time=self.now,
             input=start.get("Input"),
             custom_status=previous.custom_status if previous else None,
-            version=start.get("Version") or "",
+            version=start.get("Version"),
             parent_instance_id=parent.get("InstanceId"),
         )
         if replace:
@@ -299,14 +303,18 @@ class _Episode:
 
     # --- running the orchestrator ----------------------------------------------------
 
-    def _execute(self, deliver: list[Message]) -> None:
+    def _deliver(self, messages: list[Message]) -> None:
+        """Appends the delivered messages' events to this episode's history."""
         if not self.new_events:
             self.new_events.append(events.orchestrator_started(self.now))
-        for message in deliver:
+        for message in messages:
             event = self._stamp(message.event)
             if event["EventType"] == EventType.EVENT_RAISED:
                 event["MessageId"] = message.id
             self.new_events.append(event)
+
+    def _execute(self, deliver: list[Message]) -> None:
+        self._deliver(deliver)
         record = self.record
         assert record is not None
         history = self.history + self.new_events
@@ -315,8 +323,10 @@ class _Episode:
             instance_id=record.instance_id,
             execution_id=record.execution_id,
             parent_instance_id=record.parent_instance_id,
+            version=record.version,
             history=history,
             functions=self.ctx.functions,
+            versioning=self.ctx.versioning,
         ).run(state.actions if state is not None else [])
         self.new_events.extend(replay.new_events)
         self.checkpoint.outgoing.extend(replay.messages)
@@ -386,6 +396,39 @@ class _Episode:
         self._trace(traces.execution_failed(self.record.instance_id, self.record.name, reason))
         self._notify_parent(failed=reason, details=details)
 
+    def _version_mismatch(self, incoming: list[Message]) -> Checkpoint:
+        """DTFx checks every work item's version before running user code: `Reject`
+        abandons it untouched (its messages wait for a host that may run it), `Fail`
+        fails the instance with `VersionMismatch` without invoking the orchestrator."""
+        assert self.record is not None
+        versioning = self.ctx.versioning
+        trace = (logging.WARNING, versioning.describe_mismatch(self.record.instance_id, self.record.version))
+        if versioning.failure is not FailureStrategy.FAIL:
+            held = Checkpoint(record=self.item.record, deferred=list(self.item.messages))
+            held.traces.append(trace)
+            return held
+        self._deliver(incoming)
+        details = {
+            "ErrorType": MISMATCH_ERROR_TYPE,
+            "ErrorMessage": MISMATCH_MESSAGE,
+            "StackTrace": None,
+            "InnerFailure": None,
+            "IsNonRetriable": True,
+        }
+        self.new_events.append(
+            events.execution_completed(
+                self.now, len(self.history), OrchestrationStatus.FAILED, None, details
+            )
+        )
+        output = f"{MISMATCH_ERROR_TYPE}: {MISMATCH_MESSAGE}"
+        self.record = self.record.copy(
+            status=OrchestrationStatus.FAILED, output=output, completed_time=self.now
+        )
+        self._trace(trace)
+        self._trace(traces.execution_failed(self.record.instance_id, self.record.name, output))
+        self._notify_parent(failed=None, failure_details=details)
+        return self._finish_episode()
+
     def _continue_as_new(self, replay: ReplayResult, history: list[Event], boundary: int) -> None:
         """Starts the next execution as DTFx does, in this same work item: fresh history,
         the new input, custom status kept, and the events of this batch that arrived after
@@ -403,6 +446,7 @@ class _Episode:
             execution_id=execution,
             name=self.record.name,
             input=stored_input,
+            version=self.record.version,  # DTFx: `NewVersion ?? runtimeState.Version`
             parent=_parent_instance(history),
         )
         cut = max(replay.finished_at or 0, boundary - 1)
@@ -440,18 +484,26 @@ class _Episode:
         return self.checkpoint
 
     def _notify_parent(
-        self, *, result: Optional[str] = None, failed: Optional[str] = None, details: str = ""
+        self,
+        *,
+        result: Optional[str] = None,
+        failed: Optional[str] = None,
+        details: str = "",
+        failure_details: Optional[dict[str, Any]] = None,
     ) -> None:
+        """Tells a parent how this sub-orchestration ended. `failure_details` alone (no
+        reason) is how DTFx reports a version mismatch: Reason and Details null."""
         parent = _parent_instance(itertools.chain(self.history, self.new_events))
         if not parent:
             return
         instance = parent["OrchestrationInstance"]
         task_id = parent["TaskScheduleId"]
-        event = (
-            events.sub_orchestration_completed(self.now, task_id, result)
-            if failed is None
-            else events.sub_orchestration_failed(self.now, task_id, failed, details or failed)
-        )
+        if failure_details is not None:
+            event = events.sub_orchestration_failed(self.now, task_id, None, None, failure_details)
+        elif failed is None:
+            event = events.sub_orchestration_completed(self.now, task_id, result)
+        else:
+            event = events.sub_orchestration_failed(self.now, task_id, failed, details or failed)
         self._send(instance["InstanceId"], event, instance["ExecutionId"])
 
     def _trace(self, trace: traces.Trace) -> None:

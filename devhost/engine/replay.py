@@ -33,6 +33,7 @@ from ..protocol import (
     wire_input_from_action,
 )
 from ..stores.base import Message
+from .versioning import Versioning
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 _DEFAULT_HTTP_POLL_MS = 30_000
@@ -151,10 +152,14 @@ class Replay:
         parent_instance_id: Optional[str],
         history: list[Event],
         functions: KnownFunctions,
+        version: Optional[str] = None,
+        versioning: Versioning = Versioning(),
     ) -> None:
         self._instance_id = instance_id
         self._execution_id = execution_id
         self._parent_instance_id = parent_instance_id
+        self._version = version
+        self._versioning = versioning
         self._history = history
         self._functions = functions
         self._scheduled: dict[int, Event] = {
@@ -429,21 +434,25 @@ class Replay:
             stored_input = None if action.get("input") is None else json.dumps(action["input"])
             # Deterministic, so a re-run of this episode after a crash starts the same execution.
             child_execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self._execution_id}:{event_id}").hex
+            # Without `version`, the child gets this host's defaultVersion, not the parent's.
+            version = self._versioning.version_for(action.get("version"))
             start = events.execution_started(
                 self._now,
                 instance_id=child,
                 execution_id=child_execution,
                 name=name,
                 input=stored_input,
+                version=version,
                 parent=events.parent_instance(
                     name=self._orchestration_name,
                     instance_id=self._instance_id,
                     execution_id=self._execution_id,
                     task_scheduled_id=event_id,
+                    version=self._version,
                 ),
             )
             self._emit(
-                events.sub_orchestration_created(self._now, event_id, name, child, stored_input),
+                events.sub_orchestration_created(self._now, event_id, name, child, stored_input, version),
                 Message(child, start, child_execution),
             )
         return self._task(event_id)

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..errors import NotFound
 from ..loader import FunctionInfo
-from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX, URLS
+from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -35,9 +35,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         route_params=values,
         body=await request.read(),
     )
-    binding = request.app[URLS].client_binding() if info.durable_client_parameter else None
     try:
-        result = await request.app[INVOKER].run_http(info, http_request, binding)
+        result = await request.app[INVOKER].run_http(info, http_request)
     except Exception as error:
         return web.json_response(
             {"error": f"Function '{info.name}' failed: {type(error).__name__}: {error}"},

@@ -171,6 +171,9 @@ async def start(request: web.Request) -> web.Response:
         request.match_info["name"],
         instance_id=request.match_info.get("instance_id"),
         input_json=await _json_body(request),
+        # ext takes `?version=` on both the webhook and the SDK's RPC start; an empty
+        # value is taken as none given.
+        version=_query(request).get("version") or None,
     )
     return await _wait_or_check_status(request, instance_id)
 

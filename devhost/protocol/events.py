@@ -169,11 +169,13 @@ def execution_started(
     execution_id: str,
     name: str,
     input: Optional[str],
-    version: str = "",
+    version: Optional[str] = None,
     parent: Optional[dict[str, Any]] = None,
     tags: Optional[dict[str, str]] = None,
 ) -> Event:
-    """`Input` is the JSON text of the orchestration input (or None)."""
+    """`Input` is the JSON text of the orchestration input (or None); `Version` is
+    always present, null for an unversioned instance (the SDK reads it as
+    `context.version`)."""
     return _event(
         EventType.EXECUTION_STARTED,
         timestamp,
@@ -190,14 +192,15 @@ def execution_started(
 
 
 def parent_instance(
-    *, name: str, instance_id: str, execution_id: str, task_scheduled_id: int
+    *, name: str, instance_id: str, execution_id: str, task_scheduled_id: int, version: Optional[str]
 ) -> dict[str, Any]:
-    """The `ParentInstance` of a sub-orchestration's ExecutionStarted event."""
+    """The `ParentInstance` of a sub-orchestration's ExecutionStarted event; `Version` is
+    the parent's (DTFx `ProcessCreateSubOrchestrationInstanceDecision`)."""
     return {
         "Name": name,
         "OrchestrationInstance": {"InstanceId": instance_id, "ExecutionId": execution_id},
         "TaskScheduleId": task_scheduled_id,
-        "Version": "",
+        "Version": version,
     }
 
 
@@ -261,14 +264,19 @@ def task_failed(timestamp: datetime, scheduled_id: int, reason: str, details: st
 
 
 def sub_orchestration_created(
-    timestamp: datetime, event_id: int, name: str, instance_id: str, input: Optional[str]
+    timestamp: datetime,
+    event_id: int,
+    name: str,
+    instance_id: str,
+    input: Optional[str],
+    version: Optional[str] = None,
 ) -> Event:
     return _event(
         EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
         timestamp,
         event_id,
         Name=name,
-        Version="",
+        Version=version,
         InstanceId=instance_id,
         Input=input,
     )
@@ -286,14 +294,20 @@ def sub_orchestration_completed(
 
 
 def sub_orchestration_failed(
-    timestamp: datetime, scheduled_id: int, reason: str, details: str
+    timestamp: datetime,
+    scheduled_id: int,
+    reason: Optional[str],
+    details: Optional[str],
+    failure_details: Optional[dict[str, Any]] = None,
 ) -> Event:
+    fields: dict[str, Any] = {"Reason": reason, "Details": details}
+    if failure_details is not None:
+        fields["FailureDetails"] = failure_details
     return _event(
         EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
         timestamp,
         TaskScheduledId=scheduled_id,
-        Reason=reason,
-        Details=details,
+        **fields,
     )
 
 

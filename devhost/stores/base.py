@@ -66,7 +66,8 @@ class InstanceRecord:
     output: Optional[str] = None
     custom_status: Optional[str] = None
     completed_time: Optional[datetime] = None
-    version: str = ""
+    # The orchestration version (ExecutionStarted `Version`); None when unversioned.
+    version: Optional[str] = None
     parent_instance_id: Optional[str] = None
 
     def copy(self, **changes: Any) -> "InstanceRecord":

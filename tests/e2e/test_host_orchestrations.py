@@ -88,6 +88,25 @@ async def test_activity_name_comes_from_the_trigger_and_gets_a_context(host: Dur
     assert status.output == "activity_with_other_name:x"
 
 
+async def test_an_activity_with_a_durable_client_raises_events_and_starts_instances(host: DurableHost) -> None:
+    """The host binds `durable_client_input` on any trigger, not only HTTP (a binding the
+    Functions host fills for every function that declares it)."""
+    waiting = await host.start("waits_for_events")
+    caller = await host.start("uses_client_activity", {"instance_id": waiting, "data": "from activity", "start_with": 1})
+    started = (await host.wait(caller)).output
+    await host.raise_event(waiting, "Go", "from test")
+    assert (await host.wait(waiting)).output == ['"from activity"', "from test"]
+    assert (await host.wait(started)).output == 4
+
+
+async def test_an_unversioned_instance_reads_version_none(host: DurableHost) -> None:
+    """With no defaultVersion the ExecutionStarted `Version` is null, so the SDK's
+    `context.version` is None (not "")."""
+    status = await host.wait(await host.start("reports_version"))
+    assert status.output == {"version": None}
+    assert "version" not in status.to_json()
+
+
 async def test_sub_orchestrations_with_ids_generated_ids_and_retries(host: DurableHost) -> None:
     instance = await host.start("parent")
     await host.advance(timedelta(seconds=2))

@@ -1,6 +1,26 @@
 """Test function apps the hosts under test load, by folder."""
 
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 # The fixture app touching every feature of the host, for devhost's protocol tests.
 PROTOCOL_APP = Path(__file__).resolve().parents[1] / "apps" / "protocol_app"
+
+# The SDK's versioning sample, as a user would write it (host.json: defaultVersion 1.0).
+VERSIONING_APP = Path(__file__).resolve().parents[1] / "apps" / "versioning_app"
+
+
+def app_with_settings(source: Path, destination: Path, durable_task: dict[str, Any]) -> Path:
+    """A copy of the app in `source` whose host.json has these `extensions.durableTask`
+    settings: what a deployment with another host.json would run."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "function_app.py", destination / "function_app.py")
+    write_durable_settings(destination, durable_task)
+    return destination
+
+
+def write_durable_settings(app_dir: Path, durable_task: dict[str, Any]) -> None:
+    host_json = {"version": "2.0", "extensions": {"durableTask": durable_task}}
+    (app_dir / "host.json").write_text(json.dumps(host_json, indent=2), encoding="utf-8")

@@ -158,13 +158,14 @@ class HubTables:
         key = escape_key(record.instance_id)
         entity: dict[str, Any] = {
             "Name": record.name,
-            "Version": record.version,
             "ExecutionId": record.execution_id,
             "RuntimeStatus": record.status.api_name,
             "CreatedTime": record.created_time,
             "LastUpdatedTime": record.last_updated_time,
             "TaskHubName": self._hub,
         }
+        if record.version is not None:  # as DTFx: an unversioned row has no Version column
+            entity["Version"] = record.version
         if record.completed_time is not None:
             entity["CompletedTime"] = record.completed_time
         if record.parent_instance_id is not None:
@@ -199,7 +200,7 @@ class HubTables:
             output=values["Output"],
             custom_status=values["CustomStatus"],
             completed_time=entity.get("CompletedTime"),
-            version=entity.get("Version", ""),
+            version=entity.get("Version"),
             parent_instance_id=entity.get("ParentInstanceId"),
         )
 

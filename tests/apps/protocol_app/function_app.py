@@ -101,6 +101,14 @@ def activity_with_other_name(value: str, context: func.Context) -> str:
     return f"{context.function_name}:{value}"
 
 
+@bp.activity_trigger(input_name="request")
+@bp.durable_client_input(client_name="client")
+async def signal_through_client(request: dict[str, Any], client: df.DurableOrchestrationClient) -> str:
+    """An activity with a durable client: the host binds one for every trigger kind."""
+    await client.raise_event(request["instance_id"], "Go", request["data"])
+    return await client.start_new("sequence", None, request["start_with"])
+
+
 # --- orchestrators --------------------------------------------------------------------
 
 
@@ -247,6 +255,16 @@ def calls_http(context: df.DurableOrchestrationContext):
     url = context.get_input()
     response = yield context.call_http("POST", url, {"ping": 1})
     return {"status": response["statusCode"], "content": response["content"]}
+
+
+@bp.orchestration_trigger(context_name="context")
+def uses_client_activity(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity(signal_through_client, context.get_input()))
+
+
+@bp.orchestration_trigger(context_name="context")
+def reports_version(context: df.DurableOrchestrationContext):
+    return {"version": context.version}
 
 
 @bp.orchestration_trigger(context_name="context")
