@@ -13,62 +13,30 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from .context import InvocationContext
 from .ids import new_guid
 from .loader import DURABLE_CLIENT, FunctionInfo
 from .protocol import OUT_OF_PROC_MARKER
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _DURABLE_REASON = "(null)"
 
 # The durable client binding JSON for a connection name (None: the default).
 ClientBinding = Callable[[Optional[str]], str]
 _HTTP_REASON = "This function was programmatically called via the host APIs."
-
-
-class _Context(func.Context):
-    """The invocation context the worker passes to a parameter named `context`."""
-
-    def __init__(self, invocation_id: str, info: FunctionInfo, app_dir: str) -> None:
-        self._invocation_id = invocation_id
-        self._function_name = info.name
-        self._function_directory = app_dir
-        self._thread_local = threading.local()
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return self._thread_local
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return self._function_directory
-
-    @property
-    def trace_context(self) -> Any:
-        return None
-
-    @property
-    def retry_context(self) -> Any:
-        return None
 
 
 class UnboundBinding(Exception):
@@ -131,7 +99,7 @@ class Invoker:
                 None if connection is None else str(connection)
             )
         if info.wants_context:
-            kwargs["context"] = _Context(invocation_id, info, self._app_dir)
+            kwargs["context"] = InvocationContext(invocation_id, info.name, info.user_function, self._app_dir)
         return kwargs
 
     def close(self) -> None:
@@ -186,27 +154,27 @@ class Invoker:
 
     # --- HTTP triggers ---------------------------------------------------------------
 
-    async def run_http(self, info: FunctionInfo, request: func.HttpRequest) -> Any:
-        """Returns what the function returned; raises what it raised (logged here)."""
+    async def run_http(
+        self, info: FunctionInfo, request: func.HttpRequest, encode: Callable[[Any], T]
+    ) -> T:
+        """Runs an HTTP function and `encode`s what it returned, both inside the one
+        invocation, as the worker does: a return value it cannot encode fails the
+        invocation like an exception. Raises what either raised (logged here)."""
         invocation_id = new_guid()
         started = _executing(info, _HTTP_REASON, invocation_id)
         try:
-            result = await self.call(info.user_function, self.arguments(info, request, invocation_id))
+            kwargs = self.arguments(info, request, invocation_id)
+            if info.is_async:
+                result = await info.user_function(**kwargs)
+            else:  # a coroutine a sync function returns is not awaited (worker `dispatcher.py`)
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self._pool, lambda: info.user_function(**kwargs))
+            encoded = encode(result)
         except Exception as error:
             _executed(info, invocation_id, started, error)
             raise
         _executed(info, invocation_id, started, None)
-        return result
-
-    async def call(self, function: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        """Coroutines are awaited on the loop; anything else runs in the thread pool."""
-        if asyncio.iscoroutinefunction(function):
-            return await function(**kwargs)
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._pool, lambda: function(**kwargs))
-        if asyncio.iscoroutine(result):
-            return await result
-        return result
+        return encoded
 
 
 def _traced(info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
@@ -249,7 +217,7 @@ def _executed(
     logger.error(
         "Executed 'Functions.%s' (Failed, Id=%s, Duration=%sms)",
         info.name, invocation_id, duration,
-        extra={**extra, "user_traceback": _user_traceback(error)},
+        extra={**extra, "user_traceback": _user_traceback(info, error)},
     )  # fmt: skip
 
 
@@ -280,10 +248,17 @@ class _ActivityInvocation:
         return ActivityOutcome(failure=Failure.of(error))
 
 
-def _user_traceback(error: BaseException) -> str:
-    """The exception as the worker prints it; orchestrator failures without the state JSON."""
-    text = "".join(traceback.format_exception(error))
-    return text.partition(OUT_OF_PROC_MARKER)[0]
+def _user_traceback(info: FunctionInfo, error: BaseException) -> str:
+    """The failure as the host prints it from what the worker reports (worker
+    `_serialize_exception`: `<type>: <message>` and the traceback's frames); orchestrator
+    failures without the state JSON the SDK appends to their message."""
+    message = str(error).partition(OUT_OF_PROC_MARKER)[0]
+    frames = "".join(traceback.extract_tb(error.__traceback__).format())
+    return (
+        f"Exception while executing function: Functions.{info.name}. Result: Failure\n"
+        f"Exception: {type(error).__name__}: {message}\n"
+        f"Stack: {frames}"
+    )
 
 
 def describe_failure(failure: Failure) -> str:

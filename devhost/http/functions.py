@@ -1,61 +1,46 @@
-"""`/api/...`: the app's HTTP-triggered functions, called as the Python worker calls them.
+"""`/api/...`: the app's HTTP-triggered functions, called as the Functions host and the
+Python worker call them (conversions in `conversion.py`).
 
-The request becomes a `func.HttpRequest` (method, URL, headers, query, route values,
-body); what the function returns becomes the response: an `HttpResponse` as given, a
-string as 200 text, None as 204. A function that raises answers 500 with a JSON body
-naming the error; its traceback goes to the console, not to the caller.
+A function that raises, or returns what the worker cannot encode, answers 500 with an
+empty body, as the host does: the exception (which may hold a secret) goes to the
+console, never to the caller.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
+from urllib.parse import unquote
 
-import azure.functions as func
 from aiohttp import web
 
 from ..errors import NotFound
 from ..loader import FunctionInfo
+from .conversion import host_response, worker_request
 from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX
+
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
+def routed_path(request: web.Request) -> str:
+    """The path routes are matched against: percent-decoded except `%2F`, which ASP.NET
+    (Kestrel) leaves encoded, so `a%2Fb` stays one segment."""
+    raw = request.raw_path.partition("?")[0]
+    return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw))
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
     prefix = request.app[ROUTE_PREFIX]
-    path = request.path[len(prefix) :]
+    path = routed_path(request)[len(prefix) :]
     route, values, allowed = request.app[FUNCTION_ROUTES].match(request.method, path)
     if route is None:
         hint = f" (this route accepts {', '.join(sorted(allowed))})" if allowed else ""
         raise NotFound(f"No function handles {request.method} {request.path}{hint}.")
     info: FunctionInfo = route.target
-    http_request = func.HttpRequest(
-        method=request.method,
-        url=str(request.url),
-        headers=dict(request.headers),
-        params={name: request.query.getone(name) for name in request.query.keys()},
-        route_params=values,
-        body=await request.read(),
-    )
+    # The host sends a body only when the request declares its length (a chunked
+    # request reaches the function empty: `ToRpcHttp` checks ContentLength > 0).
+    body = await request.read() if (request.content_length or 0) > 0 else b""
+    http_request = worker_request(request, values, body)
     try:
-        result = await request.app[INVOKER].run_http(info, http_request)
-    except Exception as error:
-        return web.json_response(
-            {"error": f"Function '{info.name}' failed: {type(error).__name__}: {error}"},
-            status=500,
-        )
-    return to_response(result)
-
-
-def to_response(result: Any) -> web.Response:
-    if result is None:
-        return web.Response(status=204)
-    if isinstance(result, func.HttpResponse):
-        headers = dict(result.headers)
-        if not any(name.lower() == "content-type" for name in headers) and result.mimetype:
-            charset = f"; charset={result.charset}" if result.charset else ""
-            headers["Content-Type"] = f"{result.mimetype}{charset}"
-        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-    if isinstance(result, (bytes, bytearray)):
-        return web.Response(body=bytes(result), content_type="application/octet-stream")
-    if isinstance(result, str):
-        return web.Response(text=result, content_type="text/plain")
-    return web.Response(text=json.dumps(result), content_type="application/json")
+        return await request.app[INVOKER].run_http(info, http_request, host_response)
+    except Exception:  # logged by the invoker with the worker's failure lines
+        return web.Response(status=500)

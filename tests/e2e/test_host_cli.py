@@ -50,9 +50,10 @@ def test_failing_activity_prints_the_users_traceback(running_host: tuple[Devhost
         method="POST",
     )
     urllib.request.urlopen(request).close()
-    lines = host.read_until("ValueError: activity exploded")
+    lines = host.read_until("Stack:")
     assert any("Executed 'Functions.boom' (Failed" in line for line in lines)
-    assert any("Traceback (most recent call last)" in line for line in lines)
+    assert any("Exception while executing function: Functions.boom. Result: Failure" in line for line in lines)
+    assert any(line == "Exception: ValueError: activity exploded" for line in lines)
 
 
 def _fails_to_start(*args: str) -> tuple[int, str]:

@@ -24,3 +24,6 @@ def app_with_settings(source: Path, destination: Path, durable_task: dict[str, A
 def write_durable_settings(app_dir: Path, durable_task: dict[str, Any]) -> None:
     host_json = {"version": "2.0", "extensions": {"durableTask": durable_task}}
     (app_dir / "host.json").write_text(json.dumps(host_json, indent=2), encoding="utf-8")
+
+# HTTP functions that read and answer in every way the worker supports.
+HTTP_APP = Path(__file__).resolve().parents[1] / "apps" / "http_app"

@@ -1,0 +1,101 @@
+"""The invocation context the Python worker gives a function's `context` parameter.
+
+Shaped like the worker's `bindings/context.py`: the invocation id the console shows, the
+function's indexed name, the folder of the file that defines it, one thread-local store
+with the current `invocation_id`, a W3C trace context and a retry context, so code that
+reads `context.trace_context.Traceparent` runs on devhost as in Azure.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import azure.functions as func
+
+# One for the process, as the worker keeps it; each invocation sets its id.
+_THREAD_LOCAL = threading.local()
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """A W3C trace context as the host starts one per invocation (`00-<trace>-<span>-00`)."""
+
+    trace_parent: str = field(default_factory=lambda: f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00")
+    trace_state: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    # The worker's deprecated spellings, which samples still use.
+    @property
+    def Traceparent(self) -> str:  # noqa: N802
+        return self.trace_parent
+
+    @property
+    def Tracestate(self) -> str:  # noqa: N802
+        return self.trace_state
+
+    @property
+    def Attributes(self) -> dict[str, str]:  # noqa: N802
+        return self.attributes
+
+
+@dataclass(frozen=True)
+class RpcException:
+    source: str = ""
+    stack_trace: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RetryContext:
+    """No retry policy runs here: the first attempt of none, as the worker reports it."""
+
+    retry_count: int = 0
+    max_retry_count: int = 0
+    exception: RpcException = field(default_factory=RpcException)
+
+
+class InvocationContext(func.Context):
+    def __init__(self, invocation_id: str, function_name: str, user_function: Callable[..., Any], app_dir: str) -> None:
+        self._invocation_id = invocation_id
+        self._function_name = function_name
+        self._function_directory = _defining_folder(user_function, app_dir)
+        self._trace_context = TraceContext()
+        self._retry_context = RetryContext()
+        _THREAD_LOCAL.invocation_id = invocation_id
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return _THREAD_LOCAL
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def trace_context(self) -> TraceContext:
+        return self._trace_context
+
+    @property
+    def retry_context(self) -> RetryContext:
+        return self._retry_context
+
+
+def _defining_folder(user_function: Callable[..., Any], app_dir: str) -> str:
+    """The folder of the file that defines the function (worker: `inspect.getfile`)."""
+    try:
+        return os.path.dirname(inspect.getfile(inspect.unwrap(user_function)))
+    except (TypeError, OSError):
+        return app_dir
