@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Optional
 
-from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
+from ..errors import BadRequest, Conflict, Gone, NotFound
 from ..protocol import (
+    COMPLETION_ID_FIELDS,
     OPERATION_EVENT_NAME,
     EntityRequest,
     Event,
@@ -35,15 +36,17 @@ from .replay import ReplayFailure
 
 MAX_INSTANCE_ID_LENGTH = 256
 
-# Rows the status API leaves out of `historyEvents` (ext `DurableClient`).
-_HIDDEN_HISTORY = frozenset(
-    {
-        EventType.ORCHESTRATOR_STARTED,
-        EventType.ORCHESTRATOR_COMPLETED,
-        EventType.TASK_SCHEDULED,
-        EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
-    }
+# How the status API shapes `historyEvents` (ext `DurableClient`).
+_EPISODE_MARKERS = frozenset({EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED})
+_SCHEDULING = frozenset({EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED})
+_RESULT_TYPES = frozenset(
+    {EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED, EventType.EXECUTION_COMPLETED}
 )
+_NEVER_SHOWN = frozenset({"EventId", "IsPlayed", "MessageId", "TaskScheduledId"})
+_HIDDEN_FIELDS: dict[int, frozenset[str]] = {
+    EventType.EXECUTION_STARTED: frozenset({"OrchestrationInstance", "ParentInstance", "Version", "Tags"}),
+    EventType.TIMER_FIRED: frozenset({"TimerId"}),
+}
 
 
 def parse_stored(text: Optional[str]) -> Any:
@@ -59,6 +62,12 @@ def parse_stored(text: Optional[str]) -> Any:
 def api_time(moment: Optional[datetime]) -> Optional[str]:
     """The status API's `yyyy-MM-ddTHH:mm:ssZ`."""
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _round_trip_time(moment: datetime) -> str:
+    """A UTC time as Newtonsoft writes a DateTime: fraction digits only as far as needed."""
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 @dataclass(frozen=True)
@@ -121,13 +130,17 @@ class EntityStatus:
     last_operation_time: Optional[str]
 
     def to_json(self, *, fetch_state: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        """ext's `EntityStateResponse` items: `state` always there, null unless fetched."""
+        return {
             "entityId": {"name": self.name, "key": self.key},
             "lastOperationTime": self.last_operation_time,
+            "state": self.state if fetch_state else None,
         }
-        if fetch_state:
-            body["state"] = self.state
-        return body
+
+
+def _is_control(character: str) -> bool:
+    """.NET `char.IsControl`: C0, DEL and C1."""
+    return ord(character) < 32 or 127 <= ord(character) < 160
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -136,7 +149,7 @@ def validate_instance_id(instance_id: str) -> None:
         raise BadRequest("Orchestration instance ids must not be empty.")
     if instance_id.startswith("@"):
         raise BadRequest("Orchestration instance ids must not start with @.")
-    if any(c in "/\\?#" or ord(c) < 32 or ord(c) == 127 for c in instance_id):
+    if any(c in "/\\?#" or _is_control(c) for c in instance_id):
         raise BadRequest(
             "Orchestration instance ids must not contain /, \\, #, ?, or control characters."
         )
@@ -203,13 +216,21 @@ class Management:
         return record
 
     async def status(
-        self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False
+        self,
+        instance_id: str,
+        *,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = True,
     ) -> InstanceStatus:
-        record = await self.record(instance_id)
+        """Entities have a status too: ext reads any instance, `@name@key` included."""
+        record = await self._store.get_record(instance_id)
+        if record is None:
+            raise NotFound(f"No instance with ID '{instance_id}' found.")
         history = None
-        if show_history:
+        if show_history and record.status != OrchestrationStatus.PENDING:
             raw = await self._store.get_history(instance_id)
-            history = history_events(raw, show_output=show_history_output)
+            history = history_events(raw, show_output=show_history_output, show_input=show_input)
         return InstanceStatus.of(record, history)
 
     async def list(
@@ -235,15 +256,30 @@ class Management:
         await self._send_live(instance_id, lambda now: events.execution_terminated(now, reason))
 
     async def suspend(self, instance_id: str, reason: Optional[str]) -> None:
-        await self._send_live(instance_id, lambda now: events.execution_suspended(now, reason))
+        """ext `SuspendAsync` refuses an instance that is already suspended."""
+        await self._send_live(
+            instance_id,
+            lambda now: events.execution_suspended(now, reason),
+            refuse=OrchestrationStatus.SUSPENDED,
+        )
 
     async def resume(self, instance_id: str, reason: Optional[str]) -> None:
-        await self._send_live(instance_id, lambda now: events.execution_resumed(now, reason))
+        """ext `ResumeAsync` resumes only a suspended instance."""
+        await self._send_live(
+            instance_id,
+            lambda now: events.execution_resumed(now, reason),
+            only=OrchestrationStatus.SUSPENDED,
+        )
 
     async def rewind(self, instance_id: str, reason: Optional[str]) -> None:
+        """410 for a finished instance that did not fail (ext `HandleRewindInstanceRequestAsync`);
+        a live one cannot be rewound either (ext `RewindAsync`: failed instances only)."""
         record = await self.record(instance_id)
         if record.status != OrchestrationStatus.FAILED:
-            raise Gone("The rewind operation is only supported on failed orchestration instances.")
+            message = "The rewind operation is only supported on failed orchestration instances."
+            raise Gone(message) if record.status.is_terminal else Conflict(
+                f"{message} Instance '{instance_id}' is {record.status.api_name}."
+            )
         await self._store.send([Message(instance_id, events.execution_rewound(self._now(), reason))])
 
     async def restart(self, instance_id: str, *, new_instance_id: bool = True) -> str:
@@ -264,34 +300,35 @@ class Management:
         return record.input
 
     async def purge(self, instance_id: str) -> int:
-        """Only finished instances: purging one that still runs would race its episodes
-        (newer extensions refuse it the same way)."""
-        record = await self._orchestration_record(instance_id)
-        if record is None:
-            return 0
-        if not record.status.is_terminal:
-            raise PreconditionFailed(
-                f"Instance '{instance_id}' is {record.status.api_name}: only orchestrations in "
-                "a terminal state can be purged."
-            )
+        """Any instance, whatever its status, entities too: ext's Azure Storage provider
+        (`PurgeInstanceHistoryAsync`) checks nothing, so neither do we. Work still on its
+        way to a purged instance is dropped."""
         return 1 if await self._store.purge(instance_id) else 0
 
     async def purge_by(self, query: InstanceQuery) -> int:
+        """ext `HandleDeleteHistoryWithFiltersRequestAsync`: `createdTimeFrom` required,
+        `createdTimeTo` now when missing; of the statuses named only the terminal ones
+        count, and with none of those every status is purged (entities included)."""
         if query.created_from is None:
             raise BadRequest("Please provide value for 'createdTimeFrom' parameter.")
-        if query.created_to is None:
-            # An open-ended purge stops at now, so instances created while it pages through
-            # the store are left alone.
-            query = dataclasses.replace(query, created_to=self._now())
-        deleted = 0
+        terminal = frozenset(s for s in query.statuses or () if s.is_terminal)
+        query = dataclasses.replace(
+            query,
+            created_to=query.created_to or self._now(),
+            statuses=terminal or None,
+            entities=None,
+        )
+        targets: list[str] = []
         continuation: Optional[str] = None
-        while True:
+        while True:  # collect first: deleting while paging would move the pages
             records, continuation = await self._store.query(query, top=500, continuation=continuation)
-            for record in records:
-                if record.status.is_terminal:
-                    deleted += 1 if await self._store.purge(record.instance_id) else 0
+            targets.extend(record.instance_id for record in records)
             if continuation is None:
-                return deleted
+                break
+        deleted = 0
+        for instance_id in targets:
+            deleted += 1 if await self._store.purge(instance_id) else 0
+        return deleted
 
     async def _orchestration_record(self, instance_id: str) -> Optional[InstanceRecord]:
         """The instance's record; None also for an entity id, since entities live in the
@@ -301,15 +338,30 @@ class Management:
             return None
         return record
 
-    async def _send_live(self, instance_id: str, make_event: Callable[[datetime], Event]) -> None:
-        """Commands go only to instances that still run (410 otherwise); the event is made
-        after that check so its timestamp is the time of sending."""
+    async def live_record(self, instance_id: str) -> InstanceRecord:
+        """The record of an instance that still runs: 404 if there is none, 410 if it ended."""
         record = await self.record(instance_id)
         if record.status.is_terminal:
             raise Gone(
                 f"Instance '{instance_id}' is {record.status.api_name.lower()}: it no longer "
                 "accepts events or commands."
             )
+        return record
+
+    async def _send_live(
+        self,
+        instance_id: str,
+        make_event: Callable[[datetime], Event],
+        *,
+        refuse: Optional[OrchestrationStatus] = None,
+        only: Optional[OrchestrationStatus] = None,
+    ) -> None:
+        """Commands go only to instances that still run (410 otherwise), and not to one
+        whose status the command does not fit (409: ext answers its InvalidOperation with
+        500); the event is made after the checks so its time is the time of sending."""
+        record = await self.live_record(instance_id)
+        if record.status == refuse or (only is not None and record.status != only):
+            raise Conflict(f"Instance '{instance_id}' is {record.status.api_name}.")
         await self._store.send([Message(instance_id, make_event(self._now()))])
 
     def _check(self, kind: str, name: str) -> None:
@@ -324,9 +376,10 @@ class Management:
     async def signal_entity(
         self, name: str, key: str, operation: str, input_json: Optional[str]
     ) -> None:
+        """An empty operation name is sent as is, as ext sends a signal with no `op`."""
         self._check("entity", name)
-        if not operation:
-            raise BadRequest("The entity operation name must not be empty.")
+        if any(c in "/\\?#" or _is_control(c) for c in key):
+            raise BadRequest("Entity keys must not contain /, \\, #, ?, or control characters.")
         request = EntityRequest(
             id=new_guid(), operation=operation, is_signal=True, input=input_json
         ).to_json()
@@ -355,20 +408,22 @@ class Management:
         last_operation_from: Optional[datetime] = None,
         last_operation_to: Optional[datetime] = None,
     ) -> tuple[list[EntityStatus], Optional[str]]:
+        """One page of at most `top` entities that exist (ext `ListEntitiesAsync`: the
+        store is read again only while a page came back empty)."""
         prefix = entity_instance_id(name, "") if name else "@"
         query = InstanceQuery(instance_id_prefix=prefix, entities=True)
-        found: list[EntityStatus] = []
+        last_operation_to = last_operation_to or self._now()
         while True:
             records, continuation = await self._store.query(query, top=top, continuation=continuation)
-            for record in records:
-                if last_operation_from and record.last_updated_time < last_operation_from:
-                    continue
-                if last_operation_to and record.last_updated_time > last_operation_to:
-                    continue
-                status = _entity_status(record)
-                if status is not None and status.exists:
-                    found.append(status)
-            if continuation is None or (top is not None and len(found) >= top):
+            found = [
+                status
+                for record in records
+                if (last_operation_from is None or record.last_updated_time >= last_operation_from)
+                and record.last_updated_time <= last_operation_to
+                and (status := _entity_status(record)) is not None
+                and status.exists
+            ]
+            if found or continuation is None:
                 return found, continuation
 
 
@@ -382,38 +437,44 @@ def _entity_status(record: InstanceRecord) -> Optional[EntityStatus]:
         key=parts[1],
         exists=state.exists,
         state=parse_stored(state.state),
-        last_operation_time=api_time(record.last_updated_time),
+        last_operation_time=_round_trip_time(record.last_updated_time),
     )
 
 
-def history_events(raw: list[Event], *, show_output: bool) -> list[dict[str, Any]]:
-    """History as the status API shows it: names for types, completions annotated with
-    the function they belong to, results only on request (ext `DurableClient`)."""
-    scheduled = {
-        e["EventId"]: e
-        for e in raw
-        if e["EventType"] in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED)
-    }
+def history_events(raw: list[Event], *, show_output: bool, show_input: bool = True) -> list[dict[str, Any]]:
+    """History as ext `DurableClient.GetDurableOrchestrationStatusAsync` shows it: types
+    by name, episode markers and the scheduling rows of finished tasks left out,
+    completions annotated with the function, time and input they were scheduled with,
+    results only on request; no ids, no replay flags."""
+    scheduled = {e["EventId"]: e for e in raw if e["EventType"] in _SCHEDULING}
+    finished = {e[field] for e in raw if (field := COMPLETION_ID_FIELDS.get(e["EventType"])) and field != "TimerId"}
     shown: list[dict[str, Any]] = []
     for event in raw:
         kind = event["EventType"]
-        if kind in _HIDDEN_HISTORY:
+        if kind in _EPISODE_MARKERS or (kind in _SCHEDULING and event["EventId"] in finished):
             continue
-        row: dict[str, Any] = {"EventType": event_type_name(kind), "Timestamp": event["Timestamp"]}
+        row: dict[str, Any] = {}
         for field, value in event.items():
-            if field in ("EventType", "EventId", "IsPlayed", "Timestamp", "MessageId"):
+            if field in _NEVER_SHOWN or field in _HIDDEN_FIELDS.get(kind, ()):
                 continue
-            if field == "Result":
+            if field == "Input" and not show_input:
+                continue
+            if field == "Result" and kind in _RESULT_TYPES:
                 if show_output:
                     row["Result"] = parse_stored(value)
                 continue
-            if field == "Name" and kind == EventType.EXECUTION_STARTED:
-                row["FunctionName"] = value
-                continue
+            if field == "EventType":
+                value = event_type_name(kind)
+            elif field == "Name" and kind == EventType.EXECUTION_STARTED:
+                field = "FunctionName"
+            elif field == "OrchestrationStatus" and kind == EventType.EXECUTION_COMPLETED:
+                value = OrchestrationStatus(value).api_name
             row[field] = value
         source = scheduled.get(event.get("TaskScheduledId", -1))
         if source is not None:
             row["FunctionName"] = source.get("Name")
             row["ScheduledTime"] = source.get("Timestamp")
+            if show_input:
+                row["Input"] = source.get("Input")
         shown.append(row)
     return shown

@@ -132,6 +132,13 @@ class Checkpoint:
     traces: list[tuple[int, str]] = field(default_factory=list)
 
 
+def discarded(item: WorkItem) -> Checkpoint:
+    """The checkpoint of an episode whose instance was purged while it ran: nothing is
+    written or sent, and the messages it took are consumed (DTFx drops messages for an
+    instance that no longer exists)."""
+    return Checkpoint(record=None, consumed=list(item.messages))
+
+
 @dataclass(frozen=True)
 class InstanceQuery:
     """Filters of the list/purge APIs; None means no filter."""
@@ -140,10 +147,11 @@ class InstanceQuery:
     created_to: Optional[datetime] = None
     statuses: Optional[frozenset[OrchestrationStatus]] = None
     instance_id_prefix: Optional[str] = None
-    entities: bool = False
+    # True: only entities; False: only orchestrations; None: both (as ext's HTTP API lists).
+    entities: Optional[bool] = False
 
     def matches(self, record: InstanceRecord) -> bool:
-        if self.entities != record.instance_id.startswith("@"):
+        if self.entities is not None and self.entities != record.instance_id.startswith("@"):
             return False
         if self.created_from is not None and record.created_time < self.created_from:
             return False

@@ -23,6 +23,7 @@ from .base import (
     Message,
     Store,
     WorkItem,
+    discarded,
     ensure_replaceable,
     take_share,
 )
@@ -62,6 +63,8 @@ class MemoryStore(Store):
 
     async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
         instance_id = item.instance_id
+        if self._instances.forgotten(instance_id):
+            checkpoint = discarded(item)
         for message in checkpoint.outgoing:
             self._route(message)
         if checkpoint.record is not None:
@@ -92,7 +95,8 @@ class MemoryStore(Store):
         item.messages.extend(self._instances.more(item.instance_id))
 
     async def abandon(self, item: WorkItem) -> None:
-        self._instances.unlock(item.instance_id, give_back=item.messages)
+        gone = self._instances.forgotten(item.instance_id)
+        self._instances.unlock(item.instance_id, give_back=[] if gone else item.messages)
 
     # --- activity work ---------------------------------------------------------------
 

@@ -23,6 +23,7 @@ class ReadyInstances(Generic[T]):
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._locked: set[str] = set()
+        self._forgotten: set[str] = set()  # purged or replaced while an episode had them
 
     @property
     def busy(self) -> bool:
@@ -84,9 +85,24 @@ class ReadyInstances(Generic[T]):
         return dropped
 
     def forget(self, instance_id: str) -> None:
-        """Drops what waits for one instance (it is being replaced or purged)."""
+        """Drops what waits for one instance (it is being replaced or purged); an episode
+        of it that is under way learns so from `forgotten`."""
         self._pending.pop(instance_id, None)
         self._held.pop(instance_id, None)
+        self.note_purged(instance_id)
+
+    def note_purged(self, instance_id: str) -> None:
+        """Marks an instance whose episode is under way as gone (see `forgotten`)."""
+        if instance_id in self._locked:
+            self._forgotten.add(instance_id)
+
+    def forgotten(self, instance_id: str) -> bool:
+        """Whether the instance was forgotten since its episode began (asked once, when
+        the episode commits or is abandoned): its effects must not bring it back."""
+        if instance_id in self._forgotten:
+            self._forgotten.discard(instance_id)
+            return True
+        return False
 
     def held_items(self) -> Iterator[T]:
         for items in self._held.values():

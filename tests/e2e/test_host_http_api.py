@@ -19,10 +19,10 @@ from tests.support.http import call
 async def test_start_answers_202_with_management_urls(host: DurableHost, http: aiohttp.ClientSession) -> None:
     status, body, headers = await call(http, "POST", f"{host.base_url}{API}/orchestrators/sequence", json=1)
     assert status == 202
-    assert set(body) >= {
+    assert set(body) == {
         "id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
         "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri",
-    }  # fmt: skip
+    }  # fmt: skip  (ext `CreateCheckStatusResponse`: no rewindPostUri)
     assert len(body["id"]) == 32
     assert headers["Location"] == body["statusQueryGetUri"]
     assert headers["Retry-After"] == "10"
@@ -117,7 +117,7 @@ async def test_list_filters_and_pages_with_a_continuation_token(
         )
         assert status == 200
         seen += [item["instanceId"] for item in body]
-        token = headers.get("x-ms-continuation-token")
+        token = headers["x-ms-continuation-token"]  # always sent; empty on the last page
         if not token:
             break
     assert seen == [f"batch-{n}" for n in range(5)]
@@ -126,7 +126,13 @@ async def test_list_filters_and_pages_with_a_continuation_token(
 
 
 async def test_bad_query_values_are_400(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    for query in ("runtimeStatus=Sleeping", "top=many", "createdTimeFrom=yesterday", "showInput=maybe"):
+    for query in (
+        "runtimeStatus=Sleeping",
+        "runtimeStatus=completed",  # names are case-sensitive in Azure: it would not filter
+        "top=many",
+        "createdTimeFrom=yesterday",
+        "showInput=maybe",
+    ):
         status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances?{query}")
         assert status == 400, query
         assert body["error"]
@@ -150,6 +156,16 @@ async def test_raise_event_statuses(host: DurableHost, http: aiohttp.ClientSessi
     assert (await call(http, "POST", url, json=3))[0] == 410
     missing = f"{host.base_url}{API}/instances/nobody/raiseEvent/Go"
     assert (await call(http, "POST", missing, json=3))[0] == 404
+    # ext checks the instance before the body: 404 even for a body it would refuse
+    assert (await call(http, "POST", missing, data=b"text"))[0] == 404
+
+
+async def test_raise_event_needs_a_json_body(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    instance = await host.start("waits_for_events")
+    url = f"{host.base_url}{API}/instances/{instance}/raiseEvent/Go"
+    status, body, _ = await call(http, "POST", url, headers={"Content-Type": "application/json"})
+    assert status == 400 and "Invalid JSON" in body["error"]
+    assert (await call(http, "POST", url, data=b"null", headers={"Content-Type": "application/json"}))[0] == 202
 
 
 async def test_terminate_records_the_reason(host: DurableHost, http: aiohttp.ClientSession) -> None:
@@ -172,8 +188,12 @@ async def test_suspended_instance_holds_events_until_resumed(host: DurableHost, 
     await host.raise_event(instance, "Go", 2)
     await host.settle()
     assert (await host.status(instance)).runtime_status == "Suspended"
+    assert (await call(http, "POST", f"{base}/suspend"))[0] == 409  # already suspended
     assert (await call(http, "POST", f"{base}/resume?reason=done"))[0] == 202
     assert (await host.wait(instance)).output == [1, 2]
+    running = await host.start("waits_for_events")
+    await host.settle()
+    assert (await call(http, "POST", f"{host.base_url}{API}/instances/{running}/resume"))[0] == 409
 
 
 async def test_rewind_reruns_the_failed_activity(host: DurableHost, http: aiohttp.ClientSession) -> None:
@@ -188,6 +208,9 @@ async def test_rewind_reruns_the_failed_activity(host: DurableHost, http: aiohtt
     assert (status.runtime_status, status.output) == ("Completed", "succeeded on attempt 2")
     assert any(event.get("Data") == "Rewound: fixed" for event in status.history or [])
     assert (await call(http, "POST", url))[0] == 410
+    running = await host.start("waits_for_events")
+    await host.settle()
+    assert (await call(http, "POST", f"{host.base_url}{API}/instances/{running}/rewind"))[0] == 409
 
 
 async def test_restart_runs_again_with_the_original_input(host: DurableHost, http: aiohttp.ClientSession) -> None:
@@ -238,11 +261,38 @@ async def test_entity_signal_read_list_and_delete(host: DurableHost, http: aioht
     assert (await call(http, "GET", base))[0] == 404
 
 
-async def test_entity_signal_needs_an_op_and_a_known_entity(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/k1")
-    assert status == 400 and "op" in body["error"]
+async def test_entity_signal_without_op_and_to_unknown_entities(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """ext signals the operation "" when `op` is missing; an unknown entity is 400."""
+    status, _, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/k1")
+    assert status == 202
     status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Nothing/k1?op=add")
     assert status == 400 and "doesn't exist" in body["error"]
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/a%3Fb?op=add")
+    assert status == 400 and "must not contain" in body["error"]
+
+
+async def test_entity_list_pages_hold_at_most_top(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    for key in ("a", "b", "c"):
+        await host.signal_entity("Tally", key, "add", 1)
+    await host.settle()
+    url = f"{host.base_url}{API}/entities/Tally?top=2"
+    _, first, headers = await call(http, "GET", url)
+    assert [item["entityId"]["key"] for item in first] == ["a", "b"]
+    assert first[0]["state"] is None  # present, null unless fetchState=true
+    token = headers["x-ms-continuation-token"]
+    _, second, headers = await call(http, "GET", url, headers={"x-ms-continuation-token": token})
+    assert [item["entityId"]["key"] for item in second] == ["c"]
+    assert headers["x-ms-continuation-token"] == ""
+
+
+async def test_the_dollar_key_reads_the_entity_with_an_empty_key(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    await host.signal_entity("Tally", "", "add", 7)
+    await host.settle()
+    assert (await call(http, "GET", f"{host.base_url}{API}/entities/Tally/$"))[:2] == (200, 7)
 
 
 async def test_raw_json_number_reaches_a_python_entity_as_the_real_host_sends_it(
@@ -278,12 +328,45 @@ async def test_clock_advance_validates_its_body(host: DurableHost, http: aiohttp
     assert (await call(http, "POST", url, data=b"{"))[0] == 400
 
 
-async def test_a_running_instance_cannot_be_purged(host: DurableHost, http: aiohttp.ClientSession) -> None:
+async def test_a_running_instance_is_purged_like_any_other(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    """ext's Azure Storage purge checks no status; events sent later find no instance."""
     instance = await host.start("waits_for_events")
     await host.settle()
     status, body, _ = await call(http, "DELETE", f"{host.base_url}{API}/instances/{instance}")
-    assert status == 412 and "terminal" in body["error"]
-    assert (await host.status(instance)).runtime_status == "Running"
+    assert (status, body) == (200, {"instancesDeleted": 1})
+    assert (await call(http, "GET", f"{host.base_url}{API}/instances/{instance}"))[0] == 404
+    event = f"{host.base_url}{API}/instances/{instance}/raiseEvent/Go"
+    assert (await call(http, "POST", event, json=1))[0] == 404
+
+
+async def test_purge_by_filter_without_terminal_statuses_purges_every_status(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """ext keeps only the terminal statuses named; with none left there is no status
+    filter at all (`AzureTableTrackingStore.PurgeInstanceHistoryAsync`)."""
+    done = await host.start("sequence", 1)
+    waiting = await host.start("waits_for_events")
+    await host.settle()
+    url = f"{host.base_url}{API}/instances?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Running"
+    status, body, _ = await call(http, "DELETE", url)
+    assert (status, body) == (200, {"instancesDeleted": 2})
+    for instance in (done, waiting):
+        assert (await call(http, "GET", f"{host.base_url}{API}/instances/{instance}"))[0] == 404
+
+
+async def test_paging_250_instances_returns_each_once(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    started = {await host.start("waits_for_events", instance_id=f"page-{n:03d}") for n in range(250)}
+    url = f"{host.base_url}{API}/instances?instanceIdPrefix=page-&top=100"
+    seen: list[str] = []
+    token = ""
+    for _ in range(10):  # 3 pages, bounded should the token never run out
+        status, body, headers = await call(http, "GET", url, headers={"x-ms-continuation-token": token})
+        assert status == 200 and len(body) <= 100
+        seen += [item["instanceId"] for item in body]
+        token = headers["x-ms-continuation-token"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(started)
 
 
 async def test_out_of_range_query_and_body_values_are_400_not_500(
@@ -297,3 +380,15 @@ async def test_out_of_range_query_and_body_values_are_400_not_500(
     for seconds in (b"NaN", b"1e30"):
         body = b'{"seconds": ' + seconds + b"}"
         assert (await call(http, "POST", f"{host.base_url}/devhost/clock/advance", data=body))[0] == 400
+
+
+async def test_route_words_match_in_any_case_and_a_trailing_slash_is_ignored(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """ext `HttpApiHandler` matches its routes case-insensitively on a trimmed path; a
+    known path with another method is 404, not 405."""
+    instance = await host.start("sequence", 1, instance_id="CaseKept")
+    await host.wait(instance)
+    status, body, _ = await call(http, "GET", f"{host.base_url}{API}/Instances/CaseKept/")
+    assert (status, body["instanceId"]) == (200, "CaseKept")
+    assert (await call(http, "PUT", f"{host.base_url}{API}/instances/CaseKept"))[0] == 404

@@ -40,6 +40,7 @@ from ..base import (
     Message,
     Store,
     WorkItem,
+    discarded,
     ensure_replaceable,
     take_share,
 )
@@ -452,6 +453,8 @@ class AzureStore(Store):
     async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
         token: _Token = item.token
         instance_id = item.instance_id
+        if self._instances.forgotten(instance_id):
+            checkpoint = discarded(item)
         await self._send_all(checkpoint.outgoing)
         record = checkpoint.record
         changed = record is not None and (
@@ -489,6 +492,7 @@ class AzureStore(Store):
 
     async def abandon(self, item: WorkItem) -> None:
         token: _Token = item.token
+        self._instances.forgotten(item.instance_id)  # released messages of a purged one are dropped later
         for received in token.received:
             self._unhold(received, settled=False)
         await asyncio.gather(*(r.release() for r in token.received), return_exceptions=True)
@@ -650,6 +654,9 @@ class AzureStore(Store):
         return await self._tables.query_records(query, top=top, continuation=continuation)
 
     async def purge(self, instance_id: str) -> bool:
+        """Its queued messages stay where they are: once received they find no instance
+        and are dropped, as DTFx drops them."""
+        self._instances.note_purged(instance_id)
         self._checkpoints.pop(instance_id, None)
         existed = await self._tables.delete_record(instance_id)
         await self._tables.delete_history(instance_id)
