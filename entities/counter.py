@@ -56,12 +56,13 @@ def Counter(context: df.DurableEntityContext) -> None:  # noqa: N802 (the entity
 
 
 def _amount(context: df.DurableEntityContext) -> int:
-    # get_input() raises TypeError when the operation came without input: clients drop
-    # falsy inputs (durable-protocol.md E, I.7).
+    # The SDK's get_input() decodes the operation input twice, so it raises TypeError both
+    # for an operation without input (clients drop falsy inputs) and for one sent as bare
+    # JSON, as the durable HTTP API forwards a JSON body (README, "Aggregator").
     try:
         amount: Any = context.get_input()
-    except TypeError:
-        raise ValueError("add needs an integer input, got none") from None
+    except TypeError as error:
+        raise ValueError(f"add needs an integer input the SDK can decode: {error}") from None
     if not is_json_int(amount):
         raise ValueError(f"add needs an integer input, got {amount!r}")
     return amount

@@ -98,7 +98,13 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
     for request, outcome in zip(requests, outcomes):
         checkpoint.traces.append(
             traces.operation_ended(
-                item.instance_id, shown_name, request.operation, request.id, outcome.result, failed=outcome.is_error
+                item.instance_id,
+                shown_name,
+                request.operation,
+                request.id,
+                outcome.result,
+                failed=outcome.is_error,
+                operation_input=request.input,
             )
         )
         if not request.is_signal and request.parent_instance_id:

@@ -11,6 +11,7 @@ SequenceNumber) are left out; payloads are shown by size, as the extension does 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Optional
 
@@ -43,15 +44,45 @@ def execution_terminated(instance_id: str, name: str, reason: Optional[str]) -> 
 
 
 def operation_ended(
-    instance_id: str, name: str, operation: str, request_id: str, result: Optional[str], *, failed: bool
+    instance_id: str,
+    name: str,
+    operation: str,
+    request_id: str,
+    result: Optional[str],
+    *,
+    failed: bool,
+    operation_input: Optional[str] = None,
 ) -> Trace:
     subject = f"{instance_id}: Function '{name} (Entity)'"
     if failed:
         return logging.ERROR, (
             f"{subject} failed '{operation}' operation {request_id} with an error. Reason: {result}. "
-            "IsReplay: False. State: Failed."
+            f"IsReplay: False. State: Failed.{_input_note(operation_input)}"
         )
     return logging.INFO, (
         f"{subject} completed '{operation}' operation {request_id}. IsReplay: False. "
         f"Output: {_size(result)}. State: Completed."
+    )
+
+
+_SHOWN_INPUT_CHARS = 200
+
+
+def _input_note(operation_input: Optional[str]) -> str:
+    """What the failed operation was given, so a failure to decode it is visible: the
+    Python SDK's `get_input()` decodes twice and takes only a JSON string holding JSON
+    text, as the SDK client sends; the HTTP API forwards a JSON body as bare JSON text,
+    which fails in the entity in Azure too."""
+    if operation_input is None:
+        return " Input: none."
+    shown = operation_input if len(operation_input) <= _SHOWN_INPUT_CHARS else operation_input[:_SHOWN_INPUT_CHARS] + "..."
+    try:
+        decodable = isinstance(json.loads(operation_input), str)
+    except ValueError:
+        decodable = True
+    if decodable:
+        return f" Input: {shown}."
+    return (
+        f" Input: {shown} (bare JSON: the Python SDK's get_input() only decodes a JSON string "
+        f"holding JSON, such as {json.dumps(shown)}; send the body as text/plain or as a JSON string)."
     )

@@ -8,15 +8,17 @@ console, never to the caller.
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from ..errors import NotFound
 from ..loader import FunctionInfo
 from .conversion import host_response, worker_request
 from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX
+
+logger = logging.getLogger(__name__)
 
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 
@@ -32,9 +34,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     prefix = request.app[ROUTE_PREFIX]
     path = routed_path(request)[len(prefix) :]
     route, values, allowed = request.app[FUNCTION_ROUTES].match(request.method, path)
-    if route is None:
+    if route is None:  # the host answers an empty 404, also for a method the route lacks
         hint = f" (this route accepts {', '.join(sorted(allowed))})" if allowed else ""
-        raise NotFound(f"No function handles {request.method} {request.path}{hint}.")
+        logger.warning("No function handles %s %s%s (404).", request.method, request.path, hint)
+        return web.Response(status=404)
     info: FunctionInfo = route.target
     # The host sends a body only when the request declares its length (a chunked
     # request reaches the function empty: `ToRpcHttp` checks ContentLength > 0).

@@ -8,18 +8,21 @@ in any case, a trailing `/` is ignored, a known path with another method is 404.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
 from ..engine.management import InstanceStatus, Management
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Gone, NotFound
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery
 from . import queries
 from .keys import MANAGEMENT, URLS
 from .urls import RPC_PATH, WEBHOOK_PATH, Urls
+
+logger = logging.getLogger(__name__)
 
 _DEFAULT_PAGE = 100
 _MAX_WAIT_S = 3600
@@ -35,14 +38,21 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _dispatch(request: web.Request) -> web.Response:
+    """ext answers 404 and 410 with no body (`CreateResponse(status)`), so callers that
+    would fail to parse one in Azure fail here too; a route that does not exist is
+    named on the console."""
     tail = request.match_info["tail"]
     if tail[:1] in ("", "/"):  # not `/durabletaskfoo`
         for methods, pattern, handler in _ROUTES:
             found = pattern.fullmatch(tail.strip("/"))
             if found is not None and request.method in methods:
                 params = {name: value for name, value in found.groupdict().items() if value is not None}
-                return await handler(request, params)
-    raise NotFound(f"The durable HTTP API has no route for {request.method} {request.path}.")
+                try:
+                    return await handler(request, params)
+                except (NotFound, Gone) as error:
+                    return web.Response(status=error.status)
+    logger.warning("The durable HTTP API has no route for %s %s (404).", request.method, request.path)
+    return web.Response(status=404)
 
 
 def _management(request: web.Request) -> Management:

@@ -298,3 +298,21 @@ async def test_counter_rejects_unknown_operations_and_bad_bodies(app_host: Durab
     assert status == 400 and "multiply" in body["error"]
     status, body, _ = await call(http, "POST", f"{base}/add", json="five")
     assert status == 400 and body["error"]
+
+
+async def test_counter_through_the_durable_webhook_with_each_body_form(
+    app_host: DurableHost, http: aiohttp.ClientSession, caplog: Any
+) -> None:
+    """The body forms the README lists: text (curl's default) and a JSON string work; a
+    bare JSON number reaches the Python entity as ext forwards it, where SDK 1.7's
+    `get_input()` cannot decode it, in Azure too. The console says what arrived."""
+    webhook = f"{app_host.base_url}/runtime/webhooks/durabletask/entities/Counter/forms?op=add"
+    as_json = {"Content-Type": "application/json"}
+    assert (await call(http, "POST", webhook, data=b"5", headers={"Content-Type": "text/plain"}))[0] == 202
+    assert (await call(http, "POST", webhook, data=b'"3"', headers=as_json))[0] == 202
+    assert (await call(http, "POST", webhook, data=b"1", headers=as_json))[0] == 202
+    await app_host.settle()
+    assert await app_host.read_entity("Counter", "forms") == 8
+    failed = next(r.getMessage() for r in caplog.records if "failed 'add' operation" in r.getMessage())
+    assert "the SDK can decode: the JSON object must be str, bytes or bytearray, not int" in failed
+    assert "Input: 1 (bare JSON" in failed

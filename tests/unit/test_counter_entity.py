@@ -67,15 +67,18 @@ def test_delete_removes_the_entity() -> None:
 
 
 def test_bad_add_input_is_an_error_result_and_keeps_the_state() -> None:
-    outcome = run(op("add", "5"), op("add", True), op("add"), op("add", 1), state=10)
+    as_http_api_sends_json = EntityRequest(id="req-raw", operation="add", is_signal=True, input="1")
+    outcome = run(op("add", "5"), op("add", True), op("add"), as_http_api_sends_json, op("add", 1), state=10)
 
-    errors = [(item.is_error, json.loads(item.result)) for item in outcome.outcomes[:3]]
+    errors = [(item.is_error, json.loads(item.result)) for item in outcome.outcomes[:4]]
+    undecodable = "add needs an integer input the SDK can decode: the JSON object must be str, bytes or bytearray"
     assert errors == [
         (True, "add needs an integer input, got '5'"),
         (True, "add needs an integer input, got True"),
-        (True, "add needs an integer input, got none"),
+        (True, f"{undecodable}, not NoneType"),
+        (True, f"{undecodable}, not int"),
     ]
-    assert not outcome.outcomes[3].is_error
+    assert not outcome.outcomes[4].is_error
     assert json.loads(outcome.state) == 11
 
 
