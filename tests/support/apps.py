@@ -27,3 +27,6 @@ def write_durable_settings(app_dir: Path, durable_task: dict[str, Any]) -> None:
 
 # HTTP functions that read and answer in every way the worker supports.
 HTTP_APP = Path(__file__).resolve().parents[1] / "apps" / "http_app"
+
+# Calls every public method of the SDK's DurableOrchestrationClient from an HTTP function.
+CLIENT_APP = Path(__file__).resolve().parents[1] / "apps" / "client_app"
