@@ -18,10 +18,11 @@ the app in the `durable_app_dir` ini option (default: the rootdir).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional, Union
+from typing import Any, AsyncIterator, Callable, Optional, Union
 
 import pytest
 import pytest_asyncio
@@ -29,7 +30,8 @@ from azure.functions._durable_functions import df_dumps
 
 from .config import load_config
 from .engine.dispatcher import Engine
-from .engine.management import InstanceStatus, Management
+from .engine.management import Management
+from .engine.statuses import InstanceStatus
 from .errors import NotFound
 from .host import Host
 from .protocol import EventType

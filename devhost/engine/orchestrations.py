@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Optional
 
 from ..protocol import (
-    COMPLETION_ID_FIELDS,
     Event,
     EventType,
     OrchestrationStatus,
@@ -30,24 +29,15 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
-from .replay import FAILURE_TYPES, KnownFunctions, Replay, ReplayResult
-from .versioning import MISMATCH_ERROR_TYPE, MISMATCH_MESSAGE, FailureStrategy, Versioning
+from .delivery import CONTROL_TYPES, drop_duplicates, is_current, of_type, rewound
+from .replay import KnownFunctions, Replay, ReplayResult
+from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
 
 logger = logging.getLogger(__name__)
 
 # Runs the named orchestrator on a context JSON and returns the state JSON; raises what
 # the SDK raised.
 RunOrchestrator = Callable[[str, str], str]
-
-_CONTROL_TYPES = frozenset(
-    {
-        EventType.EXECUTION_TERMINATED,
-        EventType.EXECUTION_SUSPENDED,
-        EventType.EXECUTION_RESUMED,
-        EventType.EXECUTION_REWOUND,
-    }
-)
-
 
 # Executions started inline by continue-as-new in one work item (DTFx runs the next one
 # at once); past this, the next starts from a message.
@@ -65,9 +55,6 @@ class EpisodeContext:
 def run_orchestration_episode(item: WorkItem, ctx: EpisodeContext) -> Checkpoint:
     return _Episode(item, ctx).run()
 
-
-def _of_type(messages: list[Message], kind: EventType) -> Optional[Message]:
-    return next((m for m in messages if m.event["EventType"] == kind), None)
 
 
 class _Episode:
@@ -92,17 +79,17 @@ class _Episode:
                     len(self.item.messages), self.item.instance_id,
                 )  # fmt: skip
             return self.checkpoint
-        incoming = self._drop_duplicates(
-            [m for m in self.item.messages if self._is_current(m, self.record)]
+        incoming = drop_duplicates(
+            self.history, [m for m in self.item.messages if is_current(m, self.record)]
         )
         if self.record.status.is_terminal and started is None:
-            rewind = _of_type(incoming, EventType.EXECUTION_REWOUND)
+            rewind = of_type(incoming, EventType.EXECUTION_REWOUND)
             if rewind is None or self.record.status != OrchestrationStatus.FAILED:
                 return self.checkpoint  # DTFx discards messages for finished instances.
             self._rewind(rewind)
         if not self.ctx.versioning.accepts(self.record.version):
             return self._version_mismatch(incoming)
-        terminate = _of_type(incoming, EventType.EXECUTION_TERMINATED)
+        terminate = of_type(incoming, EventType.EXECUTION_TERMINATED)
         if terminate is not None:
             return self._terminate(terminate)
         if started is None and not self.history and not self.record.status.is_terminal:
@@ -178,55 +165,6 @@ class _Episode:
 
     # --- filtering -------------------------------------------------------------------
 
-    @staticmethod
-    def _is_current(message: Message, record: InstanceRecord) -> bool:
-        """Messages for an execution that continued as new are stale (DTFx drops them)."""
-        if message.event["EventType"] == EventType.EXECUTION_STARTED:
-            return False
-        return message.execution_id is None or message.execution_id == record.execution_id
-
-    def _drop_duplicates(self, incoming: list[Message]) -> list[Message]:
-        """Each event reaches the orchestrator once: a second completion of a task, an
-        entity response already received, or a message already in history is dropped."""
-        completed: set[int] = set()
-        raised_names: set[str] = set()
-        seen: set[str] = set()
-        sent_inputs: list[str] = []
-        for event in self.history:
-            field = COMPLETION_ID_FIELDS.get(event["EventType"])
-            if field is not None:
-                completed.add(event[field])
-            elif event["EventType"] == EventType.EVENT_RAISED:
-                raised_names.add(event.get("Name") or "")
-                if event.get("MessageId"):
-                    seen.add(event["MessageId"])
-            elif event["EventType"] == EventType.EVENT_SENT and event.get("Input"):
-                sent_inputs.append(event["Input"])
-        # Ids of the entity requests sent, parsed only once an event could be a second
-        # response to one of them: most batches (activity completions) never need them.
-        requests: Optional[set[str]] = None
-        kept = []
-        for message in incoming:
-            event = message.event
-            field = COMPLETION_ID_FIELDS.get(event["EventType"])
-            if field is not None:
-                if event[field] in completed:
-                    continue
-                completed.add(event[field])
-            elif event["EventType"] == EventType.EVENT_RAISED:
-                name = event.get("Name") or ""
-                if message.id in seen:
-                    continue
-                if name in raised_names:
-                    if requests is None:
-                        requests = {str(json.loads(text).get("id")) for text in sent_inputs}
-                    if name in requests:
-                        continue
-                raised_names.add(name)
-            seen.add(message.id)
-            kept.append(message)
-        return kept
-
     # --- control messages ----------------------------------------------------------------
 
     def _apply_suspension(self, incoming: list[Message]) -> list[Message]:
@@ -242,7 +180,7 @@ class _Episode:
                 if wants_suspend != suspended:
                     suspended = wants_suspend
                     self._record_control(self._stamp(message.event))
-            elif kind not in _CONTROL_TYPES:
+            elif kind not in CONTROL_TYPES:
                 deliver.append(message)
         if suspended:
             self._defer(deliver)
@@ -278,22 +216,12 @@ class _Episode:
         return self._finish_episode()
 
     def _rewind(self, message: Message) -> None:
-        """Turns failed activities and sub-orchestrations back into pending work and
-        drops the failure, so the next run of the orchestrator schedules them again.
-        Failed sub-orchestrations are rewound too and report back when they finish."""
+        """Failed work becomes pending again (`rewound`); failed sub-orchestrations are
+        rewound too and report back when they finish."""
         assert self.record is not None
-        failed = {e["TaskScheduledId"] for e in self.history if e["EventType"] in FAILURE_TYPES}
-        rewound: list[Event] = []
-        for event in self.history:
-            kind = event["EventType"]
-            if kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event["EventId"] in failed:
-                self._send(event["InstanceId"], message.event)
-            if kind == EventType.EXECUTION_COMPLETED or kind in FAILURE_TYPES:
-                continue
-            if kind == EventType.TASK_SCHEDULED and event["EventId"] in failed:
-                continue
-            rewound.append(event)
-        self.history = rewound
+        self.history, children = rewound(self.history)
+        for child in children:
+            self._send(child, message.event)
         self.checkpoint.replace_history = True
         reason = message.event.get("Reason") or ""
         self._record_control(events.generic_event(self.now, f"Rewound: {reason}"))
@@ -408,24 +336,15 @@ class _Episode:
             held.traces.append(trace)
             return held
         self._deliver(incoming)
-        details = {
-            "ErrorType": MISMATCH_ERROR_TYPE,
-            "ErrorMessage": MISMATCH_MESSAGE,
-            "StackTrace": None,
-            "InnerFailure": None,
-            "IsNonRetriable": True,
-        }
+        details = mismatch_failure_details()
         self.new_events.append(
-            events.execution_completed(
-                self.now, len(self.history), OrchestrationStatus.FAILED, None, details
-            )
+            events.execution_completed(self.now, len(self.history), OrchestrationStatus.FAILED, None, details)
         )
-        output = f"{MISMATCH_ERROR_TYPE}: {MISMATCH_MESSAGE}"
         self.record = self.record.copy(
-            status=OrchestrationStatus.FAILED, output=output, completed_time=self.now
+            status=OrchestrationStatus.FAILED, output=MISMATCH_OUTPUT, completed_time=self.now
         )
         self._trace(trace)
-        self._trace(traces.execution_failed(self.record.instance_id, self.record.name, output))
+        self._trace(traces.execution_failed(self.record.instance_id, self.record.name, MISMATCH_OUTPUT))
         self._notify_parent(failed=None, failure_details=details)
         return self._finish_episode()
 

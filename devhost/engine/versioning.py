@@ -19,6 +19,18 @@ from typing import Optional
 # output is their `ToString()`, "<ErrorType>: <ErrorMessage>".
 MISMATCH_ERROR_TYPE = "VersionMismatch"
 MISMATCH_MESSAGE = "Orchestration version did not comply with Worker Versioning"
+MISMATCH_OUTPUT = f"{MISMATCH_ERROR_TYPE}: {MISMATCH_MESSAGE}"
+
+
+def mismatch_failure_details() -> dict[str, object]:
+    """`ExecutionCompleted.FailureDetails` (and the parent's SubOrchestrationInstanceFailed)."""
+    return {
+        "ErrorType": MISMATCH_ERROR_TYPE,
+        "ErrorMessage": MISMATCH_MESSAGE,
+        "StackTrace": None,
+        "InnerFailure": None,
+        "IsNonRetriable": True,
+    }
 
 _DOTNET_VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
 

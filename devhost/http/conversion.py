@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from email.utils import format_datetime, parsedate_to_datetime
-from http.cookies import Morsel, SimpleCookie
+from http.cookies import Morsel
 from typing import Any, Optional
 from urllib.parse import quote
 

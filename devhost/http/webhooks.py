@@ -14,7 +14,8 @@ from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from ..engine.management import InstanceStatus, Management
+from ..engine.management import Management
+from ..engine.statuses import InstanceStatus
 from ..errors import BadRequest, Gone, NotFound
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery

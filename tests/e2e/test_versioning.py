@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from devhost.engine.statuses import InstanceStatus
 from devhost.errors import StartupError
 from devhost.http.urls import WEBHOOK_PATH as API
 from devhost.stores.base import InstanceQuery
@@ -24,6 +25,18 @@ from tests.support.apps import VERSIONING_APP, app_with_settings, write_durable_
 from tests.support.http import call
 
 MISMATCH = "VersionMismatch: Orchestration version did not comply with Worker Versioning"
+
+
+def _sample_output(version: str, sub_orchestration_default: str, greeting: str) -> list[str]:
+    """What the sample returns: its README's three lines (orchestration version, the
+    sub-orchestration's default version, the greeting) plus the explicit 0.9 child the
+    sample's code has gained since."""
+    return [
+        f"Orchestration version: {version}",
+        "Suborchestration version (explicit): 0.9",
+        f"Suborchestration version (default): {sub_orchestration_default}",
+        greeting,
+    ]
 
 
 async def _start(http: aiohttp.ClientSession, host: DurableHost, query: str = "") -> str:
@@ -43,6 +56,14 @@ async def _continue(http: aiohttp.ClientSession, host: DurableHost, instance_id:
     assert status == 202
 
 
+async def _run_sample(http: aiohttp.ClientSession, host: DurableHost, query: str = "") -> InstanceStatus:
+    """Starts the sample's orchestrator, lets it reach its event, raises it, waits."""
+    instance_id = await _start(http, host, query)
+    await host.settle()
+    await _continue(http, host, instance_id)
+    return await host.wait(instance_id)
+
+
 async def test_the_sample_follows_the_version_it_was_started_with(
     store_options: dict[str, Any], http: aiohttp.ClientSession
 ) -> None:
@@ -54,12 +75,7 @@ async def test_the_sample_follows_the_version_it_was_started_with(
         assert (waiting["version"], waiting["customStatus"]) == ("1.0", "Waiting for Continue event...")
         await _continue(http, host, instance_id)
         status = await host.wait(instance_id)
-    assert status.output == [
-        "Orchestration version: 1.0",
-        "Suborchestration version (explicit): 0.9",
-        "Suborchestration version (default): 1.0",
-        "Hello from A!",
-    ]
+    assert status.output == _sample_output("1.0", "1.0", "Hello from A!")
 
 
 async def test_a_new_default_version_takes_the_new_path(
@@ -67,16 +83,8 @@ async def test_a_new_default_version_takes_the_new_path(
 ) -> None:
     app = app_with_settings(VERSIONING_APP, tmp_path / "app", {"defaultVersion": "2.0"})
     async with DurableHost(app, **store_options) as host:
-        instance_id = await _start(http, host)
-        await host.settle()
-        await _continue(http, host, instance_id)
-        status = await host.wait(instance_id)
-    assert status.output == [
-        "Orchestration version: 2.0",
-        "Suborchestration version (explicit): 0.9",
-        "Suborchestration version (default): 2.0",
-        "Hello from B!",
-    ]
+        status = await _run_sample(http, host)
+    assert status.output == _sample_output("2.0", "2.0", "Hello from B!")
 
 
 async def test_start_new_with_a_version_overrides_the_default(
@@ -86,12 +94,8 @@ async def test_start_new_with_a_version_overrides_the_default(
     API stamps on the instance; an older version runs on a newer host (CurrentOrOlder)."""
     app = app_with_settings(VERSIONING_APP, tmp_path / "app", {"defaultVersion": "2.0"})
     async with DurableHost(app, **store_options) as host:
-        instance_id = await _start(http, host, "?version=1.0")
-        await host.settle()
-        await _continue(http, host, instance_id)
-        status = await host.wait(instance_id)
-    assert status.output[0] == "Orchestration version: 1.0"
-    assert status.output[2:] == ["Suborchestration version (default): 2.0", "Hello from A!"]
+        status = await _run_sample(http, host, "?version=1.0")
+    assert status.output == _sample_output("1.0", "2.0", "Hello from A!")
 
 
 async def test_stop_change_default_version_start_again_raise_the_event(
@@ -111,12 +115,7 @@ async def test_stop_change_default_version_start_again_raise_the_event(
         await _continue(http, host, instance_id)
         status = await host.wait(instance_id)
         final = await _status(http, host, instance_id)
-    assert status.output == [
-        "Orchestration version: 1.0",
-        "Suborchestration version (explicit): 0.9",
-        "Suborchestration version (default): 2.0",
-        "Hello from A!",
-    ]
+    assert status.output == _sample_output("1.0", "2.0", "Hello from A!")
     assert (final["version"], final["customStatus"]) == ("1.0", "Continue event received")
 
 

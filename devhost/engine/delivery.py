@@ -1,0 +1,98 @@
+"""Which of a work item's messages an orchestration episode delivers, and what a rewind
+keeps of a history: the filtering DTFx does before the orchestrator sees anything.
+
+Each event reaches the orchestrator once: messages for an execution that continued as
+new are stale, and a second completion of a task, an entity response already received
+or a message already in history is a duplicate (redelivery after a crash, or a second
+host's send).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from ..protocol import COMPLETION_ID_FIELDS, Event, EventType
+from ..stores.base import InstanceRecord, Message
+from .replay import FAILURE_TYPES
+
+# Messages handled by the host without running the orchestrator.
+CONTROL_TYPES = frozenset(
+    {
+        EventType.EXECUTION_TERMINATED,
+        EventType.EXECUTION_SUSPENDED,
+        EventType.EXECUTION_RESUMED,
+        EventType.EXECUTION_REWOUND,
+    }
+)
+
+
+def of_type(messages: list[Message], kind: EventType) -> Optional[Message]:
+    return next((m for m in messages if m.event["EventType"] == kind), None)
+
+
+def is_current(message: Message, record: InstanceRecord) -> bool:
+    """Messages for an execution that continued as new are stale (DTFx drops them);
+    starts are handled before delivery."""
+    if message.event["EventType"] == EventType.EXECUTION_STARTED:
+        return False
+    return message.execution_id is None or message.execution_id == record.execution_id
+
+
+def drop_duplicates(history: list[Event], incoming: list[Message]) -> list[Message]:
+    completed: set[int] = set()
+    raised_names: set[str] = set()
+    seen: set[str] = set()
+    sent_inputs: list[str] = []
+    for event in history:
+        field = COMPLETION_ID_FIELDS.get(event["EventType"])
+        if field is not None:
+            completed.add(event[field])
+        elif event["EventType"] == EventType.EVENT_RAISED:
+            raised_names.add(event.get("Name") or "")
+            if event.get("MessageId"):
+                seen.add(event["MessageId"])
+        elif event["EventType"] == EventType.EVENT_SENT and event.get("Input"):
+            sent_inputs.append(event["Input"])
+    # Ids of the entity requests sent, parsed only once an event could be a second
+    # response to one of them: most batches (activity completions) never need them.
+    requests: Optional[set[str]] = None
+    kept = []
+    for message in incoming:
+        event = message.event
+        field = COMPLETION_ID_FIELDS.get(event["EventType"])
+        if field is not None:
+            if event[field] in completed:
+                continue
+            completed.add(event[field])
+        elif event["EventType"] == EventType.EVENT_RAISED:
+            name = event.get("Name") or ""
+            if message.id in seen:
+                continue
+            if name in raised_names:
+                if requests is None:
+                    requests = {str(json.loads(text).get("id")) for text in sent_inputs}
+                if name in requests:
+                    continue
+            raised_names.add(name)
+        seen.add(message.id)
+        kept.append(message)
+    return kept
+
+
+def rewound(history: list[Event]) -> tuple[list[Event], list[str]]:
+    """The history without the failure and the failed tasks, so the next run of the
+    orchestrator schedules them again; and the failed sub-orchestrations to rewind."""
+    failed = {e["TaskScheduledId"] for e in history if e["EventType"] in FAILURE_TYPES}
+    kept: list[Event] = []
+    children: list[str] = []
+    for event in history:
+        kind = event["EventType"]
+        if kind == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED and event["EventId"] in failed:
+            children.append(event["InstanceId"])
+        if kind == EventType.EXECUTION_COMPLETED or kind in FAILURE_TYPES:
+            continue
+        if kind == EventType.TASK_SCHEDULED and event["EventId"] in failed:
+            continue
+        kept.append(event)
+    return kept, children
