@@ -70,6 +70,12 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
             lines.append("")
     for info in index.unsupported:
         lines.append(f"warning: {info.name}: {info.trigger_type} is not run by devhost.")
+    for info in index.functions:
+        for binding in info.unbound_bindings:
+            lines.append(
+                f"warning: {info.name}: its '{binding.get('type')}' binding '{binding.get('name')}' "
+                "is not bound by devhost; calls fail until it is."
+            )
     lines.append(f"Durable HTTP API: {host.urls.webhook_base}")
     lines.append("Press Ctrl+C to stop.")
     stream.write("\n".join(lines) + "\n")

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import azure.functions as func
 
-# One for the process, as the worker keeps it; each invocation sets its id.
+# One for the process, as the worker keeps it; each invocation sets its id on the thread
+# it runs on (contexts are made there).
 _THREAD_LOCAL = threading.local()
 
 

@@ -44,7 +44,7 @@ class UnboundBinding(Exception):
 
     def __init__(self, info: FunctionInfo, binding: dict[str, Any]) -> None:
         super().__init__(
-            f"devhost does not bind '{binding.get('type')}' inputs: parameter "
+            f"devhost does not bind '{binding.get('type')}' bindings yet: parameter "
             f"'{binding.get('name')}' of function '{info.name}' has no value."
         )
 
@@ -91,9 +91,9 @@ class Invoker:
         binding the host fills (a durable client for any trigger kind, as the host binds
         `durableClient` wherever it is declared) and `context` if the function takes it."""
         kwargs: dict[str, Any] = {info.trigger_parameter: trigger_value}
+        if info.unbound_bindings:
+            raise UnboundBinding(info, info.unbound_bindings[0])
         for binding in info.input_bindings:
-            if binding.get("type") != DURABLE_CLIENT:
-                raise UnboundBinding(info, binding)
             connection = binding.get("connectionName")
             kwargs[str(binding["name"])] = self._client_binding(
                 None if connection is None else str(connection)
@@ -163,12 +163,15 @@ class Invoker:
         invocation_id = new_guid()
         started = _executing(info, _HTTP_REASON, invocation_id)
         try:
-            kwargs = self.arguments(info, request, invocation_id)
             if info.is_async:
-                result = await info.user_function(**kwargs)
+                result = await info.user_function(**self.arguments(info, request, invocation_id))
             else:  # a coroutine a sync function returns is not awaited (worker `dispatcher.py`)
+                # Arguments are made on the function's thread, whose thread-local storage
+                # the context's `invocation_id` goes to.
                 loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self._pool, lambda: info.user_function(**kwargs))
+                result = await loop.run_in_executor(
+                    self._pool, lambda: info.user_function(**self.arguments(info, request, invocation_id))
+                )
             encoded = encode(result)
         except Exception as error:
             _executed(info, invocation_id, started, error)

@@ -63,6 +63,18 @@ class FunctionInfo:
             if binding is not self.trigger and str(binding.get("direction", "")).upper() == "IN"
         )
 
+    @functools.cached_property
+    def unbound_bindings(self) -> tuple[dict[str, Any], ...]:
+        """Bindings devhost cannot fill in yet: inputs other than the durable client, and
+        outputs other than the HTTP response (`$return`)."""
+        return tuple(
+            binding
+            for binding in self.bindings
+            if binding is not self.trigger
+            and binding.get("type") != DURABLE_CLIENT
+            and not (binding.get("name") == "$return" and binding.get("type") == "http")
+        )
+
     @property
     def durable_client_parameter(self) -> Optional[str]:
         for binding in self.input_bindings:

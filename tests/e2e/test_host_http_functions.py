@@ -77,6 +77,7 @@ async def test_the_request_object_is_the_workers(memory_http_host: DurableHost, 
     assert seen["route_params"] == {"rest": "a/b"}
     assert seen["body"] == "raw bytes"
     assert seen["traceparent"].startswith("00-") and seen["retry_count"] == 0
+    assert seen["thread_knows_invocation"] is True
 
 
 async def test_an_encoded_slash_stays_in_one_route_value(
@@ -204,3 +205,12 @@ async def test_async_function_gets_its_context_and_text_result(
     async with http.get(f"{host.base_url}/api/async-text") as response:
         assert response.status == 200
         assert await response.text() == "invocation async_text"
+
+
+async def test_a_binding_devhost_does_not_fill_fails_the_call_naming_it(
+    memory_http_host: DurableHost, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with http.get(f"{memory_http_host.base_url}/api/documents/a.txt") as response:
+        assert response.status == 500
+    failure = next(r for r in caplog.records if "Executed 'Functions.read_document' (Failed" in r.getMessage())
+    assert "devhost does not bind 'blob' bindings yet: parameter 'document'" in getattr(failure, "user_traceback")

@@ -48,6 +48,7 @@ def inspect_request(req: func.HttpRequest, context: func.Context) -> func.HttpRe
             "files": {name: req.files[name].read().decode() for name in req.files},
             "traceparent": context.trace_context.Traceparent,
             "retry_count": context.retry_context.retry_count,
+            "thread_knows_invocation": context.thread_local_storage.invocation_id == context.invocation_id,
         }
     )
 
@@ -82,6 +83,13 @@ def returns(req: func.HttpRequest):  # noqa: ANN201 (returns every kind on purpo
 @app.route(route="raises", methods=["GET"])
 def raises(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("database password is hunter2")
+
+
+@app.route(route="documents/{name}", methods=["GET"])
+@app.blob_input(arg_name="document", path="documents/{name}", connection="AzureWebJobsStorage")
+def read_document(req: func.HttpRequest, document: func.InputStream) -> func.HttpResponse:
+    """A blob input binding, which devhost does not fill in yet."""
+    return func.HttpResponse(document.read())
 
 
 @app.orchestration_trigger(context_name="context")
