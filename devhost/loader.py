@@ -92,6 +92,12 @@ class FunctionInfo:
         return tuple(m.upper() for m in methods) if methods else ALL_HTTP_METHODS
 
     @property
+    def any_method(self) -> bool:
+        """A route that names no methods takes every method, custom verbs too (the host
+        adds no method constraint)."""
+        return not self.trigger.get("methods")
+
+    @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.user_function)
 

@@ -82,7 +82,7 @@ def create_app(
     app[ROUTE_PREFIX] = route_path
     router: Router[FunctionInfo] = Router()
     for info in index.http:
-        router.add(info.route, frozenset(info.methods), info)
+        router.add(info.route, frozenset() if info.any_method else frozenset(info.methods), info)
     app[FUNCTION_ROUTES] = router
     webhooks.add_routes(app)
     if engine.clock.is_virtual:

@@ -12,8 +12,8 @@ T = TypeVar("T")
 
 _PARAMETER = re.compile(r"\{(?P<body>[^{}]+)\}")
 _CONSTRAINT_PATTERNS = {
-    "int": r"-?\d+",
-    "long": r"-?\d+",
+    "int": r"[+-]?\d+",
+    "long": r"[+-]?\d+",
     "bool": r"(?i:true|false)",
     "guid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
     "alpha": r"[a-zA-Z]+",
@@ -22,6 +22,9 @@ _CONSTRAINT_PATTERNS = {
     "float": r"-?\d+(?:\.\d+)?",
     "datetime": r"[^/]+",
 }
+
+
+_INTEGER_BITS = {"int": 32, "long": 64}
 
 
 class RouteTemplateError(ValueError):
@@ -40,11 +43,17 @@ class _Parameter:
 @dataclass(frozen=True)
 class Route(Generic[T]):
     template: str
-    methods: frozenset[str]
+    methods: frozenset[str]  # empty: every method
     target: T
     pattern: re.Pattern[str]
     parameters: tuple[_Parameter, ...]
-    literal_segments: int
+    # ASP.NET's inbound precedence, one digit per segment (lower is tried first): literal
+    # 1, complex segment or constrained parameter 2, parameter 3, constrained catch-all 4,
+    # catch-all 5 (`RoutePrecedence.ComputeInboundPrecedenceDigit`).
+    precedence: tuple[int, ...]
+
+    def accepts(self, method: str) -> bool:
+        return not self.methods or method.upper() in self.methods
 
     def match(self, path: str) -> Optional[dict[str, str]]:
         found = self.pattern.match(path)
@@ -67,12 +76,14 @@ def compile_route(template: str, methods: frozenset[str], target: T) -> Route[T]
     segments = [s for s in template.strip("/").split("/") if s != ""]
     regex = ""
     parameters: list[_Parameter] = []
-    literals = 0
+    precedence: list[int] = []
     for segment in segments:
         whole = _PARAMETER.fullmatch(segment)
         if whole is not None:
             parameter, piece = _parameter(whole.group("body"))
             parameters.append(parameter)
+            constrained = ":" in whole.group("body").split("=", 1)[0]
+            precedence.append((5 if parameter.catch_all else 3) - (1 if constrained else 0))
             if parameter.optional or parameter.default is not None or parameter.catch_all:
                 regex += f"(?:/{piece})?"
             else:
@@ -86,10 +97,10 @@ def compile_route(template: str, methods: frozenset[str], target: T) -> Route[T]
             piece += pattern
             position = inline.end()
         piece += re.escape(segment[position:])
-        literals += 1 if piece == re.escape(segment) else 0
+        precedence.append(1 if piece == re.escape(segment) else 2)
         regex += "/" + piece
     pattern = re.compile(f"^{regex}/?$" if regex else "^/?$", re.IGNORECASE)
-    return Route(template, methods, target, pattern, tuple(parameters), literals)
+    return Route(template, methods, target, pattern, tuple(parameters), tuple(precedence))
 
 
 def _parameter(body: str) -> tuple[_Parameter, str]:
@@ -110,8 +121,14 @@ def _parameter(body: str) -> tuple[_Parameter, str]:
         argument = argument.rstrip(")")
         if kind in _CONSTRAINT_PATTERNS:
             value_pattern = _CONSTRAINT_PATTERNS[kind]
+            if kind in _INTEGER_BITS:  # `int.TryParse` / `long.TryParse`: in range
+                bound = 2 ** (_INTEGER_BITS[kind] - 1)
+                checks.append(lambda v, bound=bound: -bound <= int(v) < bound)  # type: ignore[misc]
         elif kind == "regex":
-            value_pattern = argument.strip("^$")
+            # `RegexRouteConstraint`: `Regex.IsMatch`, case-insensitive and not anchored
+            # unless the expression anchors itself.
+            expression = re.compile(argument, re.IGNORECASE)
+            checks.append(lambda v, expression=expression: expression.search(v) is not None)  # type: ignore[misc]
         else:
             checks.append(_check(kind, argument))
     return (
@@ -139,20 +156,15 @@ def _check(kind: str, argument: str) -> Callable[[str], bool]:
 
 
 class Router(Generic[T]):
-    """Routes in precedence order: more literal segments first, catch-alls last."""
+    """Routes in ASP.NET's order: by precedence, segment by segment, then by template."""
 
     def __init__(self) -> None:
         self._routes: list[Route[T]] = []
 
     def add(self, template: str, methods: frozenset[str], target: T) -> None:
+        """`methods` empty: the route takes every method."""
         self._routes.append(compile_route(template, methods, target))
-        self._routes.sort(
-            key=lambda r: (
-                any(p.catch_all for p in r.parameters),
-                -r.literal_segments,
-                len(r.parameters),
-            )
-        )
+        self._routes.sort(key=lambda r: (r.precedence, r.template.lower()))
 
     def match(self, method: str, path: str) -> tuple[Optional[Route[T]], dict[str, str], set[str]]:
         """The route for `method` and `path` with its values, or None and the methods
@@ -162,7 +174,7 @@ class Router(Generic[T]):
             values = route.match(path)
             if values is None:
                 continue
-            if method.upper() in route.methods:
+            if route.accepts(method):
                 return route, values, allowed
             allowed |= route.methods
         return None, {}, allowed

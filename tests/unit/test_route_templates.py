@@ -52,3 +52,26 @@ def test_length_and_range_constraints() -> None:
 def test_unsupported_constraints_are_reported() -> None:
     with pytest.raises(RouteTemplateError):
         _router(("x/{id:weird}", GET))
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_precedence_is_aspnets_segment_by_segment_whatever_the_order_added(order: int) -> None:
+    """ASP.NET `RoutePrecedence`: a literal first segment beats a parameter even when the
+    other route has more literals, and a constrained parameter beats a plain one."""
+    router = _router(*[("a/{x}", GET), ("{y}/b", GET), ("items/{id:int}", GET), ("items/{slug}", GET)][::order])
+    assert router.match("GET", "/a/b")[0].target == "a/{x}"  # type: ignore[union-attr]
+    assert router.match("GET", "/items/5")[0].target == "items/{id:int}"  # type: ignore[union-attr]
+    assert router.match("GET", "/items/five")[0].target == "items/{slug}"  # type: ignore[union-attr]
+
+
+def test_a_route_without_methods_takes_any_method() -> None:
+    route, _, _ = _router(("anything", frozenset())).match("PURGE", "/anything")
+    assert route is not None
+
+
+def test_int_is_a_32_bit_integer_and_regex_is_unanchored_and_ignores_case() -> None:
+    router = _router(("n/{n:int}", GET), ("code/{c:regex(ab\\d)}", GET))
+    assert router.match("GET", "/n/+7")[0] is not None
+    assert router.match("GET", "/n/2147483648")[0] is None
+    assert router.match("GET", "/code/xAB1y")[0] is not None
+    assert router.match("GET", "/code/ab")[0] is None
