@@ -39,6 +39,24 @@ ClientBinding = Callable[[Optional[str]], str]
 _HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
+# What `encode` gets when an HTTP function left its `Out` response unset (the host then
+# answers 204, `HttpBinding.SetResponse(request, null)`).
+UNSET_RESPONSE = object()
+
+
+class Out(func.Out[Any]):
+    """The value the worker passes for an output binding (worker `bindings/out.py`)."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
 class UnboundBinding(Exception):
     """Raised when a function declares an input binding devhost does not fill in."""
 
@@ -98,6 +116,8 @@ class Invoker:
             kwargs[str(binding["name"])] = self._client_binding(
                 None if connection is None else str(connection)
             )
+        if info.http_output_parameter is not None:
+            kwargs[info.http_output_parameter] = Out()
         if info.wants_context:
             kwargs["context"] = InvocationContext(invocation_id, info.name, info.user_function, self._app_dir)
         return kwargs
@@ -162,16 +182,27 @@ class Invoker:
         invocation like an exception. Raises what either raised (logged here)."""
         invocation_id = new_guid()
         started = _executing(info, _HTTP_REASON, invocation_id)
+        kwargs: dict[str, Any] = {}
+
+        def call() -> Any:
+            kwargs.update(self.arguments(info, request, invocation_id))
+            return info.user_function(**kwargs)
+
         try:
             if info.is_async:
-                result = await info.user_function(**self.arguments(info, request, invocation_id))
+                result = await call()
             else:  # a coroutine a sync function returns is not awaited (worker `dispatcher.py`)
                 # Arguments are made on the function's thread, whose thread-local storage
                 # the context's `invocation_id` goes to.
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(
-                    self._pool, lambda: info.user_function(**self.arguments(info, request, invocation_id))
-                )
+                result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+            output = info.http_output_parameter
+            if output is not None:  # the response is what the function set on its `Out`
+                if result is not None:
+                    raise RuntimeError(
+                        f"function {info.name!r} without a $return binding returned a non-None value"
+                    )
+                value = kwargs[output].get()
+                result = UNSET_RESPONSE if value is None else value
             encoded = encode(result)
         except Exception as error:
             _executed(info, invocation_id, started, error)

@@ -30,6 +30,7 @@ ACTIVITY_TRIGGER = "activityTrigger"
 ENTITY_TRIGGER = "entityTrigger"
 HTTP_TRIGGER = "httpTrigger"
 DURABLE_CLIENT = "durableClient"
+HTTP_OUTPUT = "http"
 ALL_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -71,9 +72,17 @@ class FunctionInfo:
             binding
             for binding in self.bindings
             if binding is not self.trigger
-            and binding.get("type") != DURABLE_CLIENT
-            and not (binding.get("name") == "$return" and binding.get("type") == "http")
+            and binding.get("type") not in (DURABLE_CLIENT, HTTP_OUTPUT)
         )
+
+    @functools.cached_property
+    def http_output_parameter(self) -> Optional[str]:
+        """The parameter an HTTP function sets its response on (`binding_arg_name`), if
+        the response is not its return value."""
+        for binding in self.bindings:
+            if binding.get("type") == HTTP_OUTPUT and binding.get("name") != "$return":
+                return str(binding["name"])
+        return None
 
     @property
     def durable_client_parameter(self) -> Optional[str]:

@@ -28,6 +28,8 @@ from azure.functions import meta
 from azure.functions.http import HttpRequestConverter, HttpResponseConverter
 from multidict import CIMultiDict, MultiMapping
 
+from ..invoker import UNSET_RESPONSE
+
 _TEXT = "text/plain; charset=utf-8"
 
 
@@ -81,6 +83,8 @@ def host_response(result: Any) -> web.Response:
     the invocation as if the function had raised."""
     if isinstance(result, str):
         return _string_result(result)
+    if result is UNSET_RESPONSE:
+        return web.Response(status=204)
     try:
         encoded = HttpResponseConverter.encode(result, expected_type=None)
     except NotImplementedError:

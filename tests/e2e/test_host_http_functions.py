@@ -148,6 +148,15 @@ async def test_headers_keep_the_last_value_and_cookies_are_reissued(
         ]
 
 
+async def test_a_response_set_on_an_out_parameter_or_left_unset(
+    memory_http_host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{memory_http_host.base_url}/api/out/yes") as response:
+        assert (response.status, await response.text()) == (201, "set on Out")
+    async with http.get(f"{memory_http_host.base_url}/api/out/no") as response:
+        assert (response.status, await response.read()) == (204, b"")
+
+
 @pytest.mark.parametrize("kind", ["dict", "bytes", "none"])
 async def test_a_value_the_worker_cannot_encode_fails_the_invocation(
     memory_http_host: DurableHost, http: aiohttp.ClientSession, kind: str, caplog: pytest.LogCaptureFixture

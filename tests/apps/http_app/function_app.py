@@ -80,6 +80,13 @@ def returns(req: func.HttpRequest):  # noqa: ANN201 (returns every kind on purpo
     return None
 
 
+@app.route(route="out/{answer}", methods=["GET"], binding_arg_name="response")
+def answers_through_out(req: func.HttpRequest, response: func.Out[func.HttpResponse]) -> None:
+    """The response set on an `Out` parameter instead of returned."""
+    if req.route_params["answer"] == "yes":
+        response.set(func.HttpResponse("set on Out", status_code=201))
+
+
 @app.route(route="raises", methods=["GET"])
 def raises(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("database password is hunter2")
