@@ -84,6 +84,7 @@ def load_config(
         max_entity_batch=_positive(durable, "maxEntityOperationBatchSize", 50),
         versioning=_versioning(durable),
     )
+    _warn_unsupported(durable)
     connection_name = provider.get("connectionName") or provider.get("connectionStringName")
     resolved_connection = connection or env.get(str(connection_name or "AzureWebJobsStorage"))
     return HostConfig(
@@ -141,6 +142,16 @@ def _positive(section: Mapping[str, Any], name: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise StartupError(f"host.json: '{name}' must be a positive integer, not {value!r}.")
     return value
+
+
+def _warn_unsupported(durable: Mapping[str, Any]) -> None:
+    """Settings whose effect devhost does not reproduce: said once, at start."""
+    overridable = str(durable.get("overridableExistingInstanceStates", "NonRunningStates"))
+    if overridable.lower() == "anystate":
+        logger.warning(
+            "host.json: overridableExistingInstanceStates AnyState is not supported; a start "
+            "over a live instance is refused (409) as with NonRunningStates."
+        )
 
 
 def _versioning(durable: Mapping[str, Any]) -> Versioning:

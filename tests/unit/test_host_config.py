@@ -51,3 +51,11 @@ def test_bad_settings_are_startup_errors(tmp_path: Path) -> None:
     bad = {"extensions": {"durableTask": {"maxConcurrentActivityFunctions": 0}}}
     with pytest.raises(StartupError, match="positive integer"):
         load_config(_app(tmp_path, bad, {}), environ={})
+
+
+def test_an_unsupported_durable_setting_is_said_at_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "host.json").write_text(
+        '{"extensions": {"durableTask": {"overridableExistingInstanceStates": "AnyState"}}}'
+    )
+    load_config(tmp_path, environ={})
+    assert "overridableExistingInstanceStates AnyState is not supported" in caplog.text
