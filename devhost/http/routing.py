@@ -11,11 +11,13 @@ from typing import Callable, Generic, Optional, TypeVar
 T = TypeVar("T")
 
 _PARAMETER = re.compile(r"\{(?P<body>[^{}]+)\}")
+_GUID_D = r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
 _CONSTRAINT_PATTERNS = {
     "int": r"[+-]?\d+",
     "long": r"[+-]?\d+",
     "bool": r"(?i:true|false)",
-    "guid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
+    # `Guid.TryParse`'s formats N, D, B and P (X, the C# initializer form, aside).
+    "guid": rf"[0-9a-fA-F]{{32}}|{_GUID_D}|\{{{_GUID_D}\}}|\({_GUID_D}\)",
     "alpha": r"[a-zA-Z]+",
     "double": r"-?\d+(?:\.\d+)?",
     "decimal": r"-?\d+(?:\.\d+)?",

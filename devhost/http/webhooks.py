@@ -34,8 +34,25 @@ Handler = Callable[[web.Request, Params], Awaitable[web.Response]]
 
 
 def add_routes(app: web.Application) -> None:
+    """The two prefixes match in any case too, as ASP.NET routes do."""
     for prefix in (WEBHOOK_PATH, RPC_PATH):
-        app.router.add_route("*", prefix + "{tail:.*}", _dispatch)
+        words = [word for word in prefix.split("/") if word]
+        template = "".join(f"/{{_{n}:(?i:{re.escape(word)})}}" for n, word in enumerate(words))
+        app.router.add_route("*", template + "{tail:.*}", _dispatch)
+
+
+def _check_hub(request: web.Request) -> None:
+    """ext's `taskHub` picks another hub's client; devhost serves one hub, so another
+    name is refused rather than answered from the wrong hub."""
+    asked = queries.read_query(request).get("taskhub")
+    hub = request.app[URLS].hub
+    if asked and asked.lower() != hub.lower():
+        raise BadRequest(f"This host serves task hub '{hub}', not '{asked}' (one hub per devhost).")
+
+
+async def make_primary(request: web.Request, params: Params) -> web.Response:
+    """ext `MakeCurrentAppPrimaryAsync`: one app per hub here, which is always primary."""
+    return web.Response(status=200)
 
 
 async def _dispatch(request: web.Request) -> web.Response:
@@ -46,7 +63,8 @@ async def _dispatch(request: web.Request) -> web.Response:
     if tail[:1] in ("", "/"):  # not `/durabletaskfoo`
         for methods, pattern, handler in _ROUTES:
             found = pattern.fullmatch(tail.strip("/"))
-            if found is not None and request.method in methods:
+            if found is not None and (not methods or request.method in methods):
+                _check_hub(request)
                 params = {name: value for name, value in found.groupdict().items() if value is not None}
                 try:
                     return await handler(request, params)
@@ -250,6 +268,7 @@ async def list_entities(request: web.Request, params: Params) -> web.Response:
 
 
 _ID = r"(?P<instance_id>[^/]+)"
+# (methods, path below the prefix, handler); no methods: any method.
 _ROUTES: list[tuple[tuple[str, ...], re.Pattern[str], Handler]] = [
     (methods, re.compile(pattern, re.IGNORECASE), handler)
     for methods, pattern, handler in [
@@ -264,5 +283,6 @@ _ROUTES: list[tuple[tuple[str, ...], re.Pattern[str], Handler]] = [
         (("GET",), r"entities(?:/(?P<entity>[^/]+))?", list_entities),
         (("GET",), r"entities/(?P<entity>[^/]+)/(?P<key>[^/]+)", read_entity),
         (("POST", "DELETE"), r"entities/(?P<entity>[^/]+)(?:/(?P<key>[^/]+))?", signal_entity),
+        ((), r"makeprimary", make_primary),  # any method
     ]
 ]

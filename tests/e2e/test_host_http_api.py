@@ -393,6 +393,17 @@ async def test_route_words_match_in_any_case_and_a_trailing_slash_is_ignored(
     known path with another method is 404, not 405."""
     instance = await host.start("sequence", 1, instance_id="CaseKept")
     await host.wait(instance)
-    status, body, _ = await call(http, "GET", f"{host.base_url}{API}/Instances/CaseKept/")
+    status, body, _ = await call(http, "GET", f"{host.base_url}/runtime/webhooks/durableTask/Instances/CaseKept/")
     assert (status, body["instanceId"]) == (200, "CaseKept")
     assert (await call(http, "PUT", f"{host.base_url}{API}/instances/CaseKept"))[0] == 404
+
+
+async def test_another_task_hub_is_refused_and_makeprimary_answers(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """One hub per host: a `taskHub` naming another would read another hub in Azure."""
+    hub = host._host.config.hub
+    assert (await call(http, "GET", f"{host.base_url}{API}/instances?taskHub={hub.upper()}"))[0] == 200
+    status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances?taskHub=Elsewhere")
+    assert status == 400 and "one hub per devhost" in body["error"]
+    assert (await call(http, "POST", f"{host.base_url}{API}/makeprimary"))[0] == 200

@@ -75,3 +75,17 @@ def test_int_is_a_32_bit_integer_and_regex_is_unanchored_and_ignores_case() -> N
     assert router.match("GET", "/n/2147483648")[0] is None
     assert router.match("GET", "/code/xAB1y")[0] is not None
     assert router.match("GET", "/code/ab")[0] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "matches"),
+    [
+        ("0f8fad5bd9cb469fa16570867728950e", True),
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", True),
+        ("{0f8fad5b-d9cb-469f-a165-70867728950e}", True),
+        ("(0f8fad5b-d9cb-469f-a165-70867728950e)", True),
+        ("0f8fad5b-d9cb469f-a165-70867728950e", False),
+    ],
+)
+def test_guid_takes_the_formats_guid_tryparse_takes(value: str, matches: bool) -> None:
+    assert (_router(("g/{id:guid}", GET)).match("GET", f"/g/{value}")[0] is not None) is matches
