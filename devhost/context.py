@@ -12,52 +12,68 @@ import inspect
 import os
 import secrets
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import azure.functions as func
+from azure.functions import _abc
 
 # One for the process, as the worker keeps it; each invocation sets its id on the thread
 # it runs on (contexts are made there).
 _THREAD_LOCAL = threading.local()
 
 
-@dataclass(frozen=True)
-class TraceContext:
+class TraceContext(_abc.TraceContext):
     """A W3C trace context as the host starts one per invocation (`00-<trace>-<span>-00`)."""
 
-    trace_parent: str = field(default_factory=lambda: f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00")
-    trace_state: str = ""
-    attributes: dict[str, str] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._trace_parent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+
+    @property
+    def trace_parent(self) -> str:
+        return self._trace_parent
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
 
     # The worker's deprecated spellings, which samples still use.
+    Traceparent = trace_parent
+    Tracestate = trace_state
+    Attributes = attributes
+
+
+class RpcException(_abc.RpcException):
     @property
-    def Traceparent(self) -> str:  # noqa: N802
-        return self.trace_parent
+    def source(self) -> str:
+        return ""
 
     @property
-    def Tracestate(self) -> str:  # noqa: N802
-        return self.trace_state
+    def stack_trace(self) -> str:
+        return ""
 
     @property
-    def Attributes(self) -> dict[str, str]:  # noqa: N802
-        return self.attributes
+    def message(self) -> str:
+        return ""
 
 
-@dataclass(frozen=True)
-class RpcException:
-    source: str = ""
-    stack_trace: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class RetryContext:
+class RetryContext(_abc.RetryContext):
     """No retry policy runs here: the first attempt of none, as the worker reports it."""
 
-    retry_count: int = 0
-    max_retry_count: int = 0
-    exception: RpcException = field(default_factory=RpcException)
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> RpcException:
+        return RpcException()
 
 
 class InvocationContext(func.Context):

@@ -4,8 +4,8 @@
     ├── NotFound            404  unknown instance, entity or function
     ├── BadRequest          400  malformed JSON, bad query values, invalid ids
     ├── Gone                410  the instance already reached a terminal state
-    ├── Conflict            409  an instance with that id is still running
-    ├── PreconditionFailed  412  the instance is not in a state that allows the operation
+    ├── Conflict            409  an instance with that id is still running, or its status
+    │                            does not allow the command (suspend a suspended one, ...)
     ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
     └── StartupError        (CLI) the host cannot start; printed as one line
 
@@ -52,11 +52,6 @@ class Conflict(DevhostError):
 
     status = 409
 
-
-class PreconditionFailed(DevhostError):
-    """Raised when an instance's status does not allow the operation (purging a live one)."""
-
-    status = 412
 
 
 class NotSettled(DevhostError):

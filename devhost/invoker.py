@@ -34,8 +34,9 @@ T = TypeVar("T")
 
 _DURABLE_REASON = "(null)"
 
-# The durable client binding JSON for a connection name (None: the default).
-ClientBinding = Callable[[Optional[str]], str]
+# The durable client binding JSON for a connection name and a task hub (None: the
+# defaults, the host's own hub).
+ClientBinding = Callable[[Optional[str], Optional[str]], str]
 _HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
@@ -111,10 +112,10 @@ class Invoker:
         kwargs: dict[str, Any] = {info.trigger_parameter: trigger_value}
         if info.unbound_bindings:
             raise UnboundBinding(info, info.unbound_bindings[0])
-        for binding in info.input_bindings:
-            connection = binding.get("connectionName")
+        for binding in info.input_bindings:  # only durable clients get past the check above
+            connection, hub = binding.get("connectionName"), binding.get("taskHub")
             kwargs[str(binding["name"])] = self._client_binding(
-                None if connection is None else str(connection)
+                None if connection is None else str(connection), None if hub is None else str(hub)
             )
         if info.http_output_parameter is not None:
             kwargs[info.http_output_parameter] = Out()

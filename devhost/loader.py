@@ -66,8 +66,11 @@ class FunctionInfo:
 
     @functools.cached_property
     def unbound_bindings(self) -> tuple[dict[str, Any], ...]:
-        """Bindings devhost cannot fill in yet: inputs other than the durable client, and
-        outputs other than the HTTP response (`$return`)."""
+        """Bindings devhost cannot fill in yet on a function it calls with arguments (HTTP
+        functions and activities): inputs other than the durable client, outputs other
+        than the HTTP response. Orchestrators and entities get only their context."""
+        if self.trigger_type in (ORCHESTRATION_TRIGGER, ENTITY_TRIGGER):
+            return ()
         return tuple(
             binding
             for binding in self.bindings
@@ -84,12 +87,6 @@ class FunctionInfo:
                 return str(binding["name"])
         return None
 
-    @property
-    def durable_client_parameter(self) -> Optional[str]:
-        for binding in self.input_bindings:
-            if binding.get("type") == DURABLE_CLIENT:
-                return str(binding["name"])
-        return None
 
     @property
     def route(self) -> str:

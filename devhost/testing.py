@@ -153,10 +153,14 @@ class DurableHost:
         try:
             await self._engine.wait_for(instance_id, holds, timeout)
         except asyncio.TimeoutError:
-            status = await self.status(instance_id)
+            record = await self._engine.store.get_record(instance_id)
+            state = (
+                "does not exist"
+                if record is None
+                else f"is {record.status.api_name} with custom status {record.custom_status!r}"
+            )
             raise AssertionError(
-                f"Instance '{instance_id}' did not reach the awaited state within {timeout}s; "
-                f"it is {status.runtime_status} with custom status {status.custom_status!r}."
+                f"Instance '{instance_id}' did not reach the awaited state within {timeout}s; it {state}."
             ) from None
         return await self.status(instance_id)
 

@@ -163,8 +163,6 @@ class _Episode:
             instance["ExecutionId"],
         )
 
-    # --- filtering -------------------------------------------------------------------
-
     # --- control messages ----------------------------------------------------------------
 
     def _apply_suspension(self, incoming: list[Message]) -> list[Message]:

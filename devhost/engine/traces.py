@@ -76,13 +76,21 @@ def _input_note(operation_input: Optional[str]) -> str:
     if operation_input is None:
         return " Input: none."
     shown = operation_input if len(operation_input) <= _SHOWN_INPUT_CHARS else operation_input[:_SHOWN_INPUT_CHARS] + "..."
-    try:
-        decodable = isinstance(json.loads(operation_input), str)
-    except ValueError:
-        decodable = True
-    if decodable:
+    if _sdk_decodes(operation_input):
         return f" Input: {shown}."
     return (
-        f" Input: {shown} (bare JSON: the Python SDK's get_input() only decodes a JSON string "
-        f"holding JSON, such as {json.dumps(shown)}; send the body as text/plain or as a JSON string)."
+        f" Input: {shown} (the Python SDK's get_input() cannot decode it: it takes a JSON "
+        "string holding JSON, such as \"\\\"5\\\"\", which is what the SDK client sends)."
     )
+
+
+def _sdk_decodes(operation_input: str) -> bool:
+    """Whether SDK 1.7's `DurableEntityContext.get_input()` decodes this input:
+    `json.loads`, then (unless null) its JSON decoder again on the string that gives."""
+    try:
+        value = json.loads(operation_input)
+        if value is not None:
+            json.loads(value)
+    except (TypeError, ValueError):
+        return False
+    return True

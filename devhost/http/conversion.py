@@ -17,10 +17,11 @@ by Json.NET), else sent as `text/plain`; any other return value fails the invoca
 from __future__ import annotations
 
 import json
+import re
 from email.utils import format_datetime, parsedate_to_datetime
 from http.cookies import Morsel
 from typing import Any, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import azure.functions as func
 from aiohttp import web
@@ -46,12 +47,23 @@ def _joined(pairs: MultiMapping[str], *, lower: bool, drop_empty: bool) -> dict[
     return {name: value for name, value in joined.items() if value or not drop_empty}
 
 
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+# What `PathString.ToUriComponent` leaves as it is in a path segment.
+_PATH_SAFE = ":@!$&'()*+,;=~-._"
+
+
+def routed_path(request: web.Request) -> str:
+    """The path as ASP.NET (Kestrel) holds it: percent-decoded except `%2F`, so `a%2Fb`
+    stays one segment; routes are matched against this."""
+    raw = request.raw_path.partition("?")[0]
+    return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw))
+
+
 def worker_url(request: web.Request) -> str:
     """`{scheme}://{Host header}{path}{raw query}`, the URL the host rebuilds."""
+    path = "%2F".join(quote(part, safe="/" + _PATH_SAFE) for part in routed_path(request).split("%2F"))
     query = request.raw_path.partition("?")[2]
-    return f"{request.scheme}://{request.host}{quote(request.path, safe='/:@!$&()*+,;=~-._')}" + (
-        f"?{query}" if query else ""
-    )
+    return f"{request.scheme}://{request.host}{path}" + (f"?{query}" if query else "")
 
 
 def worker_request(request: web.Request, route_params: dict[str, str], body: bytes) -> func.HttpRequest:
@@ -105,7 +117,14 @@ def host_response(result: Any) -> web.Response:
             headers.add("Set-Cookie", _aspnet_cookie(morsel))
     if content_type is not None:
         headers["Content-Type"] = content_type
-    return web.Response(status=int(value["status_code"].value), body=value["body"].value, headers=headers)
+    return web.Response(status=_status_code(int(value["status_code"].value)), body=value["body"].value, headers=headers)
+
+
+def _status_code(code: int) -> int:
+    """ASP.NET refuses a status outside 100-999 when the response is written (a 500)."""
+    if not 100 <= code <= 999:
+        raise ValueError(f"The response's status code {code} is not between 100 and 999.")
+    return code
 
 
 def _string_result(text: str) -> web.Response:
@@ -126,8 +145,12 @@ def _response_object(fields: dict[str, Any]) -> web.Response:
     status = 200
     for name in ("statuscode", "status"):
         candidate = fields.get(name)
-        if isinstance(candidate, int) or (isinstance(candidate, str) and candidate.isdigit()):
-            status = int(candidate)
+        if isinstance(candidate, bool):
+            continue  # a JSON boolean is no number to .NET
+        if isinstance(candidate, int) or (
+            isinstance(candidate, str) and candidate.isascii() and candidate.isdigit()
+        ):
+            status = _status_code(int(candidate))
             break
     headers: CIMultiDict[str] = CIMultiDict()
     given = fields.get("headers")

@@ -9,25 +9,14 @@ console, never to the caller.
 from __future__ import annotations
 
 import logging
-import re
-from urllib.parse import unquote
 
 from aiohttp import web
 
 from ..loader import FunctionInfo
-from .conversion import host_response, worker_request
+from .conversion import host_response, routed_path, worker_request
 from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX
 
 logger = logging.getLogger(__name__)
-
-_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
-
-
-def routed_path(request: web.Request) -> str:
-    """The path routes are matched against: percent-decoded except `%2F`, which ASP.NET
-    (Kestrel) leaves encoded, so `a%2Fb` stays one segment."""
-    raw = request.raw_path.partition("?")[0]
-    return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw))
 
 
 async def handle(request: web.Request) -> web.StreamResponse:

@@ -13,15 +13,15 @@ T = TypeVar("T")
 _PARAMETER = re.compile(r"\{(?P<body>[^{}]+)\}")
 _GUID_D = r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
 _CONSTRAINT_PATTERNS = {
-    "int": r"[+-]?\d+",
-    "long": r"[+-]?\d+",
+    "int": r"[+-]?[0-9]+",
+    "long": r"[+-]?[0-9]+",
     "bool": r"(?i:true|false)",
     # `Guid.TryParse`'s formats N, D, B and P (X, the C# initializer form, aside).
     "guid": rf"[0-9a-fA-F]{{32}}|{_GUID_D}|\{{{_GUID_D}\}}|\({_GUID_D}\)",
     "alpha": r"[a-zA-Z]+",
-    "double": r"-?\d+(?:\.\d+)?",
-    "decimal": r"-?\d+(?:\.\d+)?",
-    "float": r"-?\d+(?:\.\d+)?",
+    "double": r"[+-]?[0-9]+(?:\.[0-9]+)?",
+    "decimal": r"[+-]?[0-9]+(?:\.[0-9]+)?",
+    "float": r"[+-]?[0-9]+(?:\.[0-9]+)?",
     "datetime": r"[^/]+",
 }
 
@@ -139,14 +139,20 @@ def _parameter(body: str) -> tuple[_Parameter, str]:
     )
 
 
+def _is_integer(text: str) -> bool:
+    """`long.TryParse` with the invariant culture: an optional sign, ASCII digits."""
+    digits = text[1:] if text[:1] in "+-" else text
+    return digits.isascii() and digits.isdigit()
+
+
 def _check(kind: str, argument: str) -> Callable[[str], bool]:
-    numbers = [int(part) for part in argument.split(",") if part.strip().lstrip("-").isdigit()]
+    numbers = [int(part) for part in argument.split(",") if _is_integer(part.strip())]
     if kind == "min" and numbers:
-        return lambda v: v.lstrip("-").isdigit() and int(v) >= numbers[0]
+        return lambda v: _is_integer(v) and int(v) >= numbers[0]
     if kind == "max" and numbers:
-        return lambda v: v.lstrip("-").isdigit() and int(v) <= numbers[0]
+        return lambda v: _is_integer(v) and int(v) <= numbers[0]
     if kind == "range" and len(numbers) == 2:
-        return lambda v: v.lstrip("-").isdigit() and numbers[0] <= int(v) <= numbers[1]
+        return lambda v: _is_integer(v) and numbers[0] <= int(v) <= numbers[1]
     if kind == "length" and numbers:
         low, high = (numbers[0], numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[1])
         return lambda v: low <= len(v) <= high

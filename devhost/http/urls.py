@@ -22,12 +22,17 @@ class Urls:
         self.rpc_base = f"{rpc_origin.rstrip('/')}{RPC_PATH}/"
         self.webhook_base = f"{self.origin}{WEBHOOK_PATH}"
 
-    def _query(self, connection: Optional[str]) -> str:
-        return f"taskHub={quote(self.hub)}&connection={quote(connection or DEFAULT_CONNECTION_NAME)}"
+    def _query(self, connection: Optional[str], hub: Optional[str] = None) -> str:
+        return (
+            f"taskHub={quote(hub or self.hub)}"
+            f"&connection={quote(connection or DEFAULT_CONNECTION_NAME)}"
+        )
 
-    def management_urls(self, instance_id: str, connection: Optional[str] = None) -> dict[str, str]:
+    def management_urls(
+        self, instance_id: str, connection: Optional[str] = None, hub: Optional[str] = None
+    ) -> dict[str, str]:
         """The check-status payload: what `create_check_status_response` returns."""
-        query = self._query(connection)
+        query = self._query(connection, hub)
         instance = f"{self.webhook_base}/instances/{quote(instance_id, safe='')}"
         return {
             "id": instance_id,
@@ -41,14 +46,15 @@ class Urls:
             "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
         }
 
-    def client_binding(self, connection: Optional[str] = None) -> str:
-        """The durable client binding value, given to the function as a JSON string."""
-        query = self._query(connection)
-        management = self.management_urls(INSTANCE_PLACEHOLDER, connection)
+    def client_binding(self, connection: Optional[str] = None, hub: Optional[str] = None) -> str:
+        """The durable client binding value, given to the function as a JSON string; a
+        binding's own `taskHub` goes into its URLs, as ext `BindingHelper` puts it."""
+        query = self._query(connection, hub)
+        management = self.management_urls(INSTANCE_PLACEHOLDER, connection, hub)
         management["id"] = INSTANCE_PLACEHOLDER
         orchestrators = f"{self.webhook_base}/orchestrators/{{functionName}}[/{{instanceId}}]"
         binding: dict[str, Any] = {
-            "taskHubName": self.hub,
+            "taskHubName": hub or self.hub,
             "connectionName": connection,
             "creationUrls": {
                 "createNewInstancePostUri": f"{orchestrators}?{query}",

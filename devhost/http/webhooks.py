@@ -186,7 +186,13 @@ async def purge_instance(request: web.Request, params: Params) -> web.Response:
 
 
 async def purge_instances(request: web.Request, params: Params) -> web.Response:
-    deleted = await _management(request).purge_by(_instance_query(queries.read_query(request)))
+    query = queries.read_query(request)
+    if query.get("instanceidprefix"):
+        raise BadRequest(
+            "instanceIdPrefix is no purge filter: the extension ignores it and would purge "
+            "every instance in the time range."
+        )
+    deleted = await _management(request).purge_by(_instance_query(query))
     if deleted == 0:
         raise NotFound("No instances matched the purge filter.")
     return web.json_response({"instancesDeleted": deleted})
@@ -238,6 +244,8 @@ async def signal_entity(request: web.Request, params: Params) -> web.Response:
     """ext `HandlePostEntityOperationRequestAsync`: DELETE is operation `delete`, a
     missing `op` the operation ""; a JSON body is the input as compact JSON text, any
     other body the text itself (sent as a JSON string), no body no input."""
+    if "key" not in params:  # ext: `new EntityId(name, null)` throws
+        raise BadRequest("Invalid entity id: entity key must not be null.")
     operation = "delete" if request.method == "DELETE" else queries.read_query(request).get("op", "")
     raw = await request.read()
     if not raw:
@@ -248,9 +256,7 @@ async def signal_entity(request: web.Request, params: Params) -> web.Response:
             raise BadRequest("Could not parse JSON content: the body holds only white space.")
     else:
         operation_input = queries.json_string(raw.decode("utf-8", errors="replace"))
-    await _management(request).signal_entity(
-        params["entity"], params.get("key", ""), operation, operation_input
-    )
+    await _management(request).signal_entity(params["entity"], params["key"], operation, operation_input)
     return web.Response(status=202)
 
 

@@ -62,7 +62,8 @@ class OrchestrationStatus(IntEnum):
 
     @classmethod
     def from_api_name(cls, name: str) -> "OrchestrationStatus":
-        """Parses a `runtimeStatus` value case-insensitively, as the real API does."""
+        """Reads a status name as stored (`RuntimeStatus` column), in any case; the HTTP
+        API's `runtimeStatus` filter is stricter (`http/queries.py`)."""
         for status in cls:
             if status.api_name.lower() == name.strip().lower():
                 return status

@@ -51,7 +51,10 @@ class ReadyInstances(Generic[T]):
             self._changed()  # it was dropped meanwhile (purged, a partition lost)
 
     def more(self, instance_id: str) -> list[T]:
-        """What arrived for a locked instance since it was taken."""
+        """What arrived for a locked instance since it was taken; nothing once it was
+        purged meanwhile: what arrived since is for whatever takes its id next."""
+        if instance_id in self._forgotten:
+            return []
         return self._pending.pop(instance_id, [])
 
     def pending(self, instance_id: str) -> bool:
@@ -65,6 +68,7 @@ class ReadyInstances(Generic[T]):
     def unlock(self, instance_id: str, give_back: Sequence[T] = ()) -> None:
         """Ends an episode; `give_back` (an abandoned one's items) goes first again."""
         self._locked.discard(instance_id)
+        self._forgotten.discard(instance_id)
         pending = self._pending.setdefault(instance_id, [])
         pending[:0] = list(give_back)
         if pending:

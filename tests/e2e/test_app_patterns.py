@@ -315,4 +315,4 @@ async def test_counter_through_the_durable_webhook_with_each_body_form(
     assert await app_host.read_entity("Counter", "forms") == 8
     failed = next(r.getMessage() for r in caplog.records if "failed 'add' operation" in r.getMessage())
     assert "the SDK can decode: the JSON object must be str, bytes or bytearray, not int" in failed
-    assert "Input: 1 (bare JSON" in failed
+    assert "Input: 1 (the Python SDK's get_input() cannot decode it" in failed

@@ -272,6 +272,8 @@ async def test_entity_signal_without_op_and_to_unknown_entities(
     assert status == 400 and "doesn't exist" in body["error"]
     status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/a%3Fb?op=add")
     assert status == 400 and "must not contain" in body["error"]
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally?op=add")
+    assert status == 400 and "entity key must not be null" in body["error"]
 
 
 async def test_entity_list_pages_hold_at_most_top(host: DurableHost, http: aiohttp.ClientSession) -> None:
@@ -352,6 +354,8 @@ async def test_purge_by_filter_without_terminal_statuses_purges_every_status(
     waiting = await host.start("waits_for_events")
     await host.settle()
     url = f"{host.base_url}{API}/instances?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Running"
+    status, body, _ = await call(http, "DELETE", f"{url}&instanceIdPrefix=x")
+    assert status == 400 and "instanceIdPrefix is no purge filter" in body["error"]
     status, body, _ = await call(http, "DELETE", url)
     assert (status, body) == (200, {"instancesDeleted": 2})
     for instance in (done, waiting):

@@ -85,6 +85,14 @@ async def test_an_encoded_slash_stays_in_one_route_value(
 ) -> None:
     seen = await _inspect(http, f"{memory_http_host.base_url}/api/inspect/a%2Fb")
     assert seen["route_params"] == {"rest": "a%2Fb"}
+    assert seen["url"].endswith("/api/inspect/a%2Fb")
+
+
+async def test_a_route_without_methods_takes_any_method(
+    memory_http_host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    async with http.request("PURGE", f"{memory_http_host.base_url}/api/any-verb") as response:
+        assert (response.status, await response.text()) == (200, "PURGE")
 
 
 async def test_form_and_multipart_bodies_parse_as_in_azure(
@@ -125,6 +133,7 @@ async def test_a_chunked_body_reaches_the_function_empty(
         ("response-object", 201, "text/plain; charset=utf-8", "made"),
         ("json-response", 200, "application/json", '{"ok": true}'),
         ("html", 200, "text/html; charset=utf-8", "<p>hi</p>"),
+        ("boolean-status", 200, "text/plain; charset=utf-8", "made"),  # true is no number to .NET
     ],
 )
 async def test_return_values_answer_as_the_host_answers(
@@ -157,14 +166,15 @@ async def test_a_response_set_on_an_out_parameter_or_left_unset(
         assert (response.status, await response.read()) == (204, b"")
 
 
-@pytest.mark.parametrize("kind", ["dict", "bytes", "none"])
+@pytest.mark.parametrize("kind", ["dict", "bytes", "none", "impossible-status"])
 async def test_a_value_the_worker_cannot_encode_fails_the_invocation(
     memory_http_host: DurableHost, http: aiohttp.ClientSession, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with http.get(f"{memory_http_host.base_url}/api/returns/{kind}") as response:
         assert (response.status, await response.read()) == (500, b"")
     failure = next(r for r in caplog.records if "Executed 'Functions.returns' (Failed" in r.getMessage())
-    assert "TypeError: unable to encode outgoing TypedData" in getattr(failure, "user_traceback")
+    reason = "status code 99999" if kind == "impossible-status" else "TypeError: unable to encode outgoing TypedData"
+    assert reason in getattr(failure, "user_traceback")
 
 
 async def test_an_unhandled_exception_answers_an_empty_500_and_logs_the_failure(

@@ -141,6 +141,21 @@ async def test_a_newer_instance_waits_for_a_host_that_may_run_it(
     assert status.output[-1] == "Hello from B!"
 
 
+async def test_a_rejected_instance_ignores_terminate_and_can_be_purged(
+    store_options: dict[str, Any], http: aiohttp.ClientSession
+) -> None:
+    """DTFx checks the version before anything else in a work item, terminate included:
+    the command is accepted (202) and waits with the rest; purge removes the instance."""
+    async with DurableHost(VERSIONING_APP, **store_options) as host:
+        instance_id = await _start(http, host, "?version=2.0")
+        url = f"{host.base_url}{API}/instances/{instance_id}"
+        assert (await call(http, "POST", f"{url}/terminate?reason=stop"))[0] == 202
+        await host.settle()
+        assert (await _status(http, host, instance_id))["runtimeStatus"] == "Pending"
+        assert (await call(http, "DELETE", url))[:2] == (200, {"instancesDeleted": 1})
+        assert (await call(http, "GET", url))[0] == 404
+
+
 async def test_fail_strategy_fails_a_newer_instance_without_running_it(
     tmp_path: Path, store_options: dict[str, Any], http: aiohttp.ClientSession
 ) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from devhost.clock import VirtualClock
-from devhost.protocol import events
-from devhost.stores.base import Checkpoint, Message
+from devhost.protocol import OrchestrationStatus, events
+from devhost.stores.base import Checkpoint, InstanceRecord, Message
 from devhost.stores.memory import MemoryStore
 
 
@@ -43,3 +43,26 @@ async def test_messages_handed_back_go_ahead_of_those_that_arrived_meanwhile() -
     await store.send([later])  # arrives while the episode runs
     await store.commit(item, Checkpoint(record=None, deferred=[held]))
     assert [m.id for m in (await store.next_work_item()).messages] == [held.id, later.id]
+
+
+async def test_a_start_after_a_purge_is_not_swallowed_by_the_purged_episode() -> None:
+    """Purge, then start the same id, while an episode of the old instance still runs:
+    that episode commits nothing and the new start waits for the next one."""
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+
+    def start(execution: str) -> tuple[InstanceRecord, Message]:
+        record = InstanceRecord("x", "orch", execution, OrchestrationStatus.PENDING, clock.now(), clock.now())
+        event = events.execution_started(clock.now(), instance_id="x", execution_id=execution, name="orch", input=None)
+        return record, Message("x", event, execution)
+
+    await store.create_instance(*start("old"))
+    episode = await store.next_work_item()
+    await store.purge("x")
+    new_record, new_start = start("new")
+    await store.create_instance(new_record, new_start)
+    await store.linger(episode, timeout=0, quiet=0)  # would pick up what arrived meanwhile
+    assert new_start not in episode.messages
+    await store.commit(episode, Checkpoint(record=episode.record, consumed=list(episode.messages)))
+    assert [m.id for m in (await store.next_work_item()).messages] == [new_start.id]
+    assert (await store.get_record("x")) == new_record

@@ -456,6 +456,8 @@ class AzureStore(Store):
         if self._instances.forgotten(instance_id):
             checkpoint = discarded(item)
         await self._send_all(checkpoint.outgoing)
+        if self._instances.forgotten(instance_id):  # purged while the messages went out
+            checkpoint = discarded(item)
         record = checkpoint.record
         changed = record is not None and (
             checkpoint.new_events or checkpoint.replace_history or record != item.record

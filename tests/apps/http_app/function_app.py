@@ -62,6 +62,10 @@ def returns(req: func.HttpRequest):  # noqa: ANN201 (returns every kind on purpo
         return json.dumps({"a": 1, "b": [True, None]})
     if kind == "response-object":
         return json.dumps({"body": "made", "status": 201, "headers": {"X-Kind": "object"}})
+    if kind == "boolean-status":
+        return json.dumps({"body": "made", "statusCode": True})
+    if kind == "impossible-status":
+        return func.HttpResponse("x", status_code=99999)
     if kind == "json-response":
         return func.HttpResponse('{"ok": true}', mimetype="application/json")
     if kind == "html":
@@ -85,6 +89,12 @@ def answers_through_out(req: func.HttpRequest, response: func.Out[func.HttpRespo
     """The response set on an `Out` parameter instead of returned."""
     if req.route_params["answer"] == "yes":
         response.set(func.HttpResponse("set on Out", status_code=201))
+
+
+@app.route(route="any-verb")
+def any_verb(req: func.HttpRequest) -> str:
+    """No `methods`: the host takes any method, custom verbs too."""
+    return req.method
 
 
 @app.route(route="raises", methods=["GET"])
