@@ -9,6 +9,7 @@ as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 from datetime import datetime
 from typing import Callable, Optional
@@ -302,7 +303,7 @@ class Management:
         continuation: Optional[str] = None,
         last_operation_from: Optional[datetime] = None,
         last_operation_to: Optional[datetime] = None,
-    ) -> tuple[list[EntityStatus], Optional[str]]:
+    ) -> tuple[builtins.list[EntityStatus], Optional[str]]:
         """One page of at most `top` entities that exist (ext `ListEntitiesAsync`: the
         store is read again only while a page came back empty)."""
         prefix = entity_instance_id(name, "") if name else "@"

@@ -94,9 +94,9 @@ def compile_route(template: str, methods: frozenset[str], target: T) -> Route[T]
         piece, position = "", 0
         for inline in _PARAMETER.finditer(segment):
             piece += re.escape(segment[position : inline.start()])
-            parameter, pattern = _parameter(inline.group("body"))
+            parameter, value_pattern = _parameter(inline.group("body"))
             parameters.append(parameter)
-            piece += pattern
+            piece += value_pattern
             position = inline.end()
         piece += re.escape(segment[position:])
         precedence.append(1 if piece == re.escape(segment) else 2)
