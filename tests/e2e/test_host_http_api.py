@@ -411,3 +411,18 @@ async def test_another_task_hub_is_refused_and_makeprimary_answers(
     status, body, _ = await call(http, "GET", f"{host.base_url}{API}/instances?taskHub=Elsewhere")
     assert status == 400 and "one hub per devhost" in body["error"]
     assert (await call(http, "POST", f"{host.base_url}{API}/makeprimary"))[0] == 200
+
+
+async def test_entity_list_filters_by_last_operation_time(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    await host.signal_entity("Tally", "early", "add", 1)
+    await host.settle()
+    between = host.now + timedelta(minutes=30)
+    await host.advance(timedelta(hours=1))
+    await host.signal_entity("Tally", "late", "add", 1)
+    await host.settle()
+    stamp = between.strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = f"{host.base_url}{API}/entities/Tally"
+    _, after, _ = await call(http, "GET", f"{base}?lastOperationTimeFrom={stamp}")
+    _, before, _ = await call(http, "GET", f"{base}?lastOperationTimeTo={stamp}")
+    assert [item["entityId"]["key"] for item in after] == ["late"]
+    assert [item["entityId"]["key"] for item in before] == ["early"]
