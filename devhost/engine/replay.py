@@ -27,7 +27,6 @@ from ..protocol import (
     Event,
     EventType,
     events,
-    format_timestamp,
     parse_timestamp,
     split_entity_instance_id,
     wire_input_from_action,
@@ -170,7 +169,6 @@ class Replay:
         self._matched: set[int] = set()
         self._tasks: dict[int, _Future] = {}
         self._next_id = 0
-        self._guid_counter = 0
         self._now: datetime = parse_timestamp(history[0]["Timestamp"])
         self._ready: deque[Callable[[], None]] = deque()
         self._waiters: dict[str, list[_Future]] = {}
@@ -465,12 +463,9 @@ class Replay:
         self._functions.check("entity", entity[0])
         event_id, existing = self._allocate(EventType.EVENT_SENT, OPERATION_EVENT_NAME)
         if existing is not None:
-            # History holds this call's guid; the count still moves on, as `_new_guid` would,
-            # so the guids of later calls keep their names.
-            self._guid_counter += 1
-            guid = str(json.loads(existing["Input"])["id"])
+            guid = str(json.loads(existing["Input"])["id"])  # the one history holds
         else:
-            guid = self._new_guid()
+            guid = self._request_id(event_id)
             request = EntityRequest(
                 id=guid,
                 operation=action["operation"],
@@ -487,15 +482,12 @@ class Replay:
             return _completed()
         return self._wait_for_event(guid)
 
-    def _new_guid(self) -> str:
-        """ext `NewGuid`: name-based on instance, orchestration time and a counter; the
-        execution is part of the name too, because continue-as-new restarts the counter
-        and executions can share a timestamp (a virtual clock, inline continue-as-new)."""
-        name = (
-            f"{self._instance_id}_{self._execution_id}_{format_timestamp(self._now)}"
-            f"_{self._guid_counter}"
-        )
-        self._guid_counter += 1
+    def _request_id(self, event_id: int) -> str:
+        """The entity request id, named after what a re-run of this episode shares with
+        the first run (instance, execution, the EventSent's id), not after its time: an
+        episode that runs again after a crash or a lost commit sends the same request,
+        and the entity's duplicate check drops the repeat."""
+        name = f"{self._instance_id}_{self._execution_id}_{event_id}"
         return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def _wait_for_event(self, name: str) -> _Future:

@@ -8,13 +8,15 @@ from typing import Any, Callable
 
 import azure.durable_functions as df
 
+from devhost.engine.entities import EntityEpisodeContext, EntityState, run_entity_episode
 from devhost.engine.orchestrations import EpisodeContext, run_orchestration_episode
 from devhost.engine.replay import KnownFunctions
 from devhost.protocol import EventType, OrchestrationStatus, events
 from devhost.stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+from entities import Counter
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
-KNOWN = KnownFunctions.of(["work"], ["fan_out", "waits"], [])
+KNOWN = KnownFunctions.of(["work"], ["fan_out", "waits", "counts"], ["Counter"])
 
 
 def _fan_out(context: df.DurableOrchestrationContext):
@@ -26,9 +28,16 @@ def _waits(context: df.DurableOrchestrationContext):
     return (yield context.wait_for_external_event("Go"))
 
 
+def _counts(context: df.DurableOrchestrationContext):
+    counter = df.EntityId("Counter", "c")
+    context.signal_entity(counter, "add", 1)
+    return (yield context.call_entity(counter, "add", 2))
+
+
 HANDLES: dict[str, Callable[[str], str]] = {
     "fan_out": df.Orchestrator.create(_fan_out),
     "waits": df.Orchestrator.create(_waits),
+    "counts": df.Orchestrator.create(_counts),
 }
 
 
@@ -111,3 +120,27 @@ def test_events_that_overtake_the_execution_start_wait_for_it() -> None:
     raised = Message("i-1", events.event_raised(T0, "Go", '"early"'))
     checkpoint = instance.deliver([raised])
     assert checkpoint.deferred == [raised] and checkpoint.new_events == []
+
+
+def test_an_episode_run_again_later_sends_the_same_entity_requests() -> None:
+    """A crash between sending and committing re-runs the episode at another time: its
+    entity requests keep their ids, so the entity's duplicate check drops the repeats."""
+
+    def requests_sent(now: datetime) -> list[Message]:
+        record = InstanceRecord("i-1", "counts", "e-1", OrchestrationStatus.PENDING, T0, T0)
+        start = events.execution_started(T0, instance_id="i-1", execution_id="e-1", name="counts", input=None)
+        context = EpisodeContext(now=now, functions=KNOWN, run_orchestrator=lambda name, body: HANDLES[name](body))
+        return run_orchestration_episode(WorkItem("i-1", [Message("i-1", start, "e-1")], record, []), context).outgoing
+
+    first, again = requests_sent(T0), requests_sent(T0 + timedelta(minutes=7))
+    ids = [json.loads(m.event["Input"])["id"] for m in first]
+    assert len(set(ids)) == 2
+    assert [json.loads(m.event["Input"])["id"] for m in again] == ids
+    # The Counter gets both runs' messages and adds once per request: 1 + 2.
+    counter = WorkItem("@counter@c", first + again, None, [])
+    entity = EntityEpisodeContext(
+        now=T0, entity_name="Counter", run_entity=lambda name, batch: Counter._function.get_user_function()(batch),
+        max_batch=50,
+    )  # fmt: skip
+    state = run_entity_episode(counter, entity).record
+    assert state is not None and json.loads(EntityState.of(state).state or "null") == 3
