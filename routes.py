@@ -75,6 +75,8 @@ def _json_body(req: func.HttpRequest) -> Any:
         return json.loads(body)
     except ValueError as error:
         raise _Rejected(400, f"request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise _Rejected(400, "request body is not valid JSON: it is nested too deeply") from None
 
 
 @bp.route(route="orchestrators/{functionName}", methods=["POST"])

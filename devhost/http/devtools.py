@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from aiohttp import web
@@ -10,6 +9,7 @@ from aiohttp import web
 from ..errors import BadRequest
 from ..protocol import format_timestamp
 from .keys import ENGINE
+from .queries import json_value
 
 
 # A hundred years: far beyond any timer, well inside what datetime can hold.
@@ -23,10 +23,7 @@ def add_routes(app: web.Application) -> None:
 
 async def advance(request: web.Request) -> web.Response:
     """Moves the clock by `{"seconds": N}`, fires due timers, answers once work settled."""
-    try:
-        body = json.loads(await request.read() or b"{}")
-    except ValueError as error:
-        raise BadRequest(f"Invalid JSON content: {error}")
+    body = json_value(await request.read() or b"{}")
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if (
         isinstance(seconds, bool)

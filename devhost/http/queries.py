@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -91,16 +91,39 @@ def seconds(query: Query, name: str, *, most: float) -> Optional[float]:
     return number
 
 
-def compact_json(raw: bytes) -> Optional[str]:
-    """A JSON body re-serialized compactly, as ext stores the JToken it parsed; None for
-    an empty body. Invalid JSON is the caller's error."""
-    if not raw.strip():
-        return None
+# Json.NET's default `MaxDepth`, which the extension's reader keeps: deeper is invalid.
+MAX_JSON_DEPTH = 64
+
+
+def json_value(raw: bytes) -> Any:
+    """A JSON body's value; invalid JSON, or JSON nested deeper than Json.NET reads, is
+    the caller's error (400), never a crash."""
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as error:
-        raise BadRequest(f"Invalid JSON content: {error}") from None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise BadRequest(f"Invalid JSON content: {reason}") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise BadRequest(f"Invalid JSON content: nested deeper than {MAX_JSON_DEPTH} levels.")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def compact_json(raw: bytes) -> Optional[str]:
+    """A JSON body re-serialized compactly, as ext stores the JToken it parsed; None for
+    an empty body."""
+    if not raw.strip():
+        return None
+    return json.dumps(json_value(raw), separators=(",", ":"), ensure_ascii=False)
 
 
 def is_json_media_type(request: web.Request) -> bool:

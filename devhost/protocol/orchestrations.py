@@ -30,7 +30,7 @@ def context_input(stored_input: Optional[str]) -> Any:
         return None
     try:
         value = json.loads(stored_input)
-    except ValueError:
+    except (ValueError, RecursionError):  # the SDK then fails the instance on it, as in Azure
         return stored_input
     return value if isinstance(value, str) else stored_input
 

@@ -316,3 +316,10 @@ async def test_counter_through_the_durable_webhook_with_each_body_form(
     failed = next(r.getMessage() for r in caplog.records if "failed 'add' operation" in r.getMessage())
     assert "the SDK can decode: the JSON object must be str, bytes or bytearray, not int" in failed
     assert "Input: 1 (the Python SDK's get_input() cannot decode it" in failed
+
+
+async def test_deeply_nested_bodies_are_400_on_the_apps_routes(app_host: DurableHost, http: aiohttp.ClientSession) -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    for route in ("orchestrators/process_order", "approvals/some-id", "counters/visits/add"):
+        status, body, _ = await call(http, "POST", f"{app_host.base_url}/api/{route}", data=deep)
+        assert status == 400 and "nested too deeply" in body["error"], route

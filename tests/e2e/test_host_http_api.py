@@ -426,3 +426,27 @@ async def test_entity_list_filters_by_last_operation_time(host: DurableHost, htt
     _, before, _ = await call(http, "GET", f"{base}?lastOperationTimeTo={stamp}")
     assert [item["entityId"]["key"] for item in after] == ["late"]
     assert [item["entityId"]["key"] for item in before] == ["early"]
+
+
+async def test_json_deeper_than_json_net_reads_is_400_everywhere(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """Json.NET reads at most 64 levels (its default `MaxDepth`); deeper bodies, even far
+    deeper than Python's recursion limit, are the caller's error, never a 500."""
+
+    def nested(levels: int) -> bytes:
+        return b"[" * levels + b"]" * levels
+
+    as_json = {"Content-Type": "application/json"}
+    start = f"{host.base_url}{API}/orchestrators/echo_back"
+    assert (await call(http, "POST", start, data=nested(64), headers=as_json))[0] == 202
+    waiting = await host.start("waits_for_events")
+    for url in (
+        start,
+        f"{host.base_url}{API}/instances/{waiting}/raiseEvent/Go",
+        f"{host.base_url}{API}/entities/Tally/deep?op=add",
+        f"{host.base_url}/devhost/clock/advance",
+    ):
+        for levels in (65, 5000):
+            status, body, _ = await call(http, "POST", url, data=nested(levels), headers=as_json)
+            assert status == 400 and "Invalid JSON content" in body["error"], (url, levels)
