@@ -44,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time moves only by POST /devhost/clock/advance",
     )
+    start.add_argument(
+        "--allowed-hosts",
+        default="",
+        help="comma-separated names the Host header may carry besides this machine's and IP addresses",
+    )
     start.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     return root
 
@@ -69,6 +74,7 @@ async def _serve(options: argparse.Namespace) -> int:
         connection=options.connection,
         hub=options.hub,
         virtual_clock=options.virtual_clock,
+        allowed_hosts=tuple(h.strip() for h in options.allowed_hosts.split(",") if h.strip()),
     )
     host = Host(config)
     await host.start()

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional
 from .engine.dispatcher import EngineSettings
 from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse_strategy
 from .errors import StartupError
+from .http.guard import GuardSettings
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class HostConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     engine: EngineSettings = field(default_factory=EngineSettings)
     partition_count: int = 4
+    guard: GuardSettings = field(default_factory=GuardSettings)
 
     @property
     def route_path(self) -> str:
@@ -51,9 +53,14 @@ class HostConfig:
 
 
 def public_origin(host: str, port: int) -> str:
-    """The origin URLs are built on, as `func start` prints them (`localhost` for loopback)."""
+    """The origin URLs are built on, as `func start` prints them (`localhost` for loopback);
+    an IPv6 address goes in brackets."""
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "localhost", "") else host
-    return f"http://{shown}:{port}"
+    return f"http://{url_host(shown)}:{port}"
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def load_config(
@@ -65,6 +72,7 @@ def load_config(
     connection: Optional[str] = None,
     hub: Optional[str] = None,
     virtual_clock: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
     environ: Optional[dict[str, str]] = None,
 ) -> HostConfig:
     """Reads the app's settings files; `environ` (default `os.environ`) receives the
@@ -73,6 +81,7 @@ def load_config(
     if not app_dir.is_dir():
         raise StartupError(f"App directory '{app_dir}' does not exist.")
     apply_local_settings(app_dir, env)
+    guard = _guard_settings(app_dir, allowed_hosts)
     host_json = read_json(app_dir / "host.json", required=False)
     extensions = _section(host_json, "extensions")
     durable = _section(extensions, "durableTask")
@@ -98,6 +107,7 @@ def load_config(
         route_prefix=str(http.get("routePrefix", "api")).strip("/"),
         engine=engine,
         partition_count=_positive(provider, "partitionCount", 4),
+        guard=guard,
     )
 
 
@@ -109,6 +119,17 @@ def apply_local_settings(app_dir: Path, env: dict[str, str] | Any) -> None:
     for name, value in values.items():
         if name not in env and value is not None:
             env[name] = str(value)
+
+
+def _guard_settings(app_dir: Path, allowed_hosts: tuple[str, ...]) -> GuardSettings:
+    """local.settings.json `Host.CORS` (comma-separated origins, `*` for any) and
+    `Host.CORSCredentials`, as `func start` reads them."""
+    host = read_json(app_dir / "local.settings.json", required=False).get("Host") or {}
+    if not isinstance(host, dict):
+        raise StartupError("local.settings.json: 'Host' must be an object.")
+    origins = tuple(o.strip().rstrip("/") for o in str(host.get("CORS") or "").split(",") if o.strip())
+    credentials = str(host.get("CORSCredentials", "false")).lower() == "true"
+    return GuardSettings(cors_origins=origins, cors_credentials=credentials, allowed_hosts=allowed_hosts)
 
 
 def read_json(path: Path, *, required: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Optional
 from aiohttp import web
 
 from .clock import Clock, SystemClock, VirtualClock
-from .config import HostConfig, public_origin
+from .config import HostConfig, public_origin, url_host
 from .engine.dispatcher import Engine
 from .engine.management import Management
 from .errors import StartupError
@@ -73,8 +73,8 @@ class Host:
         try:
             self._port = listener.getsockname()[1]
             origin = public_origin(config.host, self._port)
-            rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "localhost", "") else config.host
-            self.urls = Urls(origin, config.hub, f"http://{rpc_host}:{self._port}")
+            rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "localhost", "") else config.host
+            self.urls = Urls(origin, config.hub, f"http://{url_host(rpc_host)}:{self._port}")
             engine_settings = config.engine
             self._invoker = Invoker(
                 str(config.app_dir),
@@ -98,6 +98,7 @@ class Host:
                 urls=self.urls,
                 route_path=config.route_path,
                 max_request_bytes=config.max_request_bytes,
+                guard=config.guard,
             )
             self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await self._runner.setup()

@@ -28,6 +28,7 @@ from .keys import (
     ROUTE_PREFIX,
     URLS,
 )
+from .guard import Guard, GuardSettings
 from .routing import Router
 from .urls import Urls
 
@@ -72,8 +73,9 @@ def create_app(
     urls: Urls,
     route_path: str,
     max_request_bytes: int,
+    guard: GuardSettings,
 ) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=max_request_bytes)
+    app = web.Application(middlewares=[Guard(guard).middleware, errors], client_max_size=max_request_bytes)
     app[ENGINE] = engine
     app[MANAGEMENT] = management
     app[INVOKER] = invoker
