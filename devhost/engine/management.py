@@ -26,6 +26,7 @@ from ..protocol import (
     split_entity_instance_id,
 )
 from ..ids import new_guid, new_hex
+from ..protocol.keys import is_control, storage_key_problem
 from ..stores.base import InstanceQuery, InstanceRecord, Message
 from .dispatcher import Engine
 from .replay import ReplayFailure
@@ -34,18 +35,13 @@ from .statuses import EntityStatus, InstanceStatus, entity_status, history_event
 MAX_INSTANCE_ID_LENGTH = 256
 
 
-def _is_control(character: str) -> bool:
-    """.NET `char.IsControl`: C0, DEL and C1."""
-    return ord(character) < 32 or 127 <= ord(character) < 160
-
-
 def validate_instance_id(instance_id: str) -> None:
     """ext `DurableClient.StartNewAsync` rules for caller-chosen ids."""
     if not instance_id:
         raise BadRequest("Orchestration instance ids must not be empty.")
     if instance_id.startswith("@"):
         raise BadRequest("Orchestration instance ids must not start with @.")
-    if any(c in "/\\?#" or _is_control(c) for c in instance_id):
+    if any(c in "/\\?#" or is_control(c) for c in instance_id):
         raise BadRequest(
             "Orchestration instance ids must not contain /, \\, #, ?, or control characters."
         )
@@ -53,6 +49,9 @@ def validate_instance_id(instance_id: str) -> None:
         raise BadRequest(
             f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
         )
+    problem = storage_key_problem(instance_id)
+    if problem is not None:
+        raise BadRequest(problem)
 
 
 class Management:
@@ -274,8 +273,11 @@ class Management:
     ) -> None:
         """An empty operation name is sent as is, as ext sends a signal with no `op`."""
         self._check("entity", name)
-        if any(c in "/\\?#" or _is_control(c) for c in key):
+        if any(c in "/\\?#" or is_control(c) for c in key):
             raise BadRequest("Entity keys must not contain /, \\, #, ?, or control characters.")
+        problem = storage_key_problem(entity_instance_id(name, key))
+        if problem is not None:
+            raise BadRequest(problem)
         request = EntityRequest(
             id=new_guid(), operation=operation, is_signal=True, input=input_json
         ).to_json()

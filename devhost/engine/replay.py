@@ -31,6 +31,7 @@ from ..protocol import (
     split_entity_instance_id,
     wire_input_from_action,
 )
+from ..protocol.keys import storage_key_problem
 from ..stores.base import Message
 from .versioning import Versioning
 
@@ -314,7 +315,7 @@ class Replay:
         """DTFx `RetryInterceptor`: a durable timer between attempts, and one more after the
         last failure, which the SDK waits for before surfacing the error (D.1)."""
         options = action.get("retryOptions") or {}
-        first = timedelta(milliseconds=float(options.get("firstRetryIntervalInMilliseconds", 0)))
+        first_ms = float(options.get("firstRetryIntervalInMilliseconds", 0))
         attempts = int(options.get("maxNumberOfAttempts", 1))
         backoff = float(options.get("backoffCoefficient", 1.0))
         max_interval = _millis(options.get("maxRetryIntervalInMilliseconds"))
@@ -326,8 +327,7 @@ class Replay:
             yield outcome
             if not outcome.failed:
                 return outcome
-            delay = first * (backoff**count)
-            delay = min(delay, max_interval or _DEFAULT_MAX_RETRY_INTERVAL)
+            delay = _retry_delay(first_ms, backoff, count, max_interval or _DEFAULT_MAX_RETRY_INTERVAL)
             if timeout is not None and self._now >= started + timeout:
                 break
             last = count + 1 >= attempts
@@ -422,6 +422,8 @@ class Replay:
             )
         if child is not None and child.startswith("@"):
             raise ReplayFailure("Orchestration instance ids must not start with @")
+        if child is not None and (problem := storage_key_problem(child)) is not None:
+            raise ReplayFailure(problem)
 
     def _create_sub_orchestration(self, action: dict[str, Any]) -> _Future:
         self._check_sub_orchestration(action)
@@ -460,6 +462,8 @@ class Replay:
         entity = split_entity_instance_id(target)
         if entity is None:
             raise ReplayFailure(f"'{target}' is not an entity instance id.")
+        if (problem := storage_key_problem(target)) is not None:
+            raise ReplayFailure(problem)
         self._functions.check("entity", entity[0])
         event_id, existing = self._allocate(EventType.EVENT_SENT, OPERATION_EVENT_NAME)
         if existing is not None:
@@ -560,8 +564,28 @@ _SCHEDULING_TYPES = frozenset(
 FAILURE_TYPES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
 
 
+# Longer than any retry means; short enough that the clock plus it stays a datetime.
+_LONGEST_DELAY = timedelta(days=365 * 100)
+
+
 def _millis(value: Any) -> Optional[timedelta]:
-    return None if value is None else timedelta(milliseconds=float(value))
+    return None if value is None else _clamped(float(value))
+
+
+def _clamped(milliseconds: float) -> timedelta:
+    if milliseconds != milliseconds or milliseconds < 0:  # NaN or negative: no wait
+        return timedelta(0)
+    return timedelta(milliseconds=min(milliseconds, _LONGEST_DELAY / timedelta(milliseconds=1)))
+
+
+def _retry_delay(first_ms: float, backoff: float, attempt: int, longest: timedelta) -> timedelta:
+    """`first · backoff^attempt`, at most `longest`, computed so that no coefficient or
+    attempt count overflows (DTFx `RetryInterceptor` clamps to the max interval too)."""
+    try:
+        wanted = first_ms * backoff**attempt
+    except OverflowError:
+        wanted = float("inf")
+    return min(_clamped(wanted), longest)
 
 
 def _first(value: Any) -> Optional[str]:

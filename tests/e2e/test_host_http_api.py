@@ -8,6 +8,7 @@ from typing import Optional
 
 import aiohttp
 import pytest
+import yarl
 
 from devhost.http.urls import WEBHOOK_PATH as API
 from devhost.testing import DurableHost
@@ -450,3 +451,20 @@ async def test_json_deeper_than_json_net_reads_is_400_everywhere(
         for levels in (65, 5000):
             status, body, _ = await call(http, "POST", url, data=nested(levels), headers=as_json)
             assert status == 400 and "Invalid JSON content" in body["error"], (url, levels)
+
+
+async def test_ids_azure_storage_cannot_hold_are_refused_on_both_stores(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """A table key holds 1 KiB and no control characters; `.` and `..` make no blob path.
+    Refused up front, since the same app would fail on Azure (and loop on retries)."""
+    for encoded in ("%2E", "%2E%2E"):  # clients resolve a literal "." or ".." segment away
+        url = yarl.URL(f"{host.base_url}{API}/orchestrators/sequence/{encoded}", encoded=True)
+        async with http.post(url) as response:
+            assert response.status == 400 and "cannot name an instance" in (await response.json())["error"]
+    long_key = "k" * 1000
+    status, body, _ = await call(http, "POST", f"{host.base_url}{API}/entities/Tally/{long_key}?op=add", json=1)
+    assert status == 400 and "too long for an Azure Storage table key" in body["error"]
+    instance_id = await host.start("uses_entity", long_key)
+    status = await host.wait(instance_id)
+    assert status.runtime_status == "Failed" and "too long for an Azure Storage table key" in status.output

@@ -169,3 +169,24 @@ def test_http_call_polls_the_location_only_when_asked() -> None:
     result = _replay(builder, [polling])
     assert scheduled(result) == [(EventType.TIMER_CREATED, 1)]
     assert parse_timestamp(result.new_events[0]["FireAt"]) == builder.now + timedelta(seconds=5)
+
+
+def test_retry_delays_clamp_instead_of_overflowing() -> None:
+    """A coefficient or interval past what a clock can add stays at the longest wait
+    (the max interval, 6 days unless set), never an OverflowError that fails the host."""
+    builder = HistoryBuilder("orch")
+    failed = builder.schedule_activity("act")
+    builder.fail_activity(failed, "boom")
+    builder.next_episode()
+    action = {
+        **with_retry(attempts=5),
+        "retryOptions": {
+            "firstRetryIntervalInMilliseconds": 1e300,
+            "maxNumberOfAttempts": 5,
+            "backoffCoefficient": 1e308,
+        },
+    }
+    result = _replay(builder, [action])
+    timer = next(e for e in result.new_events if e["EventType"] == EventType.TIMER_CREATED)
+    now = parse_timestamp(builder.history[-1]["Timestamp"])
+    assert parse_timestamp(timer["FireAt"]) - now <= timedelta(days=6, seconds=1)
