@@ -10,12 +10,14 @@ memory and Azure implementations behave the same.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Optional, TypeVar
 
-from ..errors import Conflict
+from ..errors import BadRequest, Conflict
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
 
@@ -130,6 +132,29 @@ class Checkpoint:
     # entity operation), as (logging level, text): logged once the checkpoint is
     # committed, so whoever reads one can read the new state.
     traces: list[tuple[int, str]] = field(default_factory=list)
+
+
+def encode_continuation(position: dict[str, Optional[str]]) -> str:
+    """A page position as the opaque token callers hand back."""
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def decode_continuation(token: str, fields: frozenset[str]) -> dict[str, Optional[str]]:
+    """The position a token holds; a token this host did not issue (not decodable, or not
+    an object of `fields` holding strings or null) is the caller's error, never a storage
+    call's."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, RecursionError):
+        position = None
+    if not (
+        isinstance(position, dict)
+        and position
+        and set(position) <= fields
+        and all(value is None or isinstance(value, str) for value in position.values())
+    ):
+        raise BadRequest("The continuation token is not one this host issued.")
+    return position
 
 
 def discarded(item: WorkItem) -> Checkpoint:

@@ -23,11 +23,16 @@ from .base import (
     Message,
     Store,
     WorkItem,
+    decode_continuation,
     discarded,
+    encode_continuation,
     ensure_replaceable,
     take_share,
 )
 from .ready import ReadyInstances
+
+# A page of a query ends after this instance id.
+_TOKEN_FIELDS = frozenset({"after"})
 
 
 class MemoryStore(Store):
@@ -176,14 +181,15 @@ class MemoryStore(Store):
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
     ) -> tuple[list[InstanceRecord], Optional[str]]:
         ids = sorted(self._records)
-        start = bisect.bisect_right(ids, continuation) if continuation else 0
+        after = decode_continuation(continuation, _TOKEN_FIELDS).get("after") if continuation else None
+        start = bisect.bisect_right(ids, after) if after is not None else 0
         page: list[InstanceRecord] = []
         for instance_id in ids[start:]:
             record = self._records[instance_id]
             if not query.matches(record):
                 continue
             if top is not None and len(page) == top:
-                return page, page[-1].instance_id
+                return page, encode_continuation({"after": page[-1].instance_id})
             page.append(record)
         return page, None
 

@@ -468,3 +468,22 @@ async def test_ids_azure_storage_cannot_hold_are_refused_on_both_stores(
     instance_id = await host.start("uses_entity", long_key)
     status = await host.wait(instance_id)
     assert status.runtime_status == "Failed" and "too long for an Azure Storage table key" in status.output
+
+
+async def test_a_continuation_token_this_host_did_not_issue_is_400(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    import base64
+
+    crafted = [
+        "not base64 at all!",
+        base64.urlsafe_b64encode(b"5").decode(),
+        base64.urlsafe_b64encode(b'{"PartitionKey": 1}').decode(),
+        base64.urlsafe_b64encode(b'{"Other": "x"}').decode(),
+    ]
+    for token in crafted:
+        for route in ("instances", "entities"):
+            status, body, _ = await call(
+                http, "GET", f"{host.base_url}{API}/{route}", headers={"x-ms-continuation-token": token}
+            )
+            assert status == 400 and "not one this host issued" in body["error"], (route, token)

@@ -18,7 +18,6 @@ rows, so a crash mid-write never leaves a mix of old and new events.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,9 +29,8 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from ...errors import BadRequest
 from ...protocol import Event, OrchestrationStatus, event_type_from_name, event_type_name
-from ..base import ConflictError, InstanceQuery, InstanceRecord
+from ..base import ConflictError, InstanceQuery, InstanceRecord, decode_continuation, encode_continuation
 from .names import escape_key, unescape_key
 from .payloads import PROPERTY_LIMIT_CHARS, LargePayloads
 
@@ -391,16 +389,13 @@ def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     return batches
 
 
+# What azure-data-tables puts in a continuation token.
+_TOKEN_FIELDS = frozenset({"PartitionKey", "RowKey"})
+
+
 def _encode_token(token: Any) -> Optional[str]:
-    if not token:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+    return encode_continuation(token) if token else None
 
 
 def _decode_token(token: Optional[str]) -> Any:
-    if not token:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))
-    except ValueError:
-        raise BadRequest("The continuation token is not one this host issued.") from None
+    return decode_continuation(token, _TOKEN_FIELDS) if token else None
