@@ -25,7 +25,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from .context import InvocationContext
 from .ids import new_guid
-from .loader import DURABLE_CLIENT, FunctionInfo
+from .loader import FunctionInfo
 from .protocol import OUT_OF_PROC_MARKER
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,11 @@ from ..clock import Clock, VirtualClock
 from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
-from ..protocol import OrchestrationStatus, events, split_entity_instance_id
+from ..protocol import events, split_entity_instance_id
 from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
+from .host_failures import host_failure
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
 
@@ -124,7 +125,7 @@ class Engine:
                 checkpoint = await loop.run_in_executor(self._episodes, self._episode, item)
             except Exception as error:  # a host defect: keep the instance and show why
                 logger.exception("Episode of '%s' failed inside the host", item.instance_id)
-                checkpoint = _internal_failure(item, error, self.clock.now())
+                checkpoint = host_failure(item, error, self.clock.now())
             self._remember_cost(item.instance_id, checkpoint, loop.time() - began)
             try:
                 await self.store.commit(item, checkpoint)
@@ -296,17 +297,3 @@ class Engine:
                 await asyncio.wait_for(signal.wait(), timeout=min(remaining, 0.5))
             except asyncio.TimeoutError:
                 pass
-
-
-def _internal_failure(item: WorkItem, error: Exception, now: datetime) -> Checkpoint:
-    """Consumes the messages and fails the instance, so a host defect is visible and does
-    not redeliver the same work forever."""
-    checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
-    if item.record is not None:
-        checkpoint.record = item.record.copy(
-            status=OrchestrationStatus.FAILED,
-            output=f"devhost internal error: {type(error).__name__}: {error}",
-            last_updated_time=now,
-            completed_time=now,
-        )
-    return checkpoint
