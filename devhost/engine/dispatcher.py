@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from ..caches import LruCache
 from ..clock import Clock, VirtualClock
 from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
@@ -49,6 +50,7 @@ _LINGER_CAP_S = 5.0
 # When more activities are queued than workers, a worker takes several (its fair share,
 # at most this many): synchronous ones then cost one hand-off to a thread, not one each.
 _ACTIVITY_SHARE = 16
+_REMEMBERED_COSTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ class Engine:
         self._workers: list[asyncio.Task[None]] = []
         self._commit_signal = asyncio.Event()
         self._advance_lock = asyncio.Lock()
-        self._episode_seconds: dict[str, float] = {}
+        # Each live instance's last episode cost, for lingering; entities never end, so
+        # the map is bounded rather than only cleared when an orchestration does.
+        self._episode_seconds: LruCache[str, float] = LruCache(most=_REMEMBERED_COSTS)
 
     async def start(self) -> None:
         await self.store.open()
@@ -150,7 +154,7 @@ class Engine:
     def _remember_cost(self, instance_id: str, checkpoint: Checkpoint, seconds: float) -> None:
         record = checkpoint.record
         if record is None or record.status.is_terminal:
-            self._episode_seconds.pop(instance_id, None)
+            self._episode_seconds.pop(instance_id)
         else:
             self._episode_seconds[instance_id] = seconds
 

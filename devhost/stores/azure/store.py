@@ -44,6 +44,7 @@ from ..base import (
     ensure_replaceable,
     take_share,
 )
+from ...caches import LruCache
 from ..ready import ReadyInstances
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
@@ -52,6 +53,9 @@ from .queues import RENEW_AFTER_S, VISIBILITY_S, MessageCodec, Received, send, s
 from .tables import HistoryState, HubTables
 
 logger = logging.getLogger(__name__)
+
+# History events kept in memory across all cached instances.
+_CACHED_EVENTS = 200_000
 
 _STARTUP_TIMEOUT_S = 20.0
 _SHUTDOWN_S = 3.0
@@ -117,7 +121,11 @@ class AzureStore(Store):
         # Each orchestration's checkpoint as this host last committed it. Only the
         # partition's owner writes, so it stays right; if not, the conditional commit
         # fails, the entry is dropped and the next episode reads the tables again.
-        self._checkpoints: dict[str, tuple[InstanceRecord, HistoryState]] = {}
+        # Histories as last committed, by instance: what the next episode starts from
+        # without reading storage; bounded by the events they hold.
+        self._checkpoints: LruCache[str, tuple[InstanceRecord, HistoryState]] = LruCache(
+            most=_CACHED_EVENTS, weigh=lambda cached: 1 + len(cached[1].events)
+        )
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
         self._unsettled: set[str] = set()
@@ -241,7 +249,7 @@ class AzureStore(Store):
             received.done = True  # no more renewals, no deletes
             self._unhold(received, settled=True)
         for instance_id in [i for i in self._checkpoints if mine(i)]:
-            del self._checkpoints[instance_id]
+            self._checkpoints.pop(instance_id)
         self._update_idle()
 
     async def _poll_control(self, partition: int) -> None:
@@ -466,7 +474,7 @@ class AzureStore(Store):
             if changed:
                 await self._tables.put_record(record, stored=item.record)  # entities keep no history
         elif record is not None and (changed or token.write_row):
-            self._checkpoints.pop(instance_id, None)
+            self._checkpoints.pop(instance_id)
             committed = await self._tables.commit_checkpoint(
                 instance_id,
                 token.history,
@@ -659,7 +667,7 @@ class AzureStore(Store):
         """Its queued messages stay where they are: once received they find no instance
         and are dropped, as DTFx drops them."""
         self._instances.note_purged(instance_id)
-        self._checkpoints.pop(instance_id, None)
+        self._checkpoints.pop(instance_id)
         existed = await self._tables.delete_record(instance_id)
         await self._tables.delete_history(instance_id)
         await self._payloads.delete_under(f"{escape_key(instance_id)}/")
