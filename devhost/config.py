@@ -102,7 +102,7 @@ def load_config(
         port=port,
         storage=storage,
         connection=resolved_connection,
-        hub=hub or _hub_name(durable, env),
+        hub=hub or _default_hub(durable, env, virtual_clock=virtual_clock and storage != "memory"),
         virtual_clock=virtual_clock,
         route_prefix=str(http.get("routePrefix", "api")).strip("/"),
         engine=engine,
@@ -196,6 +196,19 @@ def _versioning(durable: Mapping[str, Any]) -> Versioning:
             choices = ", ".join("".join(p.capitalize() for p in m.name.split("_")) for m in kind)
             raise StartupError(f"host.json: '{name}' must be one of {choices}, not {value!r}.") from None
     return Versioning(default_version=default, **strategies)
+
+
+VIRTUAL_CLOCK_HUB_SUFFIX = "VirtualClock"
+
+
+def _default_hub(durable: Mapping[str, Any], env: Mapping[str, str], *, virtual_clock: bool) -> str:
+    """A virtual clock on persistent storage gets a hub of its own unless one is named
+    (`--hub`): its times run ahead of the real clock, so they must not meet the data of
+    hosts on the real one (`make start`)."""
+    name = _hub_name(durable, env)
+    if not virtual_clock:
+        return name
+    return name[: 45 - len(VIRTUAL_CLOCK_HUB_SUFFIX)] + VIRTUAL_CLOCK_HUB_SUFFIX
 
 
 def _hub_name(durable: Mapping[str, Any], env: Mapping[str, str]) -> str:

@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timezone
 from typing import TextIO
 
+from .config import VIRTUAL_CLOCK_HUB_SUFFIX
 from .host import Host
 
 _NOISY = ("azure", "aiohttp.access", "asyncio", "urllib3")
@@ -53,6 +54,11 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
     lines = [
         f"devhost: local Durable Functions host for {config.app_dir}",
         f"Task hub: {config.hub}  Storage: {config.storage}  Clock: {clock}",
+        *(
+            ["(the virtual clock keeps its own task hub, apart from the real clock's data; --hub names another)"]
+            if config.virtual_clock and config.hub.endswith(VIRTUAL_CLOCK_HUB_SUFFIX)
+            else []
+        ),
         f"[{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z] "
         f"Host started ({host.startup_ms}ms)",
         "",

@@ -59,3 +59,11 @@ def test_an_unsupported_durable_setting_is_said_at_start(tmp_path: Path, caplog:
     )
     load_config(tmp_path, environ={})
     assert "overridableExistingInstanceStates AnyState is not supported" in caplog.text
+
+
+def test_a_virtual_clock_on_azure_storage_gets_its_own_hub_unless_one_is_named(tmp_path: Path) -> None:
+    app = _app(tmp_path, {"extensions": {"durableTask": {"hubName": "Orders"}}}, {})
+    assert load_config(app, storage="azurite", virtual_clock=True, environ={}).hub == "OrdersVirtualClock"
+    assert load_config(app, storage="azurite", virtual_clock=True, hub="Mine", environ={}).hub == "Mine"
+    assert load_config(app, storage="azurite", environ={}).hub == "Orders"
+    assert load_config(app, storage="memory", virtual_clock=True, environ={}).hub == "Orders"
