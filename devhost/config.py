@@ -81,7 +81,7 @@ def load_config(
     if not app_dir.is_dir():
         raise StartupError(f"App directory '{app_dir}' does not exist.")
     apply_local_settings(app_dir, env)
-    guard = _guard_settings(app_dir, allowed_hosts)
+    guard = _guard_settings(app_dir, (*allowed_hosts, host))  # the name it listens on, too
     host_json = read_json(app_dir / "host.json", required=False)
     extensions = _section(host_json, "extensions")
     durable = _section(extensions, "durableTask")

@@ -39,12 +39,19 @@ def host_failure(item: WorkItem, error: Exception, now: datetime) -> Checkpoint:
         status=OrchestrationStatus.FAILED, output=reason, last_updated_time=now, completed_time=now
     )
     details = {"ErrorType": type(error).__name__, "ErrorMessage": reason}
+    started = next((e for e in item.history if e["EventType"] == EventType.EXECUTION_STARTED), None)
+    arriving = None
+    if started is None:  # a first episode: the start is still one of the messages
+        arriving = next(
+            (m.event for m in item.messages if m.event["EventType"] == EventType.EXECUTION_STARTED), None
+        )
+        started = arriving
     checkpoint.new_events = [
         events.orchestrator_started(now),
+        *([arriving] if arriving is not None else []),
         events.execution_completed(now, len(item.history), OrchestrationStatus.FAILED, reason, details),
         events.orchestrator_completed(now),
     ]
-    started = next((e for e in item.history if e["EventType"] == EventType.EXECUTION_STARTED), None)
     parent = (started or {}).get("ParentInstance")
     if parent:
         instance = parent["OrchestrationInstance"]

@@ -422,8 +422,7 @@ class Replay:
             )
         if child is not None and child.startswith("@"):
             raise ReplayFailure("Orchestration instance ids must not start with @")
-        if child is not None and (problem := storage_key_problem(child)) is not None:
-            raise ReplayFailure(problem)
+
 
     def _create_sub_orchestration(self, action: dict[str, Any]) -> _Future:
         self._check_sub_orchestration(action)
@@ -431,6 +430,8 @@ class Replay:
         event_id, existing = self._allocate(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED, name)
         if existing is None:
             child = action.get("instanceId") or f"{self._execution_id}:{event_id}"
+            if (problem := storage_key_problem(child)) is not None:  # new work only
+                raise ReplayFailure(problem)
             stored_input = None if action.get("input") is None else json.dumps(action["input"])
             # Deterministic, so a re-run of this episode after a crash starts the same execution.
             child_execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self._execution_id}:{event_id}").hex
@@ -462,14 +463,14 @@ class Replay:
         entity = split_entity_instance_id(target)
         if entity is None:
             raise ReplayFailure(f"'{target}' is not an entity instance id.")
-        if (problem := storage_key_problem(target)) is not None:
-            raise ReplayFailure(problem)
         self._functions.check("entity", entity[0])
         event_id, existing = self._allocate(EventType.EVENT_SENT, OPERATION_EVENT_NAME)
         if existing is not None:
             guid = str(json.loads(existing["Input"])["id"])  # the one history holds
         else:
-            guid = self._request_id(event_id)
+            if (problem := storage_key_problem(target)) is not None:  # new work only
+                raise ReplayFailure(problem)
+            guid = self._request_id(event_id, target, action["operation"], action.get("input"))
             request = EntityRequest(
                 id=guid,
                 operation=action["operation"],
@@ -486,12 +487,13 @@ class Replay:
             return _completed()
         return self._wait_for_event(guid)
 
-    def _request_id(self, event_id: int) -> str:
+    def _request_id(self, event_id: int, target: str, operation: str, payload: Optional[str]) -> str:
         """The entity request id, named after what a re-run of this episode shares with
-        the first run (instance, execution, the EventSent's id), not after its time: an
-        episode that runs again after a crash or a lost commit sends the same request,
-        and the entity's duplicate check drops the repeat."""
-        name = f"{self._instance_id}_{self._execution_id}_{event_id}"
+        the first run (instance, execution, the EventSent's id, and the request itself),
+        not after its time: an episode that runs again after a crash or a lost commit
+        sends the same request, and the entity's duplicate check drops the repeat; a
+        re-run that took another branch sends a different request under a different id."""
+        name = json.dumps([self._instance_id, self._execution_id, event_id, target, operation, payload])
         return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def _wait_for_event(self, name: str) -> _Future:

@@ -1,26 +1,28 @@
 """Keeps web pages and forged names from driving a developer's running host.
 
-A browser sends a cross-origin "simple" POST (`text/plain`) without asking first, so
-any page the developer visits could start orchestrations or signal entities on
-`localhost:7071`. Requests that change state and carry an `Origin` other than a loopback
-one or one the app allows (`local.settings.json` `Host.CORS`, as `func start` reads it)
-are refused with 403; CORS preflights are answered for allowed origins only. A `Host`
-header that names neither this machine, an IP address nor a name the user allows is
-refused with 400, which also defeats DNS rebinding.
+A browser sends some cross-site requests without asking first: a "simple" POST
+(`text/plain`), or a GET from an `<img>` to a starter route that takes any method. So
+requests a browser marks cross-site (`Sec-Fetch-Site`), and state-changing requests whose
+`Origin` is neither this host's own, a loopback one nor one the app allows
+(`local.settings.json` `Host.CORS`, as `func start` reads it), are refused with 403. With
+`Host.CORS` set, CORS preflights are answered here, as the Functions host does; without
+it they reach the app. A `Host` header that names neither this machine, the address it
+listens on, an IP address nor a name the user allows is refused with 400, which also
+defeats DNS rebinding.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,80 +31,120 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class GuardSettings:
     cors_origins: tuple[str, ...] = ()  # "*" allows every origin
     cors_credentials: bool = False
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # besides loopback names, IP addresses, this machine's
+
+
+def _hostname(authority: str) -> Optional[str]:
+    """The host part of `name[:port]`, or None for what no client sends (userinfo, a
+    broken bracket)."""
+    if "@" in authority:
+        return None
+    try:
+        return (urlsplit(f"//{authority}").hostname or "").lower() or None
+    except ValueError:
+        return None
 
 
 def _is_ip(name: str) -> bool:
     try:
-        ipaddress.ip_address(name.strip("[]"))
+        ipaddress.ip_address(name)
     except ValueError:
         return False
     return True
 
 
 def _is_loopback(name: str) -> bool:
-    if name.lower() in _LOOPBACK_NAMES or name.lower().endswith(".localhost"):
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+@functools.cache
+def _machine_names() -> frozenset[str]:
+    """Looked up on the first miss only: `getfqdn` can wait on DNS."""
+    return frozenset({socket.gethostname().lower(), socket.getfqdn().lower()})
 
 
 class Guard:
     def __init__(self, settings: GuardSettings) -> None:
         self._settings = settings
-        machine = socket.gethostname().lower()
-        self._names = {machine, socket.getfqdn().lower(), *(h.lower() for h in settings.allowed_hosts)}
+        self._allowed = frozenset(h.lower() for h in settings.allowed_hosts)
 
     def host_allowed(self, host_header: str) -> bool:
-        name = (urlsplit(f"//{host_header}").hostname or "").lower()
-        return bool(name) and (_is_loopback(name) or _is_ip(name) or name in self._names)
+        name = _hostname(host_header)
+        if name is None:
+            return False
+        return _is_loopback(name) or _is_ip(name) or name in self._allowed or name in _machine_names()
 
-    def origin_allowed(self, origin: str) -> bool:
-        if "*" in self._settings.cors_origins or origin in self._settings.cors_origins:
+    def _listed(self, origin: str) -> bool:
+        return "*" in self._settings.cors_origins or origin in self._settings.cors_origins
+
+    def origin_allowed(self, origin: str, host_header: str) -> bool:
+        """Listed, loopback, or this very host (same origin, once its Host passed)."""
+        if self._listed(origin):
             return True
-        parts = urlsplit(origin)
-        return parts.scheme in ("http", "https") and _is_loopback(parts.hostname or "")
+        try:
+            parts = urlsplit(origin)
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https"):
+            return False
+        return _is_loopback(parts.hostname or "") or parts.netloc.lower() == host_header.lower()
 
     def _cors_headers(self, origin: str) -> dict[str, str]:
         """What `func start` adds for an origin its CORS setting names (with credentials
         the origin itself, since browsers refuse `*` then)."""
-        listed = self._settings.cors_origins
-        if origin not in listed and "*" not in listed:
+        if not self._listed(origin):
             return {}
-        wildcard = "*" in listed and not self._settings.cors_credentials
+        wildcard = "*" in self._settings.cors_origins and not self._settings.cors_credentials
         headers = {"Access-Control-Allow-Origin": "*" if wildcard else origin}
+        if not wildcard:
+            headers["Vary"] = "Origin"
         if self._settings.cors_credentials:
             headers["Access-Control-Allow-Credentials"] = "true"
         return headers
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not self.host_allowed(request.headers.get("Host", "")):
-            return web.json_response(
-                {"error": f"Host '{request.headers.get('Host', '')}' is not a name of this host; "
-                 "allow it with --allowed-hosts."},
-                status=400,
+        host_header = request.headers.get("Host", "")
+        if not self.host_allowed(host_header):
+            return _refused(
+                400,
+                f"Host '{host_header}' is not a name of this host; allow it with --allowed-hosts.",
             )
         origin = request.headers.get("Origin")
-        if origin is None:
-            return await handler(request)
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            cors = self._cors_headers(origin)
-            if not cors:
-                return web.json_response({"error": f"Origin '{origin}' is not allowed (Host.CORS)."}, status=403)
-            requested = request.headers.get("Access-Control-Request-Headers")
-            cors["Access-Control-Allow-Methods"] = request.headers["Access-Control-Request-Method"]
-            if requested:
-                cors["Access-Control-Allow-Headers"] = requested
-            return web.Response(status=204, headers=cors)
-        if request.method not in _SAFE_METHODS and not self.origin_allowed(origin):
-            return web.json_response(
-                {"error": f"Origin '{origin}' may not change this host's state; list it in "
-                 "local.settings.json Host.CORS to allow it."},
-                status=403,
+        if origin is not None and self._settings.cors_origins and _is_preflight(request):
+            return self._preflight(request, origin)
+        cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
+        if cross_site and not (origin is not None and self._listed(origin)):
+            return _refused(403, "A page on another site may not call this host; list its origin in local.settings.json Host.CORS.")
+        if origin is not None and request.method not in _SAFE_METHODS and not self.origin_allowed(origin, host_header):
+            return _refused(
+                403,
+                f"Origin '{origin}' may not change this host's state; list it in local.settings.json Host.CORS.",
             )
         response = await handler(request)
-        response.headers.update(self._cors_headers(origin))
+        if origin is not None:
+            response.headers.update(self._cors_headers(origin))
         return response
+
+    def _preflight(self, request: web.Request, origin: str) -> web.Response:
+        cors = self._cors_headers(origin)
+        if not cors:
+            return _refused(403, f"Origin '{origin}' is not allowed (local.settings.json Host.CORS).")
+        cors["Access-Control-Allow-Methods"] = request.headers["Access-Control-Request-Method"]
+        requested = request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            cors["Access-Control-Allow-Headers"] = requested
+        return web.Response(status=204, headers=cors)
+
+
+def _is_preflight(request: web.Request) -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+
+def _refused(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -78,3 +78,35 @@ def test_allowed_host_names_and_ipv6_urls() -> None:
     binding = json.loads(Urls("http://[::1]:7071", "Hub", "http://[::1]:7071").client_binding())
     assert binding["rpcBaseUrl"] == "http://[::1]:7071/durabletask/"
     assert binding["managementUrls"]["statusQueryGetUri"].startswith("http://[::1]:7071/runtime/webhooks/durabletask/")
+
+
+async def test_same_origin_pages_pass_and_cross_site_fetches_do_not(
+    guarded: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    """A page served by this host itself (on its IP, say) may post; any request a browser
+    marks cross-site (an `<img>` GET at a starter that takes any method) may not."""
+    port = guarded.base_url.rsplit(":", 1)[1]
+    start = f"{guarded.base_url}{API}/orchestrators/sequence"
+    same = {"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}"}
+    assert (await call(http, "POST", start, json=1, headers=same))[0] == 202
+    lan = {"Host": f"192.168.1.20:{port}", "Origin": f"http://192.168.1.20:{port}"}
+    assert (await call(http, "POST", start, json=1, headers=lan))[0] == 202
+    image = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    status, body, _ = await call(http, "GET", f"{guarded.base_url}/api/start/sequence", headers=image)
+    assert status == 403 and "another site" in body["error"]
+
+
+async def test_malformed_host_and_origin_headers_are_refused_not_500(
+    guarded: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    url = f"{guarded.base_url}{API}/instances"
+    assert (await call(http, "GET", url, headers={"Host": "[::1"}))[0] == 400
+    assert (await call(http, "GET", url, headers={"Host": "evil.example@localhost"}))[0] == 400
+    assert (await call(http, "POST", f"{url}/x/terminate", headers={"Origin": "http://[::1"}))[0] == 403
+
+
+def test_the_name_the_host_listens_on_is_allowed(tmp_path: Path) -> None:
+    from devhost.config import load_config
+
+    config = load_config(PROTOCOL_APP, host="devbox", environ={})
+    assert Guard(config.guard).host_allowed("devbox:7071")

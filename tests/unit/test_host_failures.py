@@ -40,3 +40,12 @@ def test_an_entity_keeps_its_state_and_answers_waiting_calls_with_an_error() -> 
     assert (reply.instance_id, reply.execution_id, reply.event["Name"]) == ("caller", "ex", "r-1")
     body = json.loads(reply.event["Input"])
     assert body["exceptionType"] == "Error" and "ValueError: oops" in json.loads(body["result"])
+
+
+def test_a_sub_orchestration_failing_in_its_first_episode_tells_its_parent_too() -> None:
+    parent = events.parent_instance(name="p", instance_id="parent", execution_id="pe", task_scheduled_id=1, version=None)
+    started = events.execution_started(T0, instance_id="child", execution_id="ce", name="c", input=None, parent=parent)
+    record = InstanceRecord("child", "c", "ce", OrchestrationStatus.PENDING, T0, T0)
+    checkpoint = host_failure(WorkItem("child", [Message("child", started, "ce")], record, []), RuntimeError("bug"), T0)
+    assert [m.instance_id for m in checkpoint.outgoing] == ["parent"]
+    assert [e["EventType"] for e in checkpoint.new_events][:2] == [EventType.ORCHESTRATOR_STARTED, EventType.EXECUTION_STARTED]
