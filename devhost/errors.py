@@ -7,6 +7,7 @@
     ├── Conflict            409  an instance with that id is still running, or its status
     │                            does not allow the command (suspend a suspended one, ...)
     ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
+    ├── StorageUnavailable  503  storage did not answer a request's call in time, or failed it
     └── StartupError        (CLI) the host cannot start; printed as one line
 
 The engine and stores raise these; the HTTP error middleware alone turns them into
@@ -52,6 +53,12 @@ class Conflict(DevhostError):
 
     status = 409
 
+
+
+class StorageUnavailable(DevhostError):
+    """Raised when a storage call made for a request fails or does not answer in time."""
+
+    status = 503
 
 
 class NotSettled(DevhostError):

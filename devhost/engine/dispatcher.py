@@ -23,7 +23,7 @@ from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
 from ..protocol import events, split_entity_instance_id
-from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
+from ..stores.base import BoundedStore, Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
 from .host_failures import host_failure
@@ -291,7 +291,7 @@ class Engine:
         deadline = loop.time() + timeout
         while True:
             signal = self._commit_signal
-            record = await self.store.get_record(instance_id)
+            record = await BoundedStore(self.store).get_record(instance_id)
             if done(record):
                 return record
             remaining = deadline - loop.time()

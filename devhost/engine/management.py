@@ -27,7 +27,7 @@ from ..protocol import (
 )
 from ..ids import new_guid, new_hex
 from ..protocol.keys import is_control, storage_key_problem
-from ..stores.base import InstanceQuery, InstanceRecord, Message
+from ..stores.base import BoundedStore, InstanceQuery, InstanceRecord, Message
 from .dispatcher import Engine
 from .replay import ReplayFailure
 from .statuses import EntityStatus, InstanceStatus, entity_status, history_events
@@ -57,7 +57,7 @@ def validate_instance_id(instance_id: str) -> None:
 class Management:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._store = engine.store
+        self._store = BoundedStore(engine.store)
         # The app's functions are indexed once per host: checking against one set per
         # request would rebuild it for every start and signal.
         self._functions = engine.index.known()

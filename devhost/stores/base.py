@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Optional, TypeVar
 
-from ..errors import BadRequest, Conflict
+from ..errors import BadRequest, Conflict, StorageUnavailable
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
 
@@ -196,6 +196,9 @@ class ConflictError(Exception):
 class Store(ABC):
     """Durable state of one task hub."""
 
+    # Exceptions that mean the storage service failed a call (not that the call was wrong).
+    unavailable_errors: tuple[type[BaseException], ...] = ()
+
     def __init__(self) -> None:
         # Set whenever a timer is held back, so a sleeping timer loop re-reads the schedule.
         self.timers_changed = asyncio.Event()
@@ -295,3 +298,35 @@ class Store(ABC):
     @abstractmethod
     async def purge(self, instance_id: str) -> bool:
         """Deletes the instance row, its history and payloads; False if it did not exist."""
+
+
+# How long a request waits for one storage call before answering 503.
+STORAGE_CALL_TIMEOUT_S = 10.0
+
+
+class BoundedStore:
+    """The store as request handlers use it: each call answers within
+    `STORAGE_CALL_TIMEOUT_S` or raises `StorageUnavailable`, so the HTTP API says 503
+    while storage is down or hung instead of hanging with it. The engine keeps using the
+    store itself, and carries on by itself once storage is back."""
+
+    def __init__(self, store: Store, timeout: float = STORAGE_CALL_TIMEOUT_S) -> None:
+        self._store = store
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        async def bounded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await asyncio.wait_for(attribute(*args, **kwargs), self._timeout)
+            except asyncio.TimeoutError:
+                raise StorageUnavailable(
+                    f"storage unavailable: no answer within {self._timeout:g}s"
+                ) from None
+            except self._store.unavailable_errors as error:
+                raise StorageUnavailable(f"storage unavailable: {type(error).__name__}: {error}") from None
+
+        return bounded

@@ -23,6 +23,7 @@ from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
     ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
@@ -91,6 +92,8 @@ class _Timer:
 
 
 class AzureStore(Store):
+    unavailable_errors = (ServiceRequestError, ServiceResponseError, HttpResponseError, OSError)
+
     def __init__(
         self,
         *,
