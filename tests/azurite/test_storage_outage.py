@@ -36,3 +36,27 @@ async def test_the_api_answers_503_while_storage_hangs_and_recovers(azurite: Any
             await host.raise_event(instance_id, "Go", 1)
             await host.raise_event(instance_id, "Go", 2)
             assert (await host.wait(instance_id)).output == [1, 2]
+
+
+async def test_a_start_while_queue_storage_hangs_answers_503_and_can_be_retried(azurite: Any) -> None:
+    """Tables answer, queues hang: the start answers 503, its Pending row is undone, and
+    the same start again succeeds; never an instance Pending for good."""
+    give_up = aiohttp.ClientTimeout(total=60)
+    async with stalling_proxies(*azurite.ports) as proxies, aiohttp.ClientSession(timeout=give_up) as http:
+        blob, queue, table = proxies
+        proxied = connection_string("127.0.0.1", (blob.port, queue.port, table.port))
+        async with DurableHost(
+            PROTOCOL_APP, storage="azurite", connection=proxied, hub=f"Start{uuid.uuid4().hex[:10]}"
+        ) as host:
+            url = f"{host.base_url}{API}/orchestrators/waits_for_events/retried"
+            queue.stall()
+            status, body, _ = await call(http, "POST", url)
+            assert status == 503 and body["error"].startswith("storage unavailable")
+            queue.flow()
+            status, _, _ = await call(http, "POST", url)
+            # 202, or 409 when the first start's message reached the queue after all:
+            # either way the instance runs, once.
+            assert status in (202, 409)
+            await host.raise_event("retried", "Go", 1)
+            await host.raise_event("retried", "Go", 2)
+            assert (await host.wait("retried")).output == [1, 2]
