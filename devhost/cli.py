@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import traceback
@@ -88,4 +89,9 @@ async def _serve(options: argparse.Namespace) -> int:
     finally:
         print("Stopping the host...", flush=True)
         await host.stop()
+    if host.abandoned:
+        # Threads still in user code would keep the interpreter from exiting; their work
+        # was handed back to the store and runs again on the next start.
+        print(f"Abandoned, still running user code: {'; '.join(host.abandoned)}.", flush=True)
+        os._exit(0)
     return 0

@@ -57,6 +57,8 @@ class Host:
         self.management: Optional[Management] = None
         self.urls: Optional[Urls] = None
         self.startup_ms = 0
+        # What a stop left running in user code (a thread cannot be stopped).
+        self.abandoned: list[str] = []
         self._invoker: Optional[Invoker] = None
         self._runner: Optional[web.AppRunner] = None
         self._port = config.port
@@ -114,7 +116,7 @@ class Host:
             await self._runner.cleanup()
             self._runner = None
         if self.engine is not None:
-            await self.engine.stop()
+            self.abandoned = await self.engine.stop()
             self.engine = None
         if self._invoker is not None:
             self._invoker.close()

@@ -15,7 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional, TypeVar
 
 from ..caches import LruCache
 from ..clock import Clock, VirtualClock
@@ -31,6 +31,8 @@ from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # An advance that keeps firing timers due before its target never settles; past this
 # many timers it stops and says so.
@@ -90,6 +92,7 @@ class Engine:
         # Each live instance's last episode cost, for lingering; entities never end, so
         # the map is bounded rather than only cleared when an orchestration does.
         self._episode_seconds: LruCache[str, float] = LruCache(most=_REMEMBERED_COSTS)
+        self._running: dict[object, str] = {}  # user code under way, for a stop to report
 
     async def start(self) -> None:
         await self.store.open()
@@ -105,13 +108,33 @@ class Engine:
         if not self.clock.is_virtual:
             self._workers.append(spawn(self._timer_loop(), name="timers"))
 
-    async def stop(self) -> None:
+    async def stop(self) -> list[str]:
+        """Stops the workers without waiting for user code that is still running (a
+        thread cannot be stopped, and must not block the loop); returns what was
+        abandoned so, whose work the store hands back for a later run."""
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        self._episodes.shutdown(wait=True, cancel_futures=True)
+        abandoned = sorted(self._running.values())
+        self._episodes.shutdown(wait=False, cancel_futures=True)
         await self.store.close()
+        return abandoned
+
+    async def _running_in(self, description: str, work: Awaitable[T]) -> T:
+        """Awaits work that runs user code, remembering it until it ends; if the worker is
+        cancelled meanwhile (a stop), the work stays listed as abandoned."""
+        token = object()
+        self._running[token] = description
+        try:
+            result = await work
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            del self._running[token]
+            raise
+        del self._running[token]
+        return result
 
     # --- orchestrations and entities -----------------------------------------------------
 
@@ -126,7 +149,10 @@ class Engine:
                 await self.store.linger(item, timeout=bound, quiet=quiet)
             began = loop.time()
             try:
-                checkpoint = await loop.run_in_executor(self._episodes, self._episode, item)
+                checkpoint = await self._running_in(
+                    f"an episode of '{item.instance_id}'",
+                    loop.run_in_executor(self._episodes, self._episode, item),
+                )
             except Exception as error:  # a host defect: keep the instance and show why
                 logger.exception("Episode of '%s' failed inside the host", item.instance_id)
                 checkpoint = host_failure(item, error, self.clock.now())
@@ -200,7 +226,8 @@ class Engine:
         while True:
             batch = await self.store.next_activities(workers=workers, most=_ACTIVITY_SHARE)
             try:
-                results = await self._activities.run(batch)
+                names = ", ".join(sorted({str(work.event.get("Name")) for work in batch}))
+                results = await self._running_in(f"activity {names}", self._activities.run(batch))
             except Exception as error:  # a host defect: fail the tasks rather than lose them
                 logger.exception("Activities failed inside the host")
                 reason = f"{type(error).__name__}: {error}"

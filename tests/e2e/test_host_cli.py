@@ -11,8 +11,8 @@ from typing import Iterator
 import pytest
 
 from devhost.azurite import ACCOUNT_KEY, free_port
-from tests.support.apps import PROTOCOL_APP
-from tests.support.processes import DevhostProcess
+from tests.support.apps import PROTOCOL_APP, STUCK_APP
+from tests.support.processes import DevhostProcess, call
 
 
 @pytest.fixture
@@ -113,3 +113,16 @@ def test_hub_name_storage_would_reject_is_one_line() -> None:
     assert code == 1
     [line] = output.strip().splitlines()
     assert line.startswith("error: Task hub name 'my-hub!' is not valid for Azure Storage")
+
+
+def test_ctrl_c_returns_with_user_code_stuck_and_says_what_it_abandoned() -> None:
+    port = free_port()
+    with DevhostProcess("--app-dir", str(STUCK_APP), "--port", str(port), "--storage", "memory") as host:
+        host.started()
+        url = f"http://127.0.0.1:{port}/runtime/webhooks/durabletask/orchestrators/waits_on_a_hung_activity"
+        assert call("POST", url)[0] == 202
+        host.read_until("Executing 'Functions.hangs'")
+        host.process.send_signal(signal.SIGINT)
+        code, output = host.finished(timeout=30)
+    assert code == 0
+    assert "Abandoned, still running user code: activity hangs." in output

@@ -30,3 +30,6 @@ HTTP_APP = Path(__file__).resolve().parents[1] / "apps" / "http_app"
 
 # Calls every public method of the SDK's DurableOrchestrationClient from an HTTP function.
 CLIENT_APP = Path(__file__).resolve().parents[1] / "apps" / "client_app"
+
+# An activity that never returns.
+STUCK_APP = Path(__file__).resolve().parents[1] / "apps" / "stuck_app"
