@@ -652,6 +652,9 @@ class AzureStore(Store):
             await asyncio.shield(undoing)
         existing, etag = await self._tables.get_record(record.instance_id)
         ensure_replaceable(existing)
+        if existing is not None:  # replacing a finished one: its late episode must not write
+            self._instances.note_purged(record.instance_id)
+            self._checkpoints.pop(record.instance_id)
         try:
             await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
         except ConflictError:
