@@ -36,7 +36,17 @@ logger = logging.getLogger(__name__)
 # Runs the named entity on a batch JSON; returns the result JSON or raises.
 RunEntity = Callable[[str, str], str]
 
+# The duplicate window: how many processed requests an entity remembers, each by a
+# 16-hex-digit digest of its id, so the window (about 19 KB) and a modest state stay in
+# the instance row instead of a new large-payload blob at every batch.
 _REMEMBERED_REQUESTS = 1000
+_DIGEST_CHARS = 16
+
+
+def request_digest(request_id: str) -> str:
+    """64 bits of the request id: ids are uuid5/uuid4, so digests do not collide in a
+    window of a thousand."""
+    return request_id.replace("-", "")[:_DIGEST_CHARS]
 
 
 @dataclass
@@ -57,7 +67,9 @@ class EntityState:
             return cls()
         raw = json.loads(record.input)
         return cls(
-            exists=bool(raw.get("exists")), state=raw.get("state"), recent=list(raw.get("recent", []))
+            exists=bool(raw.get("exists")),
+            state=raw.get("state"),
+            recent=[request_digest(r) for r in raw.get("recent", [])],  # older rows hold whole ids
         )
 
 
@@ -79,9 +91,10 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
         if event["EventType"] != EventType.EVENT_RAISED or event.get("Name") != OPERATION_EVENT_NAME:
             continue
         request = EntityRequest.from_json(event["Input"])
-        if request.id in seen:
+        digest = request_digest(request.id)
+        if digest in seen:
             continue
-        seen.add(request.id)
+        seen.add(digest)
         requests.append(request)
 
     checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
@@ -115,7 +128,7 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
                     request.parent_execution_id,
                 )
             )
-    state.recent = (state.recent + [r.id for r in requests])[-_REMEMBERED_REQUESTS:]
+    state.recent = (state.recent + [request_digest(r.id) for r in requests])[-_REMEMBERED_REQUESTS:]
     previous = item.record
     checkpoint.record = InstanceRecord(
         instance_id=item.instance_id,

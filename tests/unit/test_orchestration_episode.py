@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -11,7 +12,7 @@ import azure.durable_functions as df
 from devhost.engine.entities import EntityEpisodeContext, EntityState, run_entity_episode
 from devhost.engine.orchestrations import EpisodeContext, run_orchestration_episode
 from devhost.engine.replay import KnownFunctions
-from devhost.protocol import EventType, OrchestrationStatus, events
+from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, EventType, OrchestrationStatus, events
 from devhost.stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from entities import Counter
 
@@ -144,3 +145,23 @@ def test_an_episode_run_again_later_sends_the_same_entity_requests() -> None:
     )  # fmt: skip
     state = run_entity_episode(counter, entity).record
     assert state is not None and json.loads(EntityState.of(state).state or "null") == 3
+
+
+def test_a_busy_entity_keeps_its_duplicate_window_within_the_instance_row() -> None:
+    """A thousand remembered requests plus the state fit the row's 30 KB property, so an
+    entity does not upload a new large-payload blob at every batch."""
+    entity = EntityEpisodeContext(
+        now=T0, entity_name="Counter", run_entity=lambda name, batch: Counter._function.get_user_function()(batch),
+        max_batch=50,
+    )  # fmt: skip
+    record = None
+    for round_ in range(25):
+        adds = [
+            Message("@counter@busy", events.event_raised(T0, OPERATION_EVENT_NAME, EntityRequest(
+                id=str(uuid.uuid4()), operation="add", is_signal=True, input='"1"').to_json()))
+            for _ in range(50)
+        ]  # fmt: skip
+        record = run_entity_episode(WorkItem("@counter@busy", adds, record, []), entity).record
+        assert record is not None
+    assert json.loads(EntityState.of(record).state or "0") == 1250
+    assert len(record.input or "") < 30 * 1024 * 0.7
