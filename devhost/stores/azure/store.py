@@ -426,7 +426,9 @@ class AzureStore(Store):
                 if cached is not None:
                     record, history = cached
                 elif split_entity_instance_id(instance_id) is not None:
-                    record, history = (await self._tables.get_record(instance_id))[0], HistoryState([])
+                    # Entities keep no history; the row's ETag makes their commit conditional.
+                    record, row_etag = await self._tables.get_record(instance_id)
+                    history = HistoryState([], etag=row_etag)
                 else:
                     record, history = await self._tables.load(instance_id)
             except (HttpResponseError, ServiceRequestError):
@@ -475,8 +477,10 @@ class AzureStore(Store):
             checkpoint.new_events or checkpoint.replace_history or record != item.record
         )
         if record is not None and split_entity_instance_id(instance_id) is not None:
-            if changed:
-                await self._tables.put_record(record, stored=item.record)  # entities keep no history
+            if changed:  # only if the row is as this episode read it (else ConflictError)
+                await self._tables.put_record(
+                    record, etag=token.history.etag, create=item.record is None, stored=item.record
+                )
         elif record is not None and (changed or token.write_row):
             self._checkpoints.pop(instance_id)
             committed = await self._tables.commit_checkpoint(
