@@ -1,16 +1,18 @@
-"""Entity state writes on the Azure store are conditional on the row's ETag, as
-orchestration checkpoints are on the sentinel's: two hosts can never both commit a
-batch of one entity; the loser's commit fails and its messages run again."""
+"""Azure store commits: entity state writes are conditional on the row's ETag, as
+orchestration checkpoints are on the sentinel's (two hosts can never both commit a
+batch of one entity), and a new history generation removes the older ones' rows."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from azure.data.tables.aio import TableServiceClient
 
 from devhost.clock import SystemClock
 from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, OrchestrationStatus, events
 from devhost.stores.azure import AzureStore
+from devhost.stores.azure.tables import HubTables, _row_key
 from devhost.azurite import AzuriteProcess
 from devhost.stores.base import Checkpoint, ConflictError, InstanceRecord, Message
 
@@ -36,3 +38,19 @@ async def test_a_second_commit_of_the_same_entity_read_loses(azurite: AzuritePro
         assert (await store.get_record("@counter@k")) == other
     finally:
         await store.close()
+
+
+async def test_history_rows_of_older_generations_go_even_past_generation_ffff(azurite: AzuriteProcess) -> None:
+    """A generation past FFFF gets a fifth digit, so its row keys no longer sort after the
+    old ones: a new generation's cleanup tells rows apart by generation, not by order."""
+    name = f"Gen{uuid.uuid4().hex[:10]}"
+    async with TableServiceClient.from_connection_string(azurite.connection_string) as service:
+        history = await service.create_table(name)
+        keys = [_row_key(0xFFFF, 0), _row_key(0xFFFF, 1), _row_key(0x10000, 0), "sentinel"]
+        for key in keys:
+            await history.create_entity({"PartitionKey": "i", "RowKey": key})
+        tables = HubTables(service.get_table_client("unused"), history, None, name)  # type: ignore[arg-type]
+        await tables._delete_rows("i", keep_generation=0x10000)
+        left = [row["RowKey"] async for row in history.query_entities("PartitionKey eq 'i'")]
+        await service.delete_table(name)
+    assert sorted(left) == sorted([_row_key(0x10000, 0), "sentinel"])

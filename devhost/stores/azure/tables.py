@@ -9,7 +9,7 @@ instance. The sentinel is the truth an episode starts from; the instance row, wr
 after it, is the view queries read, and the next commit repairs it if a crash left it
 behind.
 
-Row keys are 16 hex digits: a 4-digit history generation and a 12-digit event index. A
+Row keys are a history generation (4 hex digits, more past FFFF) and a 12-digit event index. A
 replaced history (continue-as-new, rewind, a restarted instance) is written under the
 next generation and the sentinel switched to it in the same transaction as its last
 rows, so a crash mid-write never leaves a mix of old and new events.
@@ -298,7 +298,7 @@ class HubTables:
                 raise ConflictError(instance_id) from error
             raise
         if fresh and generation != state.generation:
-            await self._delete_rows(key, below=_row_key(generation, 0))
+            await self._delete_rows(key, keep_generation=generation)
         await self._instances.upsert_entity({"PartitionKey": key, "RowKey": "", **snapshot}, mode=UpdateMode.REPLACE)
         return HistoryState(
             events=(new_events if fresh else state.events + new_events),
@@ -309,16 +309,19 @@ class HubTables:
         )
 
     async def delete_history(self, instance_id: str) -> None:
-        await self._delete_rows(escape_key(instance_id), below=None)
+        await self._delete_rows(escape_key(instance_id), keep_generation=None)
 
-    async def _delete_rows(self, key: str, *, below: Optional[str]) -> None:
-        """Rows of earlier generations (or, with `below` None, all rows and the sentinel)."""
-        query = "PartitionKey eq @key" + ("" if below is None else " and RowKey lt @below")
+    async def _delete_rows(self, key: str, *, keep_generation: Optional[int]) -> None:
+        """Every row but those of `keep_generation` and the sentinel (with None: all rows
+        and the sentinel). Rows are told apart by their generation part, not by order,
+        which a generation past FFFF (a fifth digit) would break."""
+        kept = None if keep_generation is None else f"{keep_generation:04X}"
         rows = [
             ("delete", {"PartitionKey": key, "RowKey": row["RowKey"]})
             async for row in self._history.query_entities(
-                query, parameters={"key": key, "below": below or ""}, select=["RowKey"]
+                "PartitionKey eq @key", parameters={"key": key}, select=["RowKey"]
             )
+            if kept is None or (row["RowKey"] != SENTINEL_ROW_KEY and row["RowKey"][:-12] != kept)
         ]
         for start in range(0, len(rows), 100):
             try:
