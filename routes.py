@@ -138,7 +138,7 @@ async def signal_counter(
         if not is_json_int(body):
             raise _Rejected(400, "add needs an integer JSON body, e.g. 5")
         if body == 0:
-            # The SDK client drops falsy inputs (durable-protocol.md I.7), so the entity would
+            # The SDK client drops falsy inputs (docs/protocol.md I.7), so the entity would
             # get `add` without input and fail it; adding 0 changes nothing, so don't signal.
             return _json_response(202, {"key": key, "operation": operation})
         amount = body

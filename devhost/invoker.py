@@ -1,6 +1,6 @@
 """Call the app's functions the way the Python worker does.
 
-Inputs and outputs go through the `azure.functions` converters (durable-protocol.md A):
+Inputs and outputs go through the `azure.functions` converters (docs/protocol.md A):
 orchestrators and entities get `OrchestrationContext`/`EntityContext` around the JSON
 text, activities get `ActivityTriggerConverter.decode` of their input, durable-client
 parameters get the binding JSON as a string, an unbound `context` parameter gets an

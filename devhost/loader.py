@@ -2,7 +2,7 @@
 
 The worker imports `function_app.py` with the app directory on `sys.path`, finds the one
 `FunctionRegister` (a `func.FunctionApp` or `df.DFApp`) and asks it for its functions
-(durable-protocol.md A). Durable names follow the trigger's `orchestration`/`activity`/
+(docs/protocol.md A). Durable names follow the trigger's `orchestration`/`activity`/
 `entityName` property, else the function name; lookups are case-insensitive.
 """
 

@@ -187,7 +187,7 @@ class DurableHost:
 
 
 def _client_encoded(value: Any) -> Optional[str]:
-    """The SDK client posts `df_dumps(value)` as a JSON string (durable-protocol.md I.1)."""
+    """The SDK client posts `df_dumps(value)` as a JSON string (docs/protocol.md I.1)."""
     return None if value is None else json.dumps(df_dumps(value))
 
 

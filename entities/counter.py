@@ -51,7 +51,7 @@ def Counter(context: df.DurableEntityContext) -> None:  # noqa: N802 (the entity
         return
     context.set_state(value)  # Also for `get`: reading a new counter creates it with 0.
     # Set for every operation: the SDK keeps the previous one's result within a batch
-    # (durable-protocol.md I.3).
+    # (docs/protocol.md I.3).
     context.set_result(value if operation == "get" else None)
 
 

@@ -52,7 +52,7 @@ def parse(cls: type[T], raw: Any) -> T:
     `raw` may be a dict, None (read as `{}`, so the first required field is named), or
     JSON text holding an object: SDK clients send inputs and event payloads as a JSON
     string of JSON text, which reaches the orchestrator still encoded once
-    (durable-protocol.md I.1).
+    (docs/protocol.md I.1).
     """
     if isinstance(raw, (str, bytes)):
         try:

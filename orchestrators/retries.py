@@ -2,7 +2,7 @@
 
 The Durable extension reads `backoffCoefficient` and `maxRetryIntervalInMilliseconds`
 from `retryOptions` (ext `RetryOptionsConverter.cs`), but `df.RetryOptions.to_json()`
-only writes the first interval and the attempt count (durable-protocol.md D.1).
+only writes the first interval and the attempt count (docs/protocol.md D.1).
 """
 
 from typing import Union

@@ -1,7 +1,7 @@
 """One episode of one entity: queued operations run in order, in batches, state kept.
 
 Entities are instances named `@<name>@<key>` whose operations arrive as `EventRaised`
-messages named "op" carrying a RequestMessage (durable-protocol.md D.3, E, H). Each
+messages named "op" carrying a RequestMessage (docs/protocol.md D.3, E, H). Each
 batch goes through the SDK's entity entry point; callers get a `ResponseMessage` back
 as an event named by their request id. The state lives in the instance row's input,
 with the ids of recently processed requests so a redelivered operation runs once.

@@ -2,7 +2,7 @@
 
 ext `TaskHttpActivityShim` sends `content` verbatim with the request's headers (a
 `Content-Type` of text/plain unless given) and returns `DurableHttpResponse` JSON;
-network errors fail the task (durable-protocol.md D.4).
+network errors fail the task (docs/protocol.md D.4).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ and the test harness all do, with the real host's rules and errors.
 
 Inputs arrive as JSON text exactly as the extension would store them; statuses go out
 as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
-(durable-protocol.md F, G).
+(docs/protocol.md F, G).
 """
 
 from __future__ import annotations

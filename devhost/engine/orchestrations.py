@@ -1,7 +1,7 @@
 """One episode of one orchestration instance: messages in, a checkpoint out.
 
 An episode appends `OrchestratorStarted`, the delivered events, the work the actions
-schedule and `OrchestratorCompleted` to history, as DTFx does (durable-protocol.md B.2,
+schedule and `OrchestratorCompleted` to history, as DTFx does (docs/protocol.md B.2,
 D). Control messages (terminate, suspend, resume, rewind) are handled here without
 running user code, like the real host. Everything is a pure function of the work item
 and the time, so an episode re-run after a crash produces the same checkpoint.
@@ -303,7 +303,7 @@ class _Episode:
         self._notify_parent(result=output)
 
     def _fail(self, replay: ReplayResult, error: str) -> None:
-        """ext: `Orchestrator function '<name>' failed: <error>` (durable-protocol.md C.1)."""
+        """ext: `Orchestrator function '<name>' failed: <error>` (docs/protocol.md C.1)."""
         assert self.record is not None
         reason = f"Orchestrator function '{self.record.name}' failed: {error}"
         details = f"Message: {error}, StackTrace: "

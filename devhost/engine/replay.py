@@ -3,7 +3,7 @@
 ext's `OutOfProcOrchestrationShim` walks the SDK's cumulative action list on a DTFx
 context, awaiting each action before invoking the next; DTFx feeds that context the
 history in order, runs continuations as each event lands, and numbers every scheduled
-task, timer, sub-orchestration and sent event from one counter (durable-protocol.md B.2,
+task, timer, sub-orchestration and sent event from one counter (docs/protocol.md B.2,
 D). This module is a small deterministic model of both: generators stand in for the
 shim's async methods and futures for DTFx tasks. Whatever the model schedules that the
 history does not hold yet is the episode's new work; anything it schedules differently
@@ -41,7 +41,7 @@ _DEFAULT_MAX_RETRY_INTERVAL = timedelta(days=6)
 
 
 class ActionType:
-    """`actionType` codes of the SDK's actions (durable-protocol.md C)."""
+    """`actionType` codes of the SDK's actions (docs/protocol.md C)."""
 
     CALL_ACTIVITY = 0
     CALL_ACTIVITY_WITH_RETRY = 1

@@ -1,5 +1,5 @@
 """Every URL shape the host hands out: the durable client binding and the management
-payload (ext `BindingHelper`, `HttpApiHandler`; durable-protocol.md F)."""
+payload (ext `BindingHelper`, `HttpApiHandler`; docs/protocol.md F)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The JSON the Functions host and the Durable extension exchange with the Python SDK.
 
 Everything here is pure data shaping, shared by the engine, the stores and test builders,
-so that each wire shape is written once (durable-protocol.md B, C, E).
+so that each wire shape is written once (docs/protocol.md B, C, E).
 """
 
 from . import events

@@ -1,4 +1,4 @@
-"""Entity batches and the request/response messages around them (durable-protocol.md D.3, E)."""
+"""Entity batches and the request/response messages around them (docs/protocol.md D.3, E)."""
 
 from __future__ import annotations
 

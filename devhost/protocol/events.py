@@ -1,6 +1,6 @@
 """History events as the Durable extension serializes them for out-of-process SDKs.
 
-Field names and codes follow DTFx `History/*.cs` (durable-protocol.md B.1); the SDK reads
+Field names and codes follow DTFx `History/*.cs` (docs/protocol.md B.1); the SDK reads
 them by name, so one constructor per event type keeps every producer consistent.
 """
 

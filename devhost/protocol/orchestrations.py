@@ -1,7 +1,7 @@
 """The orchestrator's JSON round trip: the context the host sends, the state it gets back.
 
 Mirrors ext `OrchestrationContextToString` and `OutOfProcOrchestrationShim`
-(durable-protocol.md B and C).
+(docs/protocol.md B and C).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from .events import Event
 
-# Azure Storage's timer limits, sent so the SDK splits long timers (durable-protocol.md B.3).
+# Azure Storage's timer limits, sent so the SDK splits long timers (docs/protocol.md B.3).
 LONG_TIMER_INTERVAL = "3.00:00:00"
 MAXIMUM_SHORT_TIMER = "6.00:00:00"
 

@@ -1,6 +1,6 @@
 """The store interface: instances, their histories and the messages between them.
 
-Shaped like the Azure Storage provider (durable-protocol.md H): an instance row, a
+Shaped like the Azure Storage provider (docs/protocol.md H): an instance row, a
 history per instance, messages that carry history events to an instance (control
 queue) or to the activity workers (work-item queue), timers as messages that become
 visible at their fire time. The engine only ever talks to this interface, so the

@@ -1,5 +1,5 @@
 """The durable HTTP API over real HTTP: status codes, headers and JSON bodies as the real
-host answers them (durable-protocol.md G)."""
+host answers them (docs/protocol.md G)."""
 
 from __future__ import annotations
 

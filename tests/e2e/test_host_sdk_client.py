@@ -62,7 +62,7 @@ async def test_events_and_commands(host: DurableHost) -> None:
     await client.resume(instance, "go on")
     await client.raise_event(instance, "Go", 2)
     status = await host.wait(instance)
-    # The SDK client posts JSON text, so event data arrives as that text (durable-protocol.md I.1).
+    # The SDK client posts JSON text, so event data arrives as that text (docs/protocol.md I.1).
     assert status.output == ['{"n": 1}', "2"]
     stuck = await client.start_new("waits_for_events")
     await client.terminate(stuck, "enough")

@@ -1,4 +1,4 @@
-"""Calls an activity the way the Python worker does (durable-protocol.md A).
+"""Calls an activity the way the Python worker does (docs/protocol.md A).
 
 The input goes through the activity trigger's converter and the result comes back
 through it, so a test also proves the activity's output survives JSON.

@@ -1,7 +1,7 @@
 """Real orchestration history, episode by episode, and one replay through the SDK.
 
 Like the SDK's own `tests/test_utils/ContextBuilder.py`, but built on
-`devhost.protocol` so the JSON is exactly what a host sends (durable-protocol.md B), and
+`devhost.protocol` so the JSON is exactly what a host sends (docs/protocol.md B), and
 with ids allocated in the order the SDK numbers tasks (B.2, D.1). A test schedules work
 in the order the orchestrator does, then completes it in later episodes.
 """
@@ -229,7 +229,7 @@ def leaf_actions(state: OrchestratorState) -> list[dict[str, Any]]:
     return leaves
 
 
-# actionType codes (durable-protocol.md C)
+# actionType codes (docs/protocol.md C)
 CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CALL_SUB_ORCHESTRATOR = 0, 1, 2
 CONTINUE_AS_NEW, CREATE_TIMER, WAIT_FOR_EVENT, CALL_ENTITY, SIGNAL_ENTITY = 4, 5, 6, 7, 9
 

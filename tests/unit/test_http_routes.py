@@ -24,7 +24,7 @@ ORDER = {
 
 @pytest.fixture
 def client_binding() -> str:
-    """The durable client binding JSON (durable-protocol.md F) with an unused rpcBaseUrl."""
+    """The durable client binding JSON (docs/protocol.md F) with an unused rpcBaseUrl."""
     rpc_origin = f"http://127.0.0.1:{free_port()}"
     return Urls("http://localhost:7071", "TestHub", rpc_origin).client_binding()
 

@@ -1,5 +1,5 @@
 """Resource names and keys of a task hub, as the Azure Storage provider lays them out
-(durable-protocol.md H): `<Hub>Instances` and `<Hub>History` tables, `<hub>-control-NN`
+(docs/protocol.md H): `<Hub>Instances` and `<Hub>History` tables, `<hub>-control-NN`
 and `<hub>-workitems` queues, `<hub>-largemessages` and `<hub>-leases` containers."""
 
 from __future__ import annotations

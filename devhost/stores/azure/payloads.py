@@ -1,6 +1,6 @@
 """Payloads too large for a queue message or a table property live as gzip blobs in
 `<hub>-largemessages`, named under the instance, as the Azure Storage provider does
-(durable-protocol.md H): messages over 45 KB, properties over 60 KB of UTF-16."""
+(docs/protocol.md H): messages over 45 KB, properties over 60 KB of UTF-16."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `<Hub>Instances` and `<Hub>History` tables (durable-protocol.md H).
+"""The `<Hub>Instances` and `<Hub>History` tables (docs/protocol.md H).
 
 Instance rows: partition key the escaped instance id, row key "". History rows: one per
 event, partition key the instance, each event field a column (`EventType` by name,
