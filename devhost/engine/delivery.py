@@ -10,7 +10,7 @@ host's send).
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any, Iterable, Optional
 
 from ..protocol import COMPLETION_ID_FIELDS, Event, EventType
 from ..stores.base import InstanceRecord, Message
@@ -25,6 +25,15 @@ CONTROL_TYPES = frozenset(
         EventType.EXECUTION_REWOUND,
     }
 )
+
+
+def parent_instance(history: Iterable[Event]) -> Optional[dict[str, Any]]:
+    """The `ParentInstance` of the execution's ExecutionStarted: who to tell how it ended."""
+    for event in history:
+        if event["EventType"] == EventType.EXECUTION_STARTED:
+            parent: Optional[dict[str, Any]] = event.get("ParentInstance")
+            return parent
+    return None
 
 
 def of_type(messages: list[Message], kind: EventType) -> Optional[Message]:

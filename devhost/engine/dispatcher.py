@@ -76,6 +76,7 @@ class Engine:
         settings: EngineSettings,
     ) -> None:
         self.store = store
+        self._bounded = BoundedStore(store)  # for the waits requests make
         self.clock = clock
         self.index = index
         self._invoker = invoker
@@ -318,7 +319,7 @@ class Engine:
         deadline = loop.time() + timeout
         while True:
             signal = self._commit_signal
-            record = await BoundedStore(self.store).get_record(instance_id)
+            record = await self._bounded.get_record(instance_id)
             if done(record):
                 return record
             remaining = deadline - loop.time()

@@ -24,6 +24,7 @@ from ..protocol import (
     split_entity_instance_id,
 )
 from ..stores.base import Checkpoint, Message, WorkItem
+from .delivery import of_type, parent_instance
 
 
 def host_failure(item: WorkItem, error: Exception, now: datetime) -> Checkpoint:
@@ -39,20 +40,15 @@ def host_failure(item: WorkItem, error: Exception, now: datetime) -> Checkpoint:
         status=OrchestrationStatus.FAILED, output=reason, last_updated_time=now, completed_time=now
     )
     details = {"ErrorType": type(error).__name__, "ErrorMessage": reason}
-    started = next((e for e in item.history if e["EventType"] == EventType.EXECUTION_STARTED), None)
-    arriving = None
-    if started is None:  # a first episode: the start is still one of the messages
-        arriving = next(
-            (m.event for m in item.messages if m.event["EventType"] == EventType.EXECUTION_STARTED), None
-        )
-        started = arriving
+    # On a first episode the ExecutionStarted is still one of the messages.
+    arriving = None if item.history else of_type(item.messages, EventType.EXECUTION_STARTED)
     checkpoint.new_events = [
         events.orchestrator_started(now),
-        *([arriving] if arriving is not None else []),
+        *([arriving.event] if arriving is not None else []),
         events.execution_completed(now, len(item.history), OrchestrationStatus.FAILED, reason, details),
         events.orchestrator_completed(now),
     ]
-    parent = (started or {}).get("ParentInstance")
+    parent = parent_instance(item.history or checkpoint.new_events)
     if parent:
         instance = parent["OrchestrationInstance"]
         failed = events.sub_orchestration_failed(now, parent["TaskScheduleId"], reason, reason)

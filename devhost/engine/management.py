@@ -273,9 +273,9 @@ class Management:
     ) -> None:
         """An empty operation name is sent as is, as ext sends a signal with no `op`."""
         self._check("entity", name)
-        if any(c in "/\\?#" or is_control(c) for c in key):
+        if any(c in "/\\?#" for c in key):
             raise BadRequest("Entity keys must not contain /, \\, #, ?, or control characters.")
-        problem = storage_key_problem(entity_instance_id(name, key))
+        problem = storage_key_problem(entity_instance_id(name, key))  # control characters too
         if problem is not None:
             raise BadRequest(problem)
         request = EntityRequest(

@@ -15,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from ..protocol import (
     Event,
@@ -29,7 +29,7 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
-from .delivery import CONTROL_TYPES, drop_duplicates, is_current, of_type, rewound
+from .delivery import CONTROL_TYPES, drop_duplicates, is_current, of_type, parent_instance, rewound
 from .replay import KnownFunctions, Replay, ReplayResult
 from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
 
@@ -364,7 +364,7 @@ class _Episode:
             name=self.record.name,
             input=stored_input,
             version=self.record.version,  # DTFx: `NewVersion ?? runtimeState.Version`
-            parent=_parent_instance(history),
+            parent=parent_instance(history),
         )
         cut = max(replay.finished_at or 0, boundary - 1)
         carried = [e for e in history[cut + 1 :] if e["EventType"] == EventType.EVENT_RAISED]
@@ -410,7 +410,7 @@ class _Episode:
     ) -> None:
         """Tells a parent how this sub-orchestration ended. `failure_details` alone (no
         reason) is how DTFx reports a version mismatch: Reason and Details null."""
-        parent = _parent_instance(itertools.chain(self.history, self.new_events))
+        parent = parent_instance(itertools.chain(self.history, self.new_events))
         if not parent:
             return
         instance = parent["OrchestrationInstance"]
@@ -431,11 +431,3 @@ class _Episode:
 
     def _stamp(self, event: Event) -> Event:
         return {**event, "Timestamp": self._timestamp, "IsPlayed": False}
-
-
-def _parent_instance(history: Iterable[Event]) -> Optional[dict[str, Any]]:
-    for event in history:
-        if event["EventType"] == EventType.EXECUTION_STARTED:
-            parent: Optional[dict[str, Any]] = event.get("ParentInstance")
-            return parent
-    return None
