@@ -1,8 +1,8 @@
 """`python -m devhost start ...`: options in, a running host out; one-line errors.
 
 Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM), 1 when the host cannot start
-(the message says why; an app that fails to import also gets its traceback), 2 for
-bad command-line usage.
+or a background loop of it ended for good (the message says why; an app that fails to
+import also gets its traceback), 2 for bad command-line usage.
 """
 
 from __future__ import annotations
@@ -84,14 +84,22 @@ async def _serve(options: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     console.print_banner(host)
+    assert host.engine is not None
+    ended = host.engine.ended
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait([stopping, ended], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopping.cancel()
         print("Stopping the host...", flush=True)
         await host.stop()
+    code = 0
+    if ended.done():
+        print(f"error: devhost stopped: {ended.result()}.", file=sys.stderr, flush=True)
+        code = 1
     if host.abandoned:
         # Threads still in user code would keep the interpreter from exiting; their work
         # was handed back to the store and runs again on the next start.
         print(f"Abandoned, still running user code: {'; '.join(host.abandoned)}.", flush=True)
-        os._exit(0)
-    return 0
+        os._exit(code)
+    return code

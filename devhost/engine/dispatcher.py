@@ -22,11 +22,12 @@ from ..clock import Clock, VirtualClock
 from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
-from ..protocol import events, split_entity_instance_id
+from ..protocol import Event, events, split_entity_instance_id
 from ..stores.base import BoundedStore, Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
-from .host_failures import host_failure
+from ..supervision import Supervisor
+from .host_failures import Rejections, host_failure, internal_error
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
 
@@ -38,7 +39,6 @@ T = TypeVar("T")
 # many timers it stops and says so.
 _MAX_TIMERS_PER_ADVANCE = 100_000
 _SETTLE_TIMEOUT_S = 120.0
-_RETRY_PAUSE_S = 0.5
 # Batching of results: before replaying an instance whose activities are still running,
 # keep collecting their results while they keep coming (each within a quiet gap of
 # _LINGER_QUIET_S or half its last episode's duration, whichever is longer), for at most
@@ -87,36 +87,36 @@ class Engine:
         self._episodes = ThreadPoolExecutor(
             max_workers=settings.max_concurrent_orchestrations, thread_name_prefix="devhost-episode"
         )
-        self._workers: list[asyncio.Task[None]] = []
+        self._loops = Supervisor(store.unavailable_errors)
         self._commit_signal = asyncio.Event()
         self._advance_lock = asyncio.Lock()
         # Each live instance's last episode cost, for lingering; entities never end, so
         # the map is bounded rather than only cleared when an orchestration does.
         self._episode_seconds: LruCache[str, float] = LruCache(most=_REMEMBERED_COSTS)
         self._running: dict[object, str] = {}  # user code under way, for a stop to report
+        # Commits storage refused, by instance (episodes) or work message (activities).
+        self._rejections = Rejections()
 
     async def start(self) -> None:
-        await self.store.open()
-        spawn = asyncio.get_running_loop().create_task
-        self._workers = [
-            spawn(self._orchestration_worker(), name=f"episodes-{n}")
-            for n in range(self._settings.max_concurrent_orchestrations)
-        ]
-        self._workers += [
-            spawn(self._activity_worker(), name=f"activities-{n}")
-            for n in range(self._settings.max_concurrent_activities)
-        ]
+        self._loops = Supervisor(self.store.unavailable_errors)
+        await self.store.open(self._loops)
+        for n in range(self._settings.max_concurrent_orchestrations):
+            self._loops.spawn(f"episodes-{n}", self._orchestration_worker)
+        for n in range(self._settings.max_concurrent_activities):
+            self._loops.spawn(f"activities-{n}", self._activity_worker)
         if not self.clock.is_virtual:
-            self._workers.append(spawn(self._timer_loop(), name="timers"))
+            self._loops.spawn("timers", self._timer_loop)
+
+    @property
+    def ended(self) -> "asyncio.Future[str]":
+        """Resolved with one line if a background loop ended for good (see Supervisor)."""
+        return self._loops.ended
 
     async def stop(self) -> list[str]:
         """Stops the workers without waiting for user code that is still running (a
         thread cannot be stopped, and must not block the loop); returns what was
         abandoned so, whose work the store hands back for a later run."""
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        await self._loops.stop()
         abandoned = sorted(self._running.values())
         self._episodes.shutdown(wait=False, cancel_futures=True)
         await self.store.close()
@@ -140,15 +140,26 @@ class Engine:
     # --- orchestrations and entities -----------------------------------------------------
 
     async def _orchestration_worker(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             item = await self.store.next_work_item()
-            last = self._episode_seconds.get(item.instance_id)
-            if last is not None:
-                bound = min(max(last * _LINGER_FACTOR, _LINGER_FLOOR_S), _LINGER_CAP_S)
-                quiet = max(_LINGER_QUIET_S, last / 2)
-                await self.store.linger(item, timeout=bound, quiet=quiet)
-            began = loop.time()
+            try:
+                await self._run_work_item(item)
+            except Exception:  # storage failed: the messages come back, the episode reruns
+                await self._give_back(item)
+                raise  # the supervisor logs it and pauses this worker
+
+    async def _run_work_item(self, item: WorkItem) -> None:
+        loop = asyncio.get_running_loop()
+        last = self._episode_seconds.get(item.instance_id)
+        if last is not None:
+            bound = min(max(last * _LINGER_FACTOR, _LINGER_FLOOR_S), _LINGER_CAP_S)
+            quiet = max(_LINGER_QUIET_S, last / 2)
+            await self.store.linger(item, timeout=bound, quiet=quiet)
+        began = loop.time()
+        refused = self._rejections.verdict(item.instance_id)
+        if refused is not None:
+            checkpoint = refused.checkpoint(item, self.clock.now())
+        else:
             try:
                 checkpoint = await self._running_in(
                     f"an episode of '{item.instance_id}'",
@@ -156,27 +167,29 @@ class Engine:
                 )
             except Exception as error:  # a host defect: keep the instance and show why
                 logger.exception("Episode of '%s' failed inside the host", item.instance_id)
-                checkpoint = host_failure(item, error, self.clock.now())
-            self._remember_cost(item.instance_id, checkpoint, loop.time() - began)
-            try:
-                await self.store.commit(item, checkpoint)
-            except ConflictError:
-                await self._give_back(item)
-                continue
-            except Exception:  # storage failed: the messages come back and the episode reruns
-                logger.exception("Committing an episode of '%s' failed; it will run again", item.instance_id)
-                await self._give_back(item)
-                await asyncio.sleep(_RETRY_PAUSE_S)
-                continue
-            for level, line in checkpoint.traces:
-                logger.log(level, line)
-            self._signal_commit()
+                checkpoint = host_failure(item, internal_error(error), self.clock.now())
+        self._remember_cost(item.instance_id, checkpoint, loop.time() - began)
+        try:
+            await self.store.commit(item, checkpoint)
+        except ConflictError:
+            await self._give_back(item)
+            return
+        except Exception as error:
+            if not self.store.is_rejection(error):
+                raise
+            self._rejections.count(item.instance_id, error)
+            await self._give_back(item)
+            return
+        self._rejections.forget(item.instance_id)
+        for level, line in checkpoint.traces:
+            logger.log(level, line)
+        self._signal_commit()
 
     async def _give_back(self, item: WorkItem) -> None:
         try:
             await self.store.abandon(item)
         except Exception:  # even that failed: the messages reappear when their lease lapses
-            logger.exception("Releasing the messages of '%s' failed", item.instance_id)
+            logger.warning("Releasing the messages of '%s' failed; they reappear shortly.", item.instance_id)
 
     def _remember_cost(self, instance_id: str, checkpoint: Checkpoint, seconds: float) -> None:
         record = checkpoint.record
@@ -231,22 +244,37 @@ class Engine:
                 results = await self._running_in(f"activity {names}", self._activities.run(batch))
             except Exception as error:  # a host defect: fail the tasks rather than lose them
                 logger.exception("Activities failed inside the host")
-                reason = f"{type(error).__name__}: {error}"
-                results = [
-                    events.task_failed(self.clock.now(), work.event["EventId"], reason, reason)
-                    for work in batch
-                ]
-            for work, result in zip(batch, results):
-                try:
-                    await self.store.complete_activity(
-                        work, Message(work.instance_id, result, work.execution_id)
-                    )
-                except Exception:  # storage failed: run it again (activities are at-least-once)
-                    logger.exception("Reporting activity '%s' failed; it will run again", work.event.get("Name"))
-                    try:
-                        await self.store.abandon_activity(work)
-                    except Exception:
-                        logger.exception("Releasing activity '%s' failed", work.event.get("Name"))
+                results = [self._activity_failure(work, internal_error(error)) for work in batch]
+            failures = [
+                failure
+                for work, result in zip(batch, results)
+                if (failure := await self._report_activity(work, result)) is not None
+            ]
+            if failures:
+                raise failures[0]  # the supervisor logs it and pauses this worker
+
+    async def _report_activity(self, work: Message, result: Event) -> Optional[Exception]:
+        """Sends one result; if storage fails it, the activity runs again (activities are
+        at-least-once), unless storage keeps refusing it: then its caller gets a failure."""
+        refused = self._rejections.verdict(work.id)
+        if refused is not None:
+            result = self._activity_failure(work, refused.reason)
+        try:
+            await self.store.complete_activity(work, Message(work.instance_id, result, work.execution_id))
+        except Exception as error:
+            refusal = self.store.is_rejection(error)
+            if refusal:
+                self._rejections.count(work.id, error)
+            try:
+                await self.store.abandon_activity(work)
+            except Exception:
+                logger.warning("Releasing activity '%s' failed; it reappears shortly.", work.event.get("Name"))
+            return None if refusal else error
+        self._rejections.forget(work.id)
+        return None
+
+    def _activity_failure(self, work: Message, reason: str) -> Event:
+        return events.task_failed(self.clock.now(), work.event["EventId"], reason, reason)
 
     # --- time --------------------------------------------------------------------------------
 

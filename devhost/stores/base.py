@@ -15,11 +15,14 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from ..errors import BadRequest, Conflict, StorageUnavailable
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
+
+if TYPE_CHECKING:
+    from ..supervision import Supervisor
 
 T = TypeVar("T")
 
@@ -206,8 +209,14 @@ class Store(ABC):
         self._idle.set()
 
     @abstractmethod
-    async def open(self) -> None:
-        """Creates what the hub needs (tables, queues); fails clearly if unreachable."""
+    async def open(self, loops: "Supervisor") -> None:
+        """Creates what the hub needs (tables, queues), failing clearly if unreachable,
+        and starts the store's background loops under `loops`."""
+
+    def is_rejection(self, error: Exception) -> bool:
+        """Whether storage refused a call for a reason retrying will not remove (a key
+        or payload it cannot hold), as opposed to being unavailable."""
+        return False
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -16,6 +16,7 @@ from typing import Optional
 
 from ..clock import Clock
 from ..protocol import Event
+from ..supervision import Supervisor
 from .base import (
     Checkpoint,
     InstanceQuery,
@@ -49,7 +50,7 @@ class MemoryStore(Store):
         self._timers: list[tuple[datetime, int, Message]] = []
         self._sequence = itertools.count()
 
-    async def open(self) -> None:
+    async def open(self, loops: Supervisor) -> None:
         return None
 
     async def close(self) -> None:

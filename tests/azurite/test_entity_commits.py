@@ -15,12 +15,14 @@ from devhost.stores.azure import AzureStore
 from devhost.stores.azure.tables import HubTables, _row_key
 from devhost.azurite import AzuriteProcess
 from devhost.stores.base import Checkpoint, ConflictError, InstanceRecord, Message
+from devhost.supervision import Supervisor
 
 
 async def test_a_second_commit_of_the_same_entity_read_loses(azurite: AzuriteProcess) -> None:
     clock = SystemClock()
     store = AzureStore(connection=azurite.connection_string, hub=f"Ent{uuid.uuid4().hex[:10]}", clock=clock)
-    await store.open()
+    loops = Supervisor(store.unavailable_errors)
+    await store.open(loops)
     try:
         signal = EntityRequest(id=str(uuid.uuid4()), operation="add", is_signal=True, input='"1"').to_json()
         await store.send([Message("@counter@k", events.event_raised(clock.now(), OPERATION_EVENT_NAME, signal))])
@@ -37,6 +39,7 @@ async def test_a_second_commit_of_the_same_entity_read_loses(azurite: AzuritePro
             await store.commit(item, Checkpoint(record=mine, consumed=list(item.messages)))
         assert (await store.get_record("@counter@k")) == other
     finally:
+        await loops.stop()
         await store.close()
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Optional
+from typing import Callable
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob.aio import BlobLeaseClient, ContainerClient
+
+from ...supervision import Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +40,22 @@ class PartitionLeases:
         self._acquired = acquired
         self._lost = lost
         self._held: dict[int, BlobLeaseClient] = {}
-        self._task: Optional[asyncio.Task[None]] = None
 
     @property
     def owned(self) -> frozenset[int]:
         return frozenset(self._held)
 
-    async def start(self) -> None:
+    async def start(self, loops: Supervisor) -> None:
         for partition in range(self._partitions):
             try:
                 await self._container.upload_blob(self._blob(partition), b"", overwrite=False)
             except ResourceExistsError:
                 pass
         await self._balance()
-        self._task = asyncio.get_running_loop().create_task(self._keep(), name="partition-leases")
+        loops.spawn("partition-leases", self._keep)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Releases the leases (the keeping loop stopped with the supervisor)."""
         for partition, lease in list(self._held.items()):
             try:
                 await lease.release()
@@ -66,12 +64,11 @@ class PartitionLeases:
             self._held.pop(partition, None)
 
     async def _keep(self) -> None:
+        """Storage failures propagate to the supervisor, which tries again soon; the
+        leases held meanwhile are kept until they are renewed or found lost."""
         while True:
             await asyncio.sleep(RENEW_S)
-            try:
-                await self._balance()
-            except Exception:  # storage hiccups: keep what we have, try again next round
-                logger.warning("Renewing partition leases failed; retrying.", exc_info=True)
+            await self._balance()
 
     async def _balance(self) -> None:
         """Renews what we hold and takes any partition whose lease has lapsed."""

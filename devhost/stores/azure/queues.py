@@ -33,6 +33,14 @@ RENEW_AFTER_S = 4
 MAX_VISIBILITY_S = 7 * 24 * 3600 - 60
 
 
+class UnreadableMessage(Exception):
+    """A queue message not in devhost's format (another program's on the same hub)."""
+
+
+class PayloadGone(Exception):
+    """A message whose large payload was deleted: its instance was purged meanwhile."""
+
+
 @dataclass
 class Received:
     """A queue message this host took and has not deleted or released yet, with the
@@ -117,10 +125,22 @@ class MessageCodec:
         return json.dumps({"instance": first.instance_id, "blob": blob})
 
     async def decode(self, text: str) -> list[Message]:
-        body: dict[str, Any] = json.loads(text)
-        if body.get("blob"):
-            body = json.loads(await self._payloads.get(body["blob"]))
-        return [_message(item) for item in body["messages"]]
+        """Raises UnreadableMessage or PayloadGone for what cannot be read, and storage's
+        own errors (fetching the payload) for what may be read on a later try."""
+        try:
+            body: dict[str, Any] = json.loads(text)
+            blob = body.get("blob")
+        except (ValueError, AttributeError, RecursionError):
+            raise UnreadableMessage() from None
+        if blob:
+            try:
+                body = json.loads(await self._payloads.get(blob))
+            except ResourceNotFoundError:
+                raise PayloadGone(blob) from None
+        try:
+            return [_message(item) for item in body["messages"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UnreadableMessage() from None
 
 
 async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[str, str]:

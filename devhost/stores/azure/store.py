@@ -33,6 +33,7 @@ from ...clock import Clock
 from ...errors import Conflict, StartupError
 from ...ids import new_hex
 from ...protocol import EventType, split_entity_instance_id
+from ...supervision import Supervisor
 from ..base import (
     Checkpoint,
     ConflictError,
@@ -50,7 +51,17 @@ from ..ready import ReadyInstances
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
 from .payloads import LargePayloads
-from .queues import RENEW_AFTER_S, VISIBILITY_S, MessageCodec, Received, send, set_visibility
+from .queues import (
+    RENEW_AFTER_S,
+    VISIBILITY_S,
+    MessageCodec,
+    PayloadGone,
+    Received,
+    UnreadableMessage,
+    delete,
+    send,
+    set_visibility,
+)
 from .tables import HistoryState, HubTables
 
 logger = logging.getLogger(__name__)
@@ -67,9 +78,17 @@ _ACTIVITY_BUFFER = 64  # activity messages taken from the queue ahead of the wor
 _POLLED_QUIET_S = 0.1
 _PACK = 16  # messages to one instance carried by one queue message
 _CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
+# Retries inside one storage call stay short: the supervisor and the engine retry the
+# work itself. (The queue and blob SDKs' own defaults wait 15 s, then 18 s, then 24 s,
+# ±3 s, before their retries: a stalled poller or a request answering 503 only after a
+# minute. `initial_backoff`/`increment_base`/`random_jitter_range` are theirs; the
+# Tables SDK reads `retry_backoff_factor`.)
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 3,
     "retry_backoff_factor": 0.2,
+    "initial_backoff": 0.5,
+    "increment_base": 1.5,
+    "random_jitter_range": 0.2,
     "connection_timeout": 5,
 }
 
@@ -93,6 +112,11 @@ class _Timer:
 
 class AzureStore(Store):
     unavailable_errors = (ServiceRequestError, ServiceResponseError, HttpResponseError, OSError)
+
+    def is_rejection(self, error: Exception) -> bool:
+        # 400 (a key, property or value the service cannot hold) and 413 (too large);
+        # not 401/403 or 404, which are about the account or hub, not this payload.
+        return isinstance(error, HttpResponseError) and error.status_code in (400, 413)
 
     def __init__(
         self,
@@ -133,17 +157,17 @@ class AzureStore(Store):
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
         self._unsettled: set[str] = set()
-        self._pollers: dict[int, asyncio.Task[None]] = {}
+        self._loops: Supervisor
         self._wakeups: dict[int, asyncio.Event] = {}
         self._activity_wakeup = asyncio.Event()
         self._activity_taken = asyncio.Event()
         self._released = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         self._send_slots = asyncio.Semaphore(_SEND_CONCURRENCY)
 
     # --- lifecycle -------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def open(self, loops: Supervisor) -> None:
+        self._loops = loops
         try:
             tables = TableServiceClient.from_connection_string(self._connection, **_CLIENT_OPTIONS)
             queues = QueueServiceClient.from_connection_string(self._connection, **_CLIENT_OPTIONS)
@@ -164,12 +188,9 @@ class AzureStore(Store):
             await self.close()
             reason = (error.message or str(error)).splitlines()[0]
             raise StartupError(f"Azure Storage refused the task hub's resources: {reason}") from None
-        spawn = asyncio.get_running_loop().create_task
-        self._tasks = [
-            spawn(self._poll_work_items(), name="work-items"),
-            spawn(self._renew(), name="renew-visibility"),
-        ]
-        await self._leases.start()
+        loops.spawn("work-items", self._poll_work_items)
+        loops.spawn("renew-visibility", self._renew)
+        await self._leases.start(loops)
 
     async def _create(
         self, tables: TableServiceClient, queues: QueueServiceClient, blobs: BlobServiceClient
@@ -212,14 +233,11 @@ class AzureStore(Store):
         )
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._pollers.values()]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._pollers.values(), return_exceptions=True)
-        self._tasks, self._pollers = [], {}
+        """Called once the loops stopped."""
         if hasattr(self, "_leases"):
             try:
                 await asyncio.wait_for(self._hand_back(), _SHUTDOWN_S)
-            except (asyncio.TimeoutError, HttpResponseError, ServiceRequestError):
+            except (asyncio.TimeoutError, *self.unavailable_errors):
                 logger.warning("Storage did not answer at shutdown; held work reappears shortly.")
         for service in self._services:
             await service.close()
@@ -235,16 +253,12 @@ class AzureStore(Store):
     # --- partitions and polling --------------------------------------------------------
 
     def _partition_acquired(self, partition: int) -> None:
-        self._pollers[partition] = asyncio.get_running_loop().create_task(
-            self._poll_control(partition), name=f"control-{partition:02d}"
-        )
+        self._loops.spawn(f"control-{partition:02d}", lambda: self._poll_control(partition))
 
     def _partition_lost(self, partition: int) -> None:
         """Another host owns it now: forget its messages (they reappear for the new owner
         when their visibility lapses) and its cached histories."""
-        poller = self._pollers.pop(partition, None)
-        if poller is not None:
-            poller.cancel()
+        self._loops.cancel(f"control-{partition:02d}")
 
         def mine(instance_id: str) -> bool:
             return partition_of(instance_id, self._names.partitions) == partition
@@ -300,23 +314,25 @@ class AzureStore(Store):
         delay = 0.01
         while True:
             await room()
-            try:
-                batch = [
-                    message
-                    async for message in queue.receive_messages(
-                        messages_per_page=32, max_messages=32, visibility_timeout=VISIBILITY_S
-                    )
-                ]
-            except (HttpResponseError, ServiceRequestError):
-                logger.warning("Reading queue %s failed; retrying.", queue.queue_name, exc_info=True)
-                batch = []
-            for message in batch:
+            batch = [
+                message
+                async for message in queue.receive_messages(
+                    messages_per_page=32, max_messages=32, visibility_timeout=VISIBILITY_S
+                )
+            ]
+            for index, message in enumerate(batch):
+                # Only a message that cannot be read is set aside. A storage error (say,
+                # fetching a large payload) propagates for the supervisor to retry, once
+                # what this batch left is visible again.
                 try:
                     await accept(queue, message)
-                except (HttpResponseError, ServiceRequestError):
-                    logger.warning("Taking a message from %s failed.", queue.queue_name, exc_info=True)
-                except Exception:
+                except UnreadableMessage:
                     await self._set_aside(queue, message)
+                except PayloadGone:  # its instance was purged: nothing will read it
+                    await delete(queue, message.id, message.pop_receipt)
+                except Exception:
+                    await self._put_back(queue, batch[index:])
+                    raise
             if batch:
                 delay = 0.01
                 continue
@@ -325,6 +341,15 @@ class AzureStore(Store):
                 await asyncio.wait_for(wakeup.wait(), delay)
             except asyncio.TimeoutError:
                 delay = min(delay * 2, _POLL_MAX_S)
+
+    async def _put_back(self, queue: QueueClient, unread: list[Any]) -> None:
+        """Makes received messages visible again now rather than when their visibility
+        lapses; if storage cannot even do that, they reappear by themselves."""
+        visible = (set_visibility(queue, raw.id, raw.pop_receipt, 0) for raw in unread)
+        try:
+            await asyncio.wait_for(asyncio.gather(*visible, return_exceptions=True), _SHUTDOWN_S)
+        except asyncio.TimeoutError:
+            pass
 
     async def _received(self, queue: QueueClient, raw: Any) -> Optional[Received]:
         """The queue message, unless this host already holds it (its visibility lapsed
@@ -346,10 +371,7 @@ class AzureStore(Store):
             "host (func start?) using task hub '%s'? Give each its own hub (--hub).",
             queue.queue_name, self._names.hub, exc_info=logger.isEnabledFor(logging.DEBUG),
         )  # fmt: skip
-        try:
-            await set_visibility(queue, raw.id, raw.pop_receipt, 3600)
-        except (HttpResponseError, ServiceRequestError):
-            pass
+        await set_visibility(queue, raw.id, raw.pop_receipt, 3600)
 
     def _hold(self, received: Received) -> None:
         for message in received.messages:
@@ -406,43 +428,40 @@ class AzureStore(Store):
 
         async def renew(received: Received) -> None:
             async with self._send_slots:
-                try:
-                    await received.renew(VISIBILITY_S, loop.time())
-                except (HttpResponseError, ServiceRequestError):
-                    logger.warning("Renewing a message failed; retrying.", exc_info=True)
+                await received.renew(VISIBILITY_S, loop.time())
 
         while True:
             await asyncio.sleep(_RENEW_EVERY_S)
             due = [r for r in self._held_received() if loop.time() - r.renewed_at > RENEW_AFTER_S]
-            await asyncio.gather(*(renew(received) for received in due))
+            outcomes = await asyncio.gather(*(renew(received) for received in due), return_exceptions=True)
+            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failed is not None:
+                raise failed  # the rest were renewed; the supervisor retries soon
 
     # --- orchestration and entity work ---------------------------------------------
 
     async def next_work_item(self) -> WorkItem:
-        while True:
-            instance_id, received = await self._instances.take()
-            cached = self._checkpoints.get(instance_id)
-            try:
-                if cached is not None:
-                    record, history = cached
-                elif split_entity_instance_id(instance_id) is not None:
-                    # Entities keep no history; the row's ETag makes their commit conditional.
-                    record, row_etag = await self._tables.get_record(instance_id)
-                    history = HistoryState([], etag=row_etag)
-                else:
-                    record, history = await self._tables.load(instance_id)
-            except (HttpResponseError, ServiceRequestError):
-                logger.warning("Loading '%s' failed; will retry.", instance_id, exc_info=True)
-                await asyncio.sleep(0.5)
-                self._instances.unlock(instance_id, give_back=received)
-                continue
-            return WorkItem(
-                instance_id=instance_id,
-                messages=_unconsumed(received),
-                record=record,
-                history=history.events,
-                token=_Token(received, history, write_row=cached is None),
-            )
+        instance_id, received = await self._instances.take()
+        cached = self._checkpoints.get(instance_id)
+        try:
+            if cached is not None:
+                record, history = cached
+            elif split_entity_instance_id(instance_id) is not None:
+                # Entities keep no history; the row's ETag makes their commit conditional.
+                record, row_etag = await self._tables.get_record(instance_id)
+                history = HistoryState([], etag=row_etag)
+            else:
+                record, history = await self._tables.load(instance_id)
+        except BaseException:
+            self._instances.unlock(instance_id, give_back=received)
+            raise  # the supervisor retries the worker
+        return WorkItem(
+            instance_id=instance_id,
+            messages=_unconsumed(received),
+            record=record,
+            history=history.events,
+            token=_Token(received, history, write_row=cached is None),
+        )
 
     async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
         # Results reach this host a queue poll at a time, not one by one.

@@ -1,0 +1,102 @@
+"""A real HTTP proxy on loopback in front of one storage endpoint that answers chosen
+requests itself: storage refusing a payload (a 400), or a response that is not HTTP at
+all. Everything else is forwarded to Azurite unchanged, so only the chosen calls fail."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator, Callable, Optional
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes
+
+
+# What to answer instead of storage (raw bytes of a response), or None to forward.
+Fault = Callable[[Request], Optional[bytes]]
+
+
+def refusal(code: str, message: str) -> bytes:
+    """A 400 as Azure Storage answers a payload it cannot hold."""
+    body = f'{{"odata.error":{{"code":"{code}","message":{{"lang":"en-US","value":"{message}"}}}}}}'.encode()
+    head = (
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json;odata=minimalmetadata\r\n"
+        f"x-ms-error-code: {code}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+# A status line no HTTP client can parse: the client's "bad response" error.
+GARBLED = b"HTTP/1.1 ???\r\n\r\n"
+
+
+class FaultyHttpProxy:
+    """Reads each request whole (head, then a Content-Length body), asks `fault`, and
+    either answers with its bytes or forwards the request on a fresh upstream connection
+    (`Connection: close`, so the response ends where the upstream closes)."""
+
+    def __init__(self, upstream_port: int, fault: Fault) -> None:
+        self._upstream_port = upstream_port
+        self._fault = fault
+        self._server: Optional[asyncio.AbstractServer] = None
+        self.answered = 0  # requests the proxy answered itself
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = [line for line in lines[1:] if line]
+            length = next(
+                (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0
+            )
+            body = await reader.readexactly(length)
+            answer = self._fault(Request(method, path, body))
+            if answer is not None:
+                self.answered += 1
+                writer.write(answer)
+            else:
+                writer.write(await self._forward(lines[0], headers, body))
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client went away
+        finally:
+            writer.close()
+
+    async def _forward(self, request_line: str, headers: list[str], body: bytes) -> bytes:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+        kept = [h for h in headers if not h.lower().startswith("connection:")]
+        head = "\r\n".join([request_line, *kept, "Connection: close", "", ""]).encode("latin-1")
+        up_writer.write(head + body)
+        await up_writer.drain()
+        response = await up_reader.read()
+        up_writer.close()
+        return response
+
+
+@asynccontextmanager
+async def faulty_proxy(upstream_port: int, fault: Fault) -> AsyncIterator[FaultyHttpProxy]:
+    proxy = FaultyHttpProxy(upstream_port, fault)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
