@@ -37,7 +37,9 @@ from .payloads import PROPERTY_LIMIT_CHARS, LargePayloads
 SENTINEL_ROW_KEY = "sentinel"
 _LARGE_RECORD_FIELDS = ("Input", "Output", "CustomStatus")
 _TRANSACTION_OPS = 99  # a transaction holds 100 operations; one is kept for the sentinel
-_TRANSACTION_CHARS = 1_500_000  # and 4 MB of payload; UTF-16 doubles the characters
+# and 4 MiB of request, where strings go as JSON text in ASCII (6 or 12 bytes for each
+# other character); the rest is left for the sentinel, property names and framing.
+_TRANSACTION_BYTES = 2_500_000
 
 
 @dataclass
@@ -383,8 +385,8 @@ def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
     batches: list[list[tuple[Any, ...]]] = [[]]
     size = 0
     for operation in operations:
-        weight = sum(len(v) for v in operation[1].values() if isinstance(v, str))
-        if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_CHARS:
+        weight = sum(len(json.dumps(v)) for v in operation[1].values() if isinstance(v, str))
+        if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(operation)
