@@ -20,6 +20,7 @@ from .engine.dispatcher import EngineSettings
 from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse_strategy
 from .errors import StartupError
 from .http.guard import GuardSettings
+from .http.server import REQUEST_HEADERS_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class HostConfig:
     engine: EngineSettings = field(default_factory=EngineSettings)
     partition_count: int = 4
     guard: GuardSettings = field(default_factory=GuardSettings)
+    # Kestrel's RequestHeadersTimeout; tests of slow clients shorten it.
+    request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
 
     @property
     def route_path(self) -> str:

@@ -19,6 +19,7 @@ from .engine.dispatcher import Engine
 from .engine.management import Management
 from .errors import StartupError
 from .http.app import create_app
+from .http.server import HostRunner
 from .http.urls import Urls
 from .invoker import Invoker
 from .loader import FunctionIndex, load_app
@@ -60,7 +61,7 @@ class Host:
         # What a stop left running in user code (a thread cannot be stopped).
         self.abandoned: list[str] = []
         self._invoker: Optional[Invoker] = None
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: Optional[HostRunner] = None
         self._port = config.port
 
     @property
@@ -102,7 +103,7 @@ class Host:
                 max_request_bytes=config.max_request_bytes,
                 guard=config.guard,
             )
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            self._runner = HostRunner(app, request_headers_timeout=config.request_headers_timeout)
             await self._runner.setup()
             await web.SockSite(self._runner, listener).start()
         except BaseException:
