@@ -39,8 +39,9 @@ async def test_the_api_answers_503_while_storage_hangs_and_recovers(azurite: Any
 
 
 async def test_a_start_while_queue_storage_hangs_answers_503_and_can_be_retried(azurite: Any) -> None:
-    """Tables answer, queues hang: the start answers 503, its Pending row is undone, and
-    the same start again succeeds; never an instance Pending for good."""
+    """Tables answer, queues hang: the start answers 503 having written nothing (the
+    start message goes before the Pending row), and the same start again succeeds; never
+    an instance Pending for good."""
     give_up = aiohttp.ClientTimeout(total=60)
     async with stalling_proxies(*azurite.ports) as proxies, aiohttp.ClientSession(timeout=give_up) as http:
         blob, queue, table = proxies

@@ -1,13 +1,14 @@
 """A real HTTP proxy on loopback in front of one storage endpoint that answers chosen
-requests itself: storage refusing a payload (a 400), or a response that is not HTTP at
-all. Everything else is forwarded to Azurite unchanged, so only the chosen calls fail."""
+requests itself: storage refusing a payload (a 400), a response that is not HTTP at all,
+or no answer (a call that hangs, at a point the test knows it was reached). Everything
+else is forwarded to Azurite unchanged, so only the chosen calls fail."""
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Optional
+from typing import AsyncIterator, Callable, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,12 @@ class Request:
     body: bytes
 
 
-# What to answer instead of storage (raw bytes of a response), or None to forward.
-Fault = Callable[[Request], Optional[bytes]]
+class Hang:
+    """An answer of no answer: see HANG."""
+
+
+# What to answer instead of storage (raw bytes of a response, or HANG), or None to forward.
+Fault = Callable[[Request], Union[bytes, Hang, None]]
 
 
 def refusal(code: str, message: str) -> bytes:
@@ -33,6 +38,9 @@ def refusal(code: str, message: str) -> bytes:
 
 # A status line no HTTP client can parse: the client's "bad response" error.
 GARBLED = b"HTTP/1.1 ???\r\n\r\n"
+# No answer at all: the request is held (and `FaultyHttpProxy.hung` set) until
+# `release_hung`, then its connection closes unanswered.
+HANG = Hang()
 
 
 class FaultyHttpProxy:
@@ -45,6 +53,8 @@ class FaultyHttpProxy:
         self._fault = fault
         self._server: Optional[asyncio.AbstractServer] = None
         self.answered = 0  # requests the proxy answered itself
+        self.hung = asyncio.Event()  # a request is being held unanswered
+        self._released = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -54,8 +64,13 @@ class FaultyHttpProxy:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
 
+    def release_hung(self) -> None:
+        """Closes the held requests' connections, unanswered."""
+        self._released.set()
+
     async def close(self) -> None:
         assert self._server is not None
+        self.release_hung()
         self._server.close()
         await self._server.wait_closed()
 
@@ -70,7 +85,10 @@ class FaultyHttpProxy:
             )
             body = await reader.readexactly(length)
             answer = self._fault(Request(method, path, body))
-            if answer is not None:
+            if isinstance(answer, Hang):
+                self.hung.set()
+                await self._released.wait()
+            elif isinstance(answer, bytes):
                 self.answered += 1
                 writer.write(answer)
             else:

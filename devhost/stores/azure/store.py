@@ -30,7 +30,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from ...clock import Clock
-from ...errors import Conflict, StartupError
+from ...errors import StartupError
 from ...ids import new_hex
 from ...protocol import EventType, split_entity_instance_id
 from ...supervision import Supervisor
@@ -150,7 +150,6 @@ class AzureStore(Store):
         # fails, the entry is dropped and the next episode reads the tables again.
         # Histories as last committed, by instance: what the next episode starts from
         # without reading storage; bounded by the events they hold.
-        self._undoing: dict[str, asyncio.Task[None]] = {}  # starts being undone, by instance
         self._checkpoints: LruCache[str, tuple[InstanceRecord, HistoryState]] = LruCache(
             most=_CACHED_EVENTS, weigh=lambda cached: 1 + len(cached[1].events)
         )
@@ -670,43 +669,24 @@ class AzureStore(Store):
     # --- instance management -----------------------------------------------------------
 
     async def create_instance(self, record: InstanceRecord, start: Message) -> None:
-        undoing = self._undoing.get(record.instance_id)
-        if undoing is not None:  # a start of this id that failed is still being undone
-            await asyncio.shield(undoing)
+        """The start message goes first, then the Pending row, as DTFx's
+        `CreateTaskOrchestrationAsync` does: once the message is out the instance runs,
+        whatever happens to this host or the row write next (its first episode writes
+        the row anyway); if the message cannot be sent, nothing was written and the
+        same start can simply be retried. Never a Pending row with no message."""
         existing, etag = await self._tables.get_record(record.instance_id)
         ensure_replaceable(existing)
         if existing is not None:  # replacing a finished one: its late episode must not write
             self._instances.note_purged(record.instance_id)
             self._checkpoints.pop(record.instance_id)
+        await self._send_all([start])
         try:
             await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
         except ConflictError:
-            raise Conflict(f"Instance '{record.instance_id}' was started concurrently.") from None
-        try:
-            await self._send_all([start])
-        except asyncio.CancelledError:
-            # The request gave up on storage: undo the row in the background, so the
-            # instance is not left Pending forever and a retry with the same id can start
-            # it (unless the message got through after all: then the instance runs).
-            undo = asyncio.get_running_loop().create_task(self._undo_start(record, existing))
-            self._undoing[record.instance_id] = undo
-            undo.add_done_callback(lambda _: self._undoing.pop(record.instance_id, None))
-            raise
-        except BaseException:
-            await self._undo_start(record, existing)
-            raise
-
-    async def _undo_start(self, record: InstanceRecord, replaced: Optional[InstanceRecord]) -> None:
-        try:
-            if replaced is None:
-                await self._tables.delete_record(record.instance_id)
-            else:
-                await self._tables.put_record(replaced, stored=record)
-        except self.unavailable_errors:
-            logger.warning(
-                "The start of '%s' failed and its Pending row could not be removed; purge it "
-                "or start it again once storage answers.", record.instance_id,
-            )  # fmt: skip
+            # The row changed since it was read: the first episode wrote it already, or a
+            # concurrent start of the same id did (whose start message is then dropped
+            # as a duplicate start). DTFx's `SetNewExecutionAsync` ignores this too.
+            pass
 
     async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
         record, _ = await self._tables.get_record(instance_id)
