@@ -4,7 +4,8 @@ Orchestration and entity work items run in a thread pool (the SDK's replay is CP
 and user code is synchronous), `maxConcurrentOrchestratorFunctions` at a time; activity
 work runs `maxConcurrentActivityFunctions` at a time. Messages that pile up for an
 instance while one of its episodes runs are all delivered to the next one, so a fan-out
-of N costs a few replays, not N. With a virtual clock, `advance` fires due timers in
+of N costs a few replays, not N (and results still coming are waited for: see
+lingering.py). With a virtual clock, `advance` fires due timers in
 order and returns only once the work they cause has settled.
 """
 
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Optional, TypeVar
 
-from ..caches import LruCache
 from ..clock import Clock, VirtualClock
 from ..errors import BadRequest, NotSettled
 from ..invoker import Invoker
@@ -28,6 +28,7 @@ from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
 from ..supervision import Supervisor
 from .host_failures import Rejections, host_failure, internal_error
+from .lingering import Lingering
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
 
@@ -39,20 +40,9 @@ T = TypeVar("T")
 # many timers it stops and says so.
 _MAX_TIMERS_PER_ADVANCE = 100_000
 _SETTLE_TIMEOUT_S = 120.0
-# Batching of results: before replaying an instance whose activities are still running,
-# keep collecting their results while they keep coming (each within a quiet gap of
-# _LINGER_QUIET_S or half its last episode's duration, whichever is longer), for at most
-# _LINGER_FACTOR times that duration, at least _LINGER_FLOOR_S and never more than
-# _LINGER_CAP_S. A stream of results becomes one replay instead of many; a slow
-# activity delays the reaction by the quiet gap only.
-_LINGER_QUIET_S = 0.01
-_LINGER_FACTOR = 10.0
-_LINGER_FLOOR_S = 0.05
-_LINGER_CAP_S = 5.0
 # When more activities are queued than workers, a worker takes several (its fair share,
 # at most this many): synchronous ones then cost one hand-off to a thread, not one each.
 _ACTIVITY_SHARE = 16
-_REMEMBERED_COSTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -90,9 +80,7 @@ class Engine:
         self._loops = Supervisor(store.unavailable_errors)
         self._commit_signal = asyncio.Event()
         self._advance_lock = asyncio.Lock()
-        # Each live instance's last episode cost, for lingering; entities never end, so
-        # the map is bounded rather than only cleared when an orchestration does.
-        self._episode_seconds: LruCache[str, float] = LruCache(most=_REMEMBERED_COSTS)
+        self._lingering = Lingering()
         self._running: dict[object, str] = {}  # user code under way, for a stop to report
         # Commits storage refused, by instance (episodes) or work message (activities).
         self._rejections = Rejections()
@@ -150,11 +138,7 @@ class Engine:
 
     async def _run_work_item(self, item: WorkItem) -> None:
         loop = asyncio.get_running_loop()
-        last = self._episode_seconds.get(item.instance_id)
-        if last is not None:
-            bound = min(max(last * _LINGER_FACTOR, _LINGER_FLOOR_S), _LINGER_CAP_S)
-            quiet = max(_LINGER_QUIET_S, last / 2)
-            await self.store.linger(item, timeout=bound, quiet=quiet)
+        await self._lingering.gather(self.store, item)
         began = loop.time()
         refused = self._rejections.verdict(item.instance_id)
         if refused is not None:
@@ -168,7 +152,7 @@ class Engine:
             except Exception as error:  # a host defect: keep the instance and show why
                 logger.exception("Episode of '%s' failed inside the host", item.instance_id)
                 checkpoint = host_failure(item, internal_error(error), self.clock.now())
-        self._remember_cost(item.instance_id, checkpoint, loop.time() - began)
+        seconds = loop.time() - began
         try:
             await self.store.commit(item, checkpoint)
         except ConflictError:
@@ -181,6 +165,7 @@ class Engine:
             await self._give_back(item)
             return
         self._rejections.forget(item.instance_id)
+        self._lingering.committed(item, checkpoint, seconds)
         for level, line in checkpoint.traces:
             logger.log(level, line)
         self._signal_commit()
@@ -190,13 +175,6 @@ class Engine:
             await self.store.abandon(item)
         except Exception:  # even that failed: the messages reappear when their lease lapses
             logger.warning("Releasing the messages of '%s' failed; they reappear shortly.", item.instance_id)
-
-    def _remember_cost(self, instance_id: str, checkpoint: Checkpoint, seconds: float) -> None:
-        record = checkpoint.record
-        if record is None or record.status.is_terminal:
-            self._episode_seconds.pop(instance_id)
-        else:
-            self._episode_seconds[instance_id] = seconds
 
     def _episode(self, item: WorkItem) -> Checkpoint:
         now = self.clock.now()
@@ -260,7 +238,8 @@ class Engine:
         if refused is not None:
             result = self._activity_failure(work, refused.reason)
         try:
-            await self.store.complete_activity(work, Message(work.instance_id, result, work.execution_id))
+            answer = Message(work.instance_id, result, work.execution_id, settles=work.id)
+            await self.store.complete_activity(work, answer)
         except Exception as error:
             refusal = self.store.is_rejection(error)
             if refusal:

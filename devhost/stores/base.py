@@ -21,6 +21,8 @@ from ..errors import BadRequest, Conflict, StorageUnavailable
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
 
+from .ready import ReadyInstances
+
 if TYPE_CHECKING:
     from ..supervision import Supervisor
 
@@ -92,6 +94,9 @@ class Message:
     execution_id: Optional[str] = None
     fire_at: Optional[datetime] = None
     id: str = field(default_factory=new_hex)
+    # On an activity's result: the id of the work message it answers, so the host that
+    # sent that work knows it done even when another host ran it.
+    settles: Optional[str] = None
 
     @property
     def is_activity(self) -> bool:
@@ -202,6 +207,8 @@ class Store(ABC):
     # Exceptions that mean the storage service failed a call (not that the call was wrong).
     unavailable_errors: tuple[type[BaseException], ...] = ()
 
+    _instances: ReadyInstances[Any]  # which instances have work (each store's own items)
+
     def __init__(self) -> None:
         # Set whenever a timer is held back, so a sleeping timer loop re-reads the schedule.
         self.timers_changed = asyncio.Event()
@@ -235,11 +242,18 @@ class Store(ABC):
     async def abandon(self, item: WorkItem) -> None:
         """Unlocks the instance and makes its messages deliverable again."""
 
+    # Results reach the store this often at best (a queue poll), not one by one: the
+    # shortest quiet gap worth waiting for more (see engine/lingering.py).
+    arrival_granularity = 0.0
+
+    async def next_arrival(self, timeout: float) -> bool:
+        """Waits up to `timeout` seconds for a message to arrive for any instance."""
+        return await self._instances.next_arrival(timeout)
+
     @abstractmethod
-    async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
-        """While activities the instance scheduled are still queued or running, waits for
-        their results (until `timeout` seconds passed, or none came for `quiet` seconds)
-        and adds what arrived to `item`."""
+    def more(self, item: WorkItem) -> list[Message]:
+        """Adds to a work item still out what arrived for its instance since it was
+        taken, and returns that."""
 
     # --- activity work ---------------------------------------------------------------
 

@@ -45,8 +45,6 @@ class MemoryStore(Store):
         self._instances: ReadyInstances[Message] = ReadyInstances(self._update_idle)
         self._activities: asyncio.Queue[Message] = asyncio.Queue()
         self._running_activities = 0
-        self._in_flight: dict[str, int] = {}  # activities queued or running, per instance
-        self._activity_done = asyncio.Event()
         self._timers: list[tuple[datetime, int, Message]] = []
         self._sequence = itertools.count()
 
@@ -82,23 +80,10 @@ class MemoryStore(Store):
         self._instances.hold(instance_id, checkpoint.deferred)
         self._instances.unlock(instance_id)
 
-    async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        progress = loop.time()
-        in_flight = self._in_flight.get(item.instance_id, 0)
-        while in_flight:
-            wait = min(deadline, progress + quiet) - loop.time()
-            if wait <= 0:
-                break
-            try:
-                await asyncio.wait_for(self._activity_done.wait(), wait)
-            except asyncio.TimeoutError:
-                break
-            now_in_flight = self._in_flight.get(item.instance_id, 0)
-            if now_in_flight < in_flight:
-                progress, in_flight = loop.time(), now_in_flight
-        item.messages.extend(self._instances.more(item.instance_id))
+    def more(self, item: WorkItem) -> list[Message]:
+        arrived = self._instances.more(item.instance_id)
+        item.messages.extend(arrived)
+        return arrived
 
     async def abandon(self, item: WorkItem) -> None:
         gone = self._instances.forgotten(item.instance_id)
@@ -114,11 +99,6 @@ class MemoryStore(Store):
     async def complete_activity(self, work: Message, result: Message) -> None:
         self._route(result)
         self._running_activities -= 1
-        self._in_flight[work.instance_id] -= 1
-        if not self._in_flight[work.instance_id]:
-            del self._in_flight[work.instance_id]
-        done, self._activity_done = self._activity_done, asyncio.Event()
-        done.set()
         self._update_idle()
 
     async def abandon_activity(self, work: Message) -> None:
@@ -137,7 +117,6 @@ class MemoryStore(Store):
             heapq.heappush(self._timers, (message.fire_at, next(self._sequence), message))
             self.timers_changed.set()
         elif message.is_activity:
-            self._in_flight[message.instance_id] = self._in_flight.get(message.instance_id, 0) + 1
             self._activities.put_nowait(message)
         else:
             self._instances.add(message.instance_id, message)

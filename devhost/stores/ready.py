@@ -24,6 +24,7 @@ class ReadyInstances(Generic[T]):
         self._queued: set[str] = set()
         self._locked: set[str] = set()
         self._forgotten: set[str] = set()  # purged or replaced while an episode had them
+        self._arrival = asyncio.Event()
 
     @property
     def busy(self) -> bool:
@@ -38,6 +39,16 @@ class ReadyInstances(Generic[T]):
             pending[:0] = held
         pending.append(item)
         self._mark_ready(instance_id)
+        arrival, self._arrival = self._arrival, asyncio.Event()
+        arrival.set()
+
+    async def next_arrival(self, timeout: float) -> bool:
+        """Waits up to `timeout` seconds for an item to arrive for any instance."""
+        try:
+            await asyncio.wait_for(self._arrival.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     async def take(self) -> tuple[str, list[T]]:
         """The next ready instance, locked, with everything waiting for it."""

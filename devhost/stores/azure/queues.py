@@ -96,6 +96,7 @@ def _message_json(message: Message) -> dict[str, Any]:
         "execution": message.execution_id,
         "fireAt": None if message.fire_at is None else format_timestamp(message.fire_at),
         "event": message.event,
+        **({"settles": message.settles} if message.settles else {}),
     }
 
 
@@ -107,6 +108,7 @@ def _message(body: dict[str, Any]) -> Message:
         execution_id=body.get("execution"),
         fire_at=fire_at,
         id=body["id"],
+        settles=body.get("settles"),
     )
 
 

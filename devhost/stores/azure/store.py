@@ -143,8 +143,6 @@ class AzureStore(Store):
         self._instances: ReadyInstances[Received] = ReadyInstances(self._update_idle)
         self._activity_buffer: asyncio.Queue[Received] = asyncio.Queue()
         self._running_activities = 0
-        self._in_flight: dict[str, int] = {}
-        self._arrived = asyncio.Event()
         # Each orchestration's checkpoint as this host last committed it. Only the
         # partition's owner writes, so it stays right; if not, the conditional commit
         # fails, the entry is dropped and the next episode reads the tables again.
@@ -155,7 +153,9 @@ class AzureStore(Store):
         )
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
-        self._unsettled: set[str] = set()
+        # Messages this host sent that it expects to see consumed (for `wait_idle`), with
+        # their instance: an activity's stays until its result arrives, wherever it ran.
+        self._unsettled: dict[str, str] = {}
         self._loops: Supervisor
         self._wakeups: dict[int, asyncio.Event] = {}
         self._activity_wakeup = asyncio.Event()
@@ -267,6 +267,8 @@ class AzureStore(Store):
             self._unhold(received, settled=True)
         for instance_id in [i for i in self._checkpoints if mine(i)]:
             self._checkpoints.pop(instance_id)
+        for message_id in [m for m, instance_id in self._unsettled.items() if mine(instance_id)]:
+            del self._unsettled[message_id]  # the new owner sees them consumed, not us
         self._update_idle()
 
     async def _poll_control(self, partition: int) -> None:
@@ -382,7 +384,7 @@ class AzureStore(Store):
         for message in received.messages:
             self._holding.pop(message.id, None)
             if settled:
-                self._unsettled.discard(message.id)
+                self._unsettled.pop(message.id, None)
 
     def _held_received(self) -> list[Received]:
         """Each queue message held, once (`_holding` maps every message it carries)."""
@@ -403,15 +405,11 @@ class AzureStore(Store):
                 self._track_timer(queue, raw.id, receipt, first)
             return
         for message in received.messages:
-            if message.event["EventType"] in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
-                count = self._in_flight.get(message.instance_id, 0)
-                if count:
-                    self._in_flight[message.instance_id] = count - 1
+            if message.settles is not None:  # an activity's result: that work is done
+                self._unsettled.pop(message.settles, None)
         self._hold(received)
         self._idle.clear()
         self._instances.add(received.instance_id, received)
-        arrived, self._arrived = self._arrived, asyncio.Event()
-        arrived.set()
 
     async def _accept_activity(self, queue: QueueClient, raw: Any) -> None:
         received = await self._received(queue, raw)
@@ -462,25 +460,14 @@ class AzureStore(Store):
             token=_Token(received, history, write_row=cached is None),
         )
 
-    async def linger(self, item: WorkItem, *, timeout: float, quiet: float) -> None:
-        # Results reach this host a queue poll at a time, not one by one.
-        quiet = max(quiet, _POLLED_QUIET_S)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        progress = loop.time()
-        while self._in_flight.get(item.instance_id):
-            wait = min(deadline, progress + quiet) - loop.time()
-            if wait <= 0:
-                break
-            try:
-                await asyncio.wait_for(self._arrived.wait(), wait)
-            except asyncio.TimeoutError:
-                break
-            if self._instances.pending(item.instance_id):
-                progress = loop.time()
-        more = self._instances.more(item.instance_id)
-        item.messages.extend(_unconsumed(more))
-        item.token.received.extend(more)
+    arrival_granularity = _POLLED_QUIET_S
+
+    def more(self, item: WorkItem) -> list[Message]:
+        arrived = self._instances.more(item.instance_id)
+        item.token.received.extend(arrived)
+        messages = _unconsumed(arrived)
+        item.messages.extend(messages)
+        return messages
 
     async def commit(self, item: WorkItem, checkpoint: Checkpoint) -> None:
         token: _Token = item.token
@@ -519,7 +506,8 @@ class AzureStore(Store):
             if received.remaining:
                 # Handed back (a suspended instance, a start still on its way): nothing
                 # happens to them until the next message arrives, so they keep nobody busy.
-                self._unsettled.difference_update(received.remaining)
+                for message_id in received.remaining:
+                    self._unsettled.pop(message_id, None)
                 self._instances.hold(instance_id, [received])
             else:
                 done.append(received)
@@ -623,11 +611,10 @@ class AzureStore(Store):
     def _settling(self, message: Message, partition: Optional[int]) -> None:
         """Counts a message this host will consume itself, and wakes its reader."""
         if message.is_activity:
-            self._in_flight[message.instance_id] = self._in_flight.get(message.instance_id, 0) + 1
-            self._unsettled.add(message.id)
+            self._unsettled[message.id] = message.instance_id
             self._activity_wakeup.set()
         elif partition is not None and partition in self._leases.owned:
-            self._unsettled.add(message.id)
+            self._unsettled[message.id] = message.instance_id
             self._wakeups[partition].set()
         self._idle.clear()
 
