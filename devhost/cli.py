@@ -14,7 +14,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import console
 from .config import load_config
@@ -86,7 +86,7 @@ async def _serve(options: argparse.Namespace) -> int:
     console.print_banner(host)
     assert host.engine is not None
     ended = host.engine.ended
-    stopping = asyncio.ensure_future(stop.wait())
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait([stopping, ended], return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
 from .config import VIRTUAL_CLOCK_HUB_SUFFIX
@@ -49,7 +49,9 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
     config = host.config
     index = host.index
     assert index is not None and host.urls is not None
-    clock = "virtual (POST /devhost/clock/advance)" if config.virtual_clock else "system"
+    now = host.clock.now()
+    clock = f"virtual, at {_moment(now)} (POST /devhost/clock/advance)" if config.virtual_clock else "system"
+    ahead = now - datetime.now(timezone.utc)
     origin = host.urls.origin
     lines = [
         f"devhost: local Durable Functions host for {config.app_dir}",
@@ -59,7 +61,15 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
             if config.virtual_clock and config.hub.endswith(VIRTUAL_CLOCK_HUB_SUFFIX)
             else []
         ),
-        f"[{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z] "
+        *(
+            [
+                f"(the virtual clock runs {_span(ahead)} ahead of the real one: task hub "
+                f"{config.hub} keeps its virtual time across restarts, and records times from it)"
+            ]
+            if config.virtual_clock and ahead > timedelta(seconds=1)
+            else []
+        ),
+        f"[{_moment(datetime.now(timezone.utc))}] "
         f"Host started ({host.startup_ms}ms)",
         "",
         "Functions:",
@@ -86,3 +96,15 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
     lines.append("Press Ctrl+C to stop.")
     stream.write("\n".join(lines) + "\n")
     stream.flush()
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _span(span: timedelta) -> str:
+    """`3d 4h 5m`: how far a virtual clock runs ahead, to the nearest minute."""
+    minutes = round(span.total_seconds() / 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value) or "<1m"

@@ -31,7 +31,7 @@ class Supervisor:
     """Runs named loops until `stop`; see the module docstring."""
 
     def __init__(self, transient: tuple[type[BaseException], ...]) -> None:
-        self._transient = (*transient, asyncio.TimeoutError, OSError)
+        self._transient: tuple[type[BaseException], ...] = (*transient, asyncio.TimeoutError, OSError)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._all: set[asyncio.Task[None]] = set()  # including those cancelled, until done
         self._ended: Optional[asyncio.Future[str]] = None

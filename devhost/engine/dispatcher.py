@@ -27,7 +27,7 @@ from ..stores.base import BoundedStore, Checkpoint, ConflictError, InstanceRecor
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
 from ..supervision import Supervisor
-from .host_failures import Rejections, host_failure, internal_error
+from .host_failures import Failure, Rejections, host_failure, internal_error
 from .lingering import Lingering
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
@@ -236,7 +236,7 @@ class Engine:
         at-least-once), unless storage keeps refusing it: then its caller gets a failure."""
         refused = self._rejections.verdict(work.id)
         if refused is not None:
-            result = self._activity_failure(work, refused.reason)
+            result = self._activity_failure(work, refused.failure)
         try:
             answer = Message(work.instance_id, result, work.execution_id, settles=work.id)
             await self.store.complete_activity(work, answer)
@@ -252,8 +252,8 @@ class Engine:
         self._rejections.forget(work.id)
         return None
 
-    def _activity_failure(self, work: Message, reason: str) -> Event:
-        return events.task_failed(self.clock.now(), work.event["EventId"], reason, reason)
+    def _activity_failure(self, work: Message, failure: Failure) -> Event:
+        return events.task_failed(self.clock.now(), work.event["EventId"], failure.reason, failure.reason)
 
     # --- time --------------------------------------------------------------------------------
 
@@ -306,6 +306,10 @@ class Engine:
                     )
             clock.set(target)
             await self.settle()
+            try:
+                await self.store.clock_moved(clock.now())
+            except self.store.unavailable_errors as error:
+                logger.warning("The virtual clock's time could not be saved (%s); a restart goes back.", error)
             return clock.now()
 
     # --- observing instances ------------------------------------------------------------

@@ -284,6 +284,9 @@ class Store(ABC):
     async def release_timers(self, now: datetime) -> int:
         """Makes every timer due at `now` deliverable; returns how many."""
 
+    async def clock_moved(self, now: datetime) -> None:
+        """A virtual clock was advanced to `now` (a persistent store keeps it)."""
+
     async def wait_idle(self) -> None:
         """Returns when nothing deliverable is queued or in progress (timers aside)."""
         while not self._is_idle():

@@ -33,7 +33,7 @@ async def test_a_second_commit_of_the_same_entity_read_loses(azurite: AzuritePro
             "@counter@k", "Counter", "x", OrchestrationStatus.RUNNING, clock.now(), clock.now(),
             input='{"exists": true, "state": "5"}',
         )  # fmt: skip
-        await store._tables.put_record(other, create=True)
+        await store.hub.tables.put_record(other, create=True)
         mine = other.copy(input='{"exists": true, "state": "1"}')
         with pytest.raises(ConflictError):
             await store.commit(item, Checkpoint(record=mine, consumed=list(item.messages)))

@@ -52,6 +52,29 @@ async def test_a_checkpoint_storage_keeps_refusing_fails_that_instance_only(
     assert len(said) == 1, [r.getMessage() for r in said]
 
 
+async def test_an_activity_result_storage_keeps_refusing_reaches_the_orchestration_as_a_failure(
+    azurite: Any,
+) -> None:
+    def refuse_marked(request: Request) -> bytes | None:
+        if request.method == "POST" and MARKER in request.body:
+            return refusal("InvalidXmlDocument", "The XML specified is not syntactically valid.")
+        return None
+
+    blob, queue, table = azurite.ports
+    async with faulty_proxy(queue, refuse_marked) as proxy:
+        proxied = connection_string("127.0.0.1", (blob, proxy.port, table))
+        async with DurableHost(
+            PROTOCOL_APP, storage="azurite", connection=proxied, hub=f"Result{uuid.uuid4().hex[:10]}"
+        ) as host:
+            refused = await host.start("reverses", MARKER.decode()[::-1])  # the result is MARKER
+            healthy = await host.start("reverses", "abc")
+            failed = await host.wait(refused)
+            assert failed.runtime_status == OrchestrationStatus.FAILED.api_name
+            assert f"storage refused to store this {MAX_REJECTIONS} times" in str(failed.output)
+            assert (await host.wait(healthy)).output == "cba"
+            assert proxy.answered == MAX_REJECTIONS
+
+
 async def test_a_message_whose_payload_cannot_be_fetched_for_a_while_is_read_later(
     azurite: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

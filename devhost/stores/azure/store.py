@@ -3,36 +3,30 @@
 Control queues are read by the partitions this host leases; their messages wait in
 memory, grouped by instance, until an episode takes them, and are deleted only after the
 episode's checkpoint is written (outgoing messages first, then history and instance row,
-then the deletes, as DTFx does). The work-item queue is shared by every host. Timers are
-queue messages that stay invisible until due; with a virtual clock this host makes them
-visible itself when the clock reaches them. A crash at any step leaves messages that
-reappear within seconds, and the receivers drop what they have already seen.
+then the deletes, as DTFx does). The work-item queue is shared by every host. A crash at
+any step leaves messages that reappear within seconds, and the receivers drop what they
+have already seen.
+
+This file is the `Store` contract over the pieces: opening the hub (hub.py), what this
+host reads (receiving.py, polling.py), held messages and their renewal (holding.py), sending (sending.py),
+timers and the virtual clock (timers.py), tables (tables.py), leases (leases.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from azure.core.exceptions import (
-    HttpResponseError,
-    ResourceExistsError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-from azure.data.tables.aio import TableServiceClient
-from azure.storage.blob.aio import BlobServiceClient
-from azure.storage.queue.aio import QueueClient, QueueServiceClient
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.storage.queue.aio import QueueClient
 
-from ...clock import Clock
-from ...errors import StartupError
+from ...caches import LruCache
+from ...clock import Clock, VirtualClock
 from ...ids import new_hex
-from ...protocol import EventType, split_entity_instance_id
+from ...protocol import split_entity_instance_id
 from ...supervision import Supervisor
 from ..base import (
     Checkpoint,
@@ -46,51 +40,22 @@ from ..base import (
     ensure_replaceable,
     take_share,
 )
-from ...caches import LruCache
 from ..ready import ReadyInstances
+from .holding import Holding
+from .hub import Hub, open_hub
 from .leases import PartitionLeases
 from .names import HubNames, escape_key, partition_of, validate_hub
-from .payloads import LargePayloads
-from .queues import (
-    RENEW_AFTER_S,
-    VISIBILITY_S,
-    MessageCodec,
-    PayloadGone,
-    Received,
-    UnreadableMessage,
-    delete,
-    send,
-    set_visibility,
-)
-from .tables import HistoryState, HubTables
+from .queues import Received, set_visibility
+from .receiving import Receiver
+from .sending import Sender
+from .tables import HistoryState
+from .timers import Queued, TimerBook, VirtualTime, timers_in_history
 
 logger = logging.getLogger(__name__)
 
 # History events kept in memory across all cached instances.
 _CACHED_EVENTS = 200_000
-
-_STARTUP_TIMEOUT_S = 20.0
 _SHUTDOWN_S = 3.0
-_RENEW_EVERY_S = 2.0
-_POLL_MAX_S = 1.0
-_SEND_CONCURRENCY = 32
-_ACTIVITY_BUFFER = 64  # activity messages taken from the queue ahead of the workers
-_POLLED_QUIET_S = 0.1
-_PACK = 16  # messages to one instance carried by one queue message
-_CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
-# Retries inside one storage call stay short: the supervisor and the engine retry the
-# work itself. (The queue and blob SDKs' own defaults wait 15 s, then 18 s, then 24 s,
-# ±3 s, before their retries: a stalled poller or a request answering 503 only after a
-# minute. `initial_backoff`/`increment_base`/`random_jitter_range` are theirs; the
-# Tables SDK reads `retry_backoff_factor`.)
-_CLIENT_OPTIONS: dict[str, Any] = {
-    "retry_total": 3,
-    "retry_backoff_factor": 0.2,
-    "initial_backoff": 0.5,
-    "increment_base": 1.5,
-    "random_jitter_range": 0.2,
-    "connection_timeout": 5,
-}
 
 
 @dataclass
@@ -100,23 +65,10 @@ class _Token:
     write_row: bool  # the instance row may lag the checkpoint (read after a restart)
 
 
-@dataclass(order=True)
-class _Timer:
-    fire_at: datetime
-    sequence: int
-    queue: QueueClient = field(compare=False)
-    message_id: str = field(compare=False)
-    pop_receipt: str = field(compare=False)
-    message: Message = field(compare=False)
-
-
 class AzureStore(Store):
     unavailable_errors = (ServiceRequestError, ServiceResponseError, HttpResponseError, OSError)
-
-    def is_rejection(self, error: Exception) -> bool:
-        # 400 (a key, property or value the service cannot hold) and 413 (too large);
-        # not 401/403 or 404, which are about the account or hub, not this payload.
-        return isinstance(error, HttpResponseError) and error.status_code in (400, 413)
+    # Results reach this host a queue poll at a time, not one by one.
+    arrival_granularity = 0.1
 
     def __init__(
         self,
@@ -133,322 +85,119 @@ class AzureStore(Store):
         self._names = HubNames(hub, partitions)
         self._clock = clock
         self._owner = owner or new_hex()
-        self._services: list[Any] = []
-        self._control: list[QueueClient] = []
-        self._codec: MessageCodec
-        self._tables: HubTables
+        self._hub: Optional[Hub] = None
+        self._loops: Supervisor
         self._leases: PartitionLeases
-        # messages this host holds, by Message.id: pending, deferred, in an episode or an activity
-        self._holding: dict[str, Received] = {}
+        self._sender: Sender
+        self._holding: Holding
+        self._receiver: Receiver
         self._instances: ReadyInstances[Received] = ReadyInstances(self._update_idle)
-        self._activity_buffer: asyncio.Queue[Received] = asyncio.Queue()
         self._running_activities = 0
-        # Each orchestration's checkpoint as this host last committed it. Only the
-        # partition's owner writes, so it stays right; if not, the conditional commit
+        # Each orchestration's checkpoint as this host last committed it, what the next
+        # episode starts from without reading storage; bounded by the events held. Only
+        # the partition's owner writes, so it stays right; if not, the conditional commit
         # fails, the entry is dropped and the next episode reads the tables again.
-        # Histories as last committed, by instance: what the next episode starts from
-        # without reading storage; bounded by the events they hold.
         self._checkpoints: LruCache[str, tuple[InstanceRecord, HistoryState]] = LruCache(
             most=_CACHED_EVENTS, weigh=lambda cached: 1 + len(cached[1].events)
         )
-        self._timers: list[_Timer] = []
-        self._sequence = itertools.count()
-        # Messages this host sent that it expects to see consumed (for `wait_idle`), with
-        # their instance: an activity's stays until its result arrives, wherever it ran.
-        self._unsettled: dict[str, str] = {}
-        self._loops: Supervisor
-        self._wakeups: dict[int, asyncio.Event] = {}
-        self._activity_wakeup = asyncio.Event()
-        self._activity_taken = asyncio.Event()
-        self._released = asyncio.Event()
-        self._send_slots = asyncio.Semaphore(_SEND_CONCURRENCY)
+        self._timers = TimerBook(self.timers_changed)
+        self._virtual_time: Optional[VirtualTime] = None
+
+    def is_rejection(self, error: Exception) -> bool:
+        # 400 (a key, property or value the service cannot hold) and 413 (too large);
+        # not 401/403 or 404, which are about the account or hub, not this payload.
+        return isinstance(error, HttpResponseError) and error.status_code in (400, 413)
+
+    @property
+    def hub(self) -> Hub:
+        assert self._hub is not None, "the store is not open"
+        return self._hub
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self, loops: Supervisor) -> None:
         self._loops = loops
-        try:
-            tables = TableServiceClient.from_connection_string(self._connection, **_CLIENT_OPTIONS)
-            queues = QueueServiceClient.from_connection_string(self._connection, **_CLIENT_OPTIONS)
-            blobs = BlobServiceClient.from_connection_string(self._connection, **_CLIENT_OPTIONS)
-        except ValueError as error:
-            raise StartupError(f"The storage connection string is not valid: {error}") from None
-        self._services = [tables, queues, blobs]
-        try:
-            await asyncio.wait_for(self._create(tables, queues, blobs), _STARTUP_TIMEOUT_S)
-        except (ServiceRequestError, asyncio.TimeoutError, OSError) as error:
-            await self.close()
-            endpoint = getattr(tables, "url", "the storage account")
-            raise StartupError(
-                f"Cannot reach Azure Storage at {endpoint} ({type(error).__name__}): is Azurite "
-                "running? Start it with `make azurite`, or pass --connection."
-            ) from None
-        except HttpResponseError as error:
-            await self.close()
-            reason = (error.message or str(error)).splitlines()[0]
-            raise StartupError(f"Azure Storage refused the task hub's resources: {reason}") from None
-        loops.spawn("work-items", self._poll_work_items)
-        loops.spawn("renew-visibility", self._renew)
+        self._hub = hub = await open_hub(self._connection, self._names)
+        self._sender = Sender(hub.codec, self._clock, self._route, sent=self._settling, timer_sent=self._timer_sent)
+        self._holding = Holding(self._sender.slots)
+        self._receiver = Receiver(hub, self._clock, self._holding, self._instances, self._timers, busy=self._idle.clear)
+        if isinstance(self._clock, VirtualClock):
+            await self._resume_virtual_time(hub)
+        self._leases = PartitionLeases(
+            hub.leases, self._names.partitions, self._owner,
+            acquired=self._partition_acquired, lost=self._partition_lost,
+        )  # fmt: skip
+        self._receiver.start(loops)
+        loops.spawn("renew-visibility", self._holding.renew)
         await self._leases.start(loops)
 
-    async def _create(
-        self, tables: TableServiceClient, queues: QueueServiceClient, blobs: BlobServiceClient
-    ) -> None:
-        names = self._names
-        for table in (names.instances_table, names.history_table):
-            try:
-                await tables.create_table(table)
-            except ResourceExistsError:
-                pass
-        queue_names = [names.control_queue(p) for p in range(names.partitions)] + [names.work_item_queue]
-        for name in queue_names:
-            try:
-                await queues.create_queue(name)
-            except ResourceExistsError:
-                pass
-        for container in (names.large_messages_container, names.leases_container):
-            try:
-                await blobs.create_container(container)
-            except ResourceExistsError:
-                pass
-        payloads = LargePayloads(blobs.get_container_client(names.large_messages_container))
-        self._codec = MessageCodec(payloads)
-        self._payloads = payloads
-        self._tables = HubTables(
-            tables.get_table_client(names.instances_table),
-            tables.get_table_client(names.history_table),
-            payloads,
-            names.hub,
-        )
-        self._control = [queues.get_queue_client(names.control_queue(p)) for p in range(names.partitions)]
-        self._work_items = queues.get_queue_client(names.work_item_queue)
-        self._wakeups = {p: asyncio.Event() for p in range(names.partitions)}
-        self._leases = PartitionLeases(
-            blobs.get_container_client(names.leases_container),
-            names.partitions,
-            self._owner,
-            acquired=self._partition_acquired,
-            lost=self._partition_lost,
-        )
+    async def _resume_virtual_time(self, hub: Hub) -> None:
+        """A virtual clock goes on from this hub's last virtual time, and the timers an
+        earlier run created fire once it passes them (see timers.py)."""
+        assert isinstance(self._clock, VirtualClock)
+        self._virtual_time = VirtualTime(hub.leases)
+        saved = await self._virtual_time.load()
+        if saved is not None:
+            self._clock.set(saved)
+        for timer in await timers_in_history(hub.tables):
+            self._timers.track(timer)
+
+    async def clock_moved(self, now: datetime) -> None:
+        if self._virtual_time is not None:
+            await self._virtual_time.save(now)
 
     async def close(self) -> None:
-        """Called once the loops stopped."""
-        if hasattr(self, "_leases"):
-            try:
-                await asyncio.wait_for(self._hand_back(), _SHUTDOWN_S)
-            except (asyncio.TimeoutError, *self.unavailable_errors):
-                logger.warning("Storage did not answer at shutdown; held work reappears shortly.")
-        for service in self._services:
-            await service.close()
-        self._services = []
+        """Called once the loops stopped: hands back what this host held and its leases
+        at once, so a restart (or another host) goes on now instead of when they lapse."""
+        if self._hub is None:
+            return
+        try:
+            await asyncio.wait_for(self._hand_back(), _SHUTDOWN_S)
+        except (asyncio.TimeoutError, *self.unavailable_errors):
+            logger.warning("Storage did not answer at shutdown; held work reappears shortly.")
+        await self._hub.close()
+        self._hub = None
 
     async def _hand_back(self) -> None:
-        """Makes held messages visible and releases the leases at once, so a restart (or
-        another host) goes on now instead of when they lapse."""
-        await asyncio.gather(*(r.release() for r in self._held_received()), return_exceptions=True)
-        self._holding.clear()
+        await self._holding.hand_back()
         await self._leases.stop()
 
-    # --- partitions and polling --------------------------------------------------------
+    # --- partitions -------------------------------------------------------------------
 
     def _partition_acquired(self, partition: int) -> None:
-        self._loops.spawn(f"control-{partition:02d}", lambda: self._poll_control(partition))
+        self._receiver.poll_partition(self._loops, partition)
 
     def _partition_lost(self, partition: int) -> None:
         """Another host owns it now: forget its messages (they reappear for the new owner
-        when their visibility lapses) and its cached histories."""
-        self._loops.cancel(f"control-{partition:02d}")
+        when their visibility lapses), its cached histories and what it was to consume."""
+        self._receiver.stop_partition(self._loops, partition)
 
         def mine(instance_id: str) -> bool:
             return partition_of(instance_id, self._names.partitions) == partition
 
         for received in self._instances.drop(lambda instance_id: not mine(instance_id)):
             received.done = True  # no more renewals, no deletes
-            self._unhold(received, settled=True)
+            self._holding.unhold(received, settled=True)
         for instance_id in [i for i in self._checkpoints if mine(i)]:
             self._checkpoints.pop(instance_id)
-        for message_id in [m for m, instance_id in self._unsettled.items() if mine(instance_id)]:
-            del self._unsettled[message_id]  # the new owner sees them consumed, not us
+        self._holding.forget_instances(mine)
         self._update_idle()
-
-    async def _poll_control(self, partition: int) -> None:
-        queue, wakeup = self._control[partition], self._wakeups[partition]
-
-        async def room() -> None:
-            """Like the provider's ControlQueueBufferThreshold: past this many messages held
-            for the partition, the rest waits in the queue (and needs no renewing)."""
-            while self._held_for(partition) >= _CONTROL_BUFFER:
-                self._released.clear()
-                await self._released.wait()
-
-        await self._poll(queue, wakeup, self._accept_control, room)
-
-    def _held_for(self, partition: int) -> int:
-        """Messages waiting for an episode; not those handed back (a suspended instance's),
-        which wait for a message that must still be read from this very queue."""
-        if len(self._holding) < _CONTROL_BUFFER:
-            return 0  # the count below cannot reach the threshold: spare the scan
-        deferred = {id(r) for r in self._instances.held_items()}
-        return sum(
-            1
-            for received in self._holding.values()
-            if received.queue is self._control[partition] and id(received) not in deferred
-        )
-
-    async def _poll_work_items(self) -> None:
-        await self._poll(
-            self._work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities
-        )
-
-    async def _room_for_activities(self) -> None:
-        """Takes more activity work only when little is waiting here: what this host
-        cannot start soon stays in the queue for the other hosts (and needs no renewal)."""
-        while self._activity_buffer.qsize() >= _ACTIVITY_BUFFER:
-            self._activity_taken.clear()
-            await self._activity_taken.wait()
-
-    async def _poll(
-        self, queue: QueueClient, wakeup: asyncio.Event, accept: Any, room: Any
-    ) -> None:
-        """Receives in batches; backs off while the queue is empty, and wakes at once when
-        this host sends to it."""
-        delay = 0.01
-        while True:
-            await room()
-            batch = [
-                message
-                async for message in queue.receive_messages(
-                    messages_per_page=32, max_messages=32, visibility_timeout=VISIBILITY_S
-                )
-            ]
-            for index, message in enumerate(batch):
-                # Only a message that cannot be read is set aside. A storage error (say,
-                # fetching a large payload) propagates for the supervisor to retry, once
-                # what this batch left is visible again.
-                try:
-                    await accept(queue, message)
-                except UnreadableMessage:
-                    await self._set_aside(queue, message)
-                except PayloadGone:  # its instance was purged: nothing will read it
-                    await delete(queue, message.id, message.pop_receipt)
-                except Exception:
-                    await self._put_back(queue, batch[index:])
-                    raise
-            if batch:
-                delay = 0.01
-                continue
-            wakeup.clear()
-            try:
-                await asyncio.wait_for(wakeup.wait(), delay)
-            except asyncio.TimeoutError:
-                delay = min(delay * 2, _POLL_MAX_S)
-
-    async def _put_back(self, queue: QueueClient, unread: list[Any]) -> None:
-        """Makes received messages visible again now rather than when their visibility
-        lapses; if storage cannot even do that, they reappear by themselves."""
-        visible = (set_visibility(queue, raw.id, raw.pop_receipt, 0) for raw in unread)
-        try:
-            await asyncio.wait_for(asyncio.gather(*visible, return_exceptions=True), _SHUTDOWN_S)
-        except asyncio.TimeoutError:
-            pass
-
-    async def _received(self, queue: QueueClient, raw: Any) -> Optional[Received]:
-        """The queue message, unless this host already holds it (its visibility lapsed
-        and it came round again: keep the new pop receipt)."""
-        messages = await self._codec.decode(raw.content)
-        known = self._holding.get(messages[0].id)
-        if known is not None:
-            async with known.lock:
-                known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
-                known.renewed_at = asyncio.get_running_loop().time()
-            return None
-        return Received(messages, queue, raw.id, raw.pop_receipt, asyncio.get_running_loop().time())
-
-    async def _set_aside(self, queue: QueueClient, raw: Any) -> None:
-        """A message this host cannot read (another program's, say `func start` on the
-        same task hub) is left alone: hidden for an hour, not deleted, reported once."""
-        logger.warning(
-            "A message in queue %s is not in devhost's format; leaving it alone. Is another "
-            "host (func start?) using task hub '%s'? Give each its own hub (--hub).",
-            queue.queue_name, self._names.hub, exc_info=logger.isEnabledFor(logging.DEBUG),
-        )  # fmt: skip
-        await set_visibility(queue, raw.id, raw.pop_receipt, 3600)
-
-    def _hold(self, received: Received) -> None:
-        for message in received.messages:
-            self._holding[message.id] = received
-
-    def _unhold(self, received: Received, *, settled: bool) -> None:
-        """Lets go of a queue message; unless `settled`, its messages still count as work
-        to come (they go back to the queue and will be received again)."""
-        for message in received.messages:
-            self._holding.pop(message.id, None)
-            if settled:
-                self._unsettled.pop(message.id, None)
-
-    def _held_received(self) -> list[Received]:
-        """Each queue message held, once (`_holding` maps every message it carries)."""
-        return list({id(r): r for r in self._holding.values()}.values())
-
-    async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
-        received = await self._received(queue, raw)
-        if received is None:
-            return
-        first = received.messages[0]
-        now = self._clock.now()
-        if first.fire_at is not None and first.fire_at > now:
-            # A timer seen before its time (a virtual clock behind, a capped visibility).
-            receipt = await set_visibility(
-                queue, raw.id, raw.pop_receipt, (first.fire_at - now).total_seconds()
-            )
-            if receipt is not None:
-                self._track_timer(queue, raw.id, receipt, first)
-            return
-        for message in received.messages:
-            if message.settles is not None:  # an activity's result: that work is done
-                self._unsettled.pop(message.settles, None)
-        self._hold(received)
-        self._idle.clear()
-        self._instances.add(received.instance_id, received)
-
-    async def _accept_activity(self, queue: QueueClient, raw: Any) -> None:
-        received = await self._received(queue, raw)
-        if received is None:
-            return
-        self._hold(received)
-        self._activity_buffer.put_nowait(received)
-        self._idle.clear()
-
-    async def _renew(self) -> None:
-        """Keeps invisible what this host still holds."""
-        loop = asyncio.get_running_loop()
-
-        async def renew(received: Received) -> None:
-            async with self._send_slots:
-                await received.renew(VISIBILITY_S, loop.time())
-
-        while True:
-            await asyncio.sleep(_RENEW_EVERY_S)
-            due = [r for r in self._held_received() if loop.time() - r.renewed_at > RENEW_AFTER_S]
-            outcomes = await asyncio.gather(*(renew(received) for received in due), return_exceptions=True)
-            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if failed is not None:
-                raise failed  # the rest were renewed; the supervisor retries soon
 
     # --- orchestration and entity work ---------------------------------------------
 
     async def next_work_item(self) -> WorkItem:
         instance_id, received = await self._instances.take()
         cached = self._checkpoints.get(instance_id)
+        record: Optional[InstanceRecord]
         try:
             if cached is not None:
                 record, history = cached
             elif split_entity_instance_id(instance_id) is not None:
                 # Entities keep no history; the row's ETag makes their commit conditional.
-                record, row_etag = await self._tables.get_record(instance_id)
+                record, row_etag = await self.hub.tables.get_record(instance_id)
                 history = HistoryState([], etag=row_etag)
             else:
-                record, history = await self._tables.load(instance_id)
+                record, history = await self.hub.tables.load(instance_id)
         except BaseException:
             self._instances.unlock(instance_id, give_back=received)
             raise  # the supervisor retries the worker
@@ -459,8 +208,6 @@ class AzureStore(Store):
             history=history.events,
             token=_Token(received, history, write_row=cached is None),
         )
-
-    arrival_granularity = _POLLED_QUIET_S
 
     def more(self, item: WorkItem) -> list[Message]:
         arrived = self._instances.more(item.instance_id)
@@ -474,31 +221,10 @@ class AzureStore(Store):
         instance_id = item.instance_id
         if self._instances.forgotten(instance_id):
             checkpoint = discarded(item)
-        await self._send_all(checkpoint.outgoing)
+        await self._sender.send(checkpoint.outgoing)
         if self._instances.forgotten(instance_id):  # purged while the messages went out
             checkpoint = discarded(item)
-        record = checkpoint.record
-        changed = record is not None and (
-            checkpoint.new_events or checkpoint.replace_history or record != item.record
-        )
-        if record is not None and split_entity_instance_id(instance_id) is not None:
-            if changed:  # only if the row is as this episode read it (else ConflictError)
-                await self._tables.put_record(
-                    record, etag=token.history.etag, create=item.record is None, stored=item.record
-                )
-        elif record is not None and (changed or token.write_row):
-            self._checkpoints.pop(instance_id)
-            committed = await self._tables.commit_checkpoint(
-                instance_id,
-                token.history,
-                checkpoint.new_events,
-                replace=checkpoint.replace_history,
-                record=record,
-                previous=item.record,
-                now=self._clock.now(),
-            )
-            if not record.status.is_terminal:
-                self._checkpoints[instance_id] = (record, committed)
+        await self._write(item, checkpoint)
         consumed = {m.id for m in checkpoint.consumed}
         done: list[Received] = []
         for received in token.received:
@@ -506,36 +232,62 @@ class AzureStore(Store):
             if received.remaining:
                 # Handed back (a suspended instance, a start still on its way): nothing
                 # happens to them until the next message arrives, so they keep nobody busy.
-                for message_id in received.remaining:
-                    self._unsettled.pop(message_id, None)
+                self._holding.settle(received.remaining)
                 self._instances.hold(instance_id, [received])
             else:
                 done.append(received)
         await asyncio.gather(*(self._forget(r) for r in done))
         self._instances.unlock(instance_id)
 
+    async def _write(self, item: WorkItem, checkpoint: Checkpoint) -> None:
+        """The checkpoint's row and history, conditional on what the episode read."""
+        token: _Token = item.token
+        record = checkpoint.record
+        if record is None:
+            return
+        changed = checkpoint.new_events or checkpoint.replace_history or record != item.record
+        tables = self.hub.tables
+        if split_entity_instance_id(item.instance_id) is not None:
+            if changed:  # only if the row is as this episode read it (else ConflictError)
+                await tables.put_record(record, etag=token.history.etag, create=item.record is None, stored=item.record)
+            return
+        if not (changed or token.write_row):
+            return
+        self._checkpoints.pop(item.instance_id)
+        committed = await tables.commit_checkpoint(
+            item.instance_id,
+            token.history,
+            checkpoint.new_events,
+            replace=checkpoint.replace_history,
+            record=record,
+            previous=item.record,
+            now=self._clock.now(),
+        )
+        if not record.status.is_terminal:
+            self._checkpoints[item.instance_id] = (record, committed)
+
     async def abandon(self, item: WorkItem) -> None:
         token: _Token = item.token
         self._instances.forgotten(item.instance_id)  # released messages of a purged one are dropped later
         for received in token.received:
-            self._unhold(received, settled=False)
+            self._holding.unhold(received, settled=False)
         await asyncio.gather(*(r.release() for r in token.received), return_exceptions=True)
         self._instances.unlock(item.instance_id)
 
     async def _forget(self, received: Received) -> None:
         """Deletes a queue message whose messages were all consumed."""
-        self._unhold(received, settled=True)
-        self._released.set()
+        self._holding.unhold(received, settled=True)
+        self._receiver.released()
         await received.delete()
 
     # --- activity work ---------------------------------------------------------------
 
     async def next_activities(self, *, workers: int, most: int) -> list[Message]:
         """Whole queue messages (their activities are completed together), a fair share."""
-        batch = await take_share(self._activity_buffer, workers=workers, most=most)
+        batch = await take_share(self._receiver.activities, workers=workers, most=most)
         work = [message for received in batch for message in received.messages]
         self._running_activities += len(work)
-        self._activity_taken.set()
+        self._receiver.activities_taken()
         return work
 
     async def complete_activity(self, work: Message, result: Message) -> None:
@@ -543,12 +295,12 @@ class AzureStore(Store):
         once the last of them is done; then that work message is deleted."""
         received = self._holding.get(work.id)
         if received is None:  # released meanwhile: it will run again; report this one anyway
-            await self._send_all([result])
+            await self._sender.send([result])
         else:
             received.results.append(result)
             received.remaining.discard(work.id)
             if not received.remaining:
-                await self._send_all(received.results)
+                await self._sender.send(received.results)
                 await self._forget(received)
         self._running_activities -= 1
         self._update_idle()
@@ -556,7 +308,7 @@ class AzureStore(Store):
     async def abandon_activity(self, work: Message) -> None:
         received = self._holding.get(work.id)
         if received is not None:
-            self._unhold(received, settled=False)
+            self._holding.unhold(received, settled=False)
             received.results.clear()
             await received.release()
         self._running_activities -= 1
@@ -565,91 +317,49 @@ class AzureStore(Store):
     # --- messages and timers -----------------------------------------------------------
 
     async def send(self, messages: list[Message]) -> None:
-        await self._send_all(messages)
+        await self._sender.send(messages)
 
-    async def _send_all(self, messages: list[Message]) -> None:
-        """Packs what goes to one instance into as few queue messages as fit (in order:
-        an entity applies operations in the order they were sent); a timer not yet due
-        goes alone, invisible until then."""
-        now = self._clock.now()
-        packs: dict[tuple[bool, str], list[list[Message]]] = {}
-        timers: list[Message] = []
-        for message in messages:
-            if message.fire_at is not None and message.fire_at > now:
-                timers.append(message)
-                continue
-            group = packs.setdefault((message.is_activity, message.instance_id), [[]])
-            if len(group[-1]) >= _PACK:
-                group.append([])
-            group[-1].append(message)
-
-        async def in_order(group: list[list[Message]]) -> None:
-            for pack in group:
-                await self._send_pack(pack)
-
-        await asyncio.gather(
-            *(in_order(group) for group in packs.values()),
-            *(self._send_pack([timer], delay=(timer.fire_at - now).total_seconds()) for timer in timers if timer.fire_at),
-        )
-
-    async def _send_pack(self, pack: list[Message], delay: float = 0) -> None:
-        first = pack[0]
-        if first.is_activity:
-            queue, partition = self._work_items, None
-        else:
-            partition = partition_of(first.instance_id, self._names.partitions)
-            queue = self._control[partition]
-        text = await self._codec.encode(pack)
-        async with self._send_slots:
-            message_id, receipt = await send(queue, text, delay_s=delay)
-        if delay > 0:
-            self._track_timer(queue, message_id, receipt, first)
-            return
-        for message in pack:
-            self._settling(message, partition)
+    def _route(self, message: Message) -> tuple[QueueClient, Optional[int]]:
+        if message.is_activity:
+            return self.hub.work_items, None
+        partition = partition_of(message.instance_id, self._names.partitions)
+        return self.hub.control[partition], partition
 
     def _settling(self, message: Message, partition: Optional[int]) -> None:
         """Counts a message this host will consume itself, and wakes its reader."""
-        if message.is_activity:
-            self._unsettled[message.id] = message.instance_id
-            self._activity_wakeup.set()
-        elif partition is not None and partition in self._leases.owned:
-            self._unsettled[message.id] = message.instance_id
-            self._wakeups[partition].set()
+        if message.is_activity or (partition is not None and partition in self._leases.owned):
+            self._holding.expect(message)
+            self._receiver.wake(partition)
         self._idle.clear()
 
-    def _track_timer(self, queue: QueueClient, message_id: str, receipt: str, message: Message) -> None:
-        assert message.fire_at is not None
-        heapq.heappush(
-            self._timers, _Timer(message.fire_at, next(self._sequence), queue, message_id, receipt, message)
-        )
-        self.timers_changed.set()
+    def _timer_sent(self, message: Message, queued: Queued) -> None:
+        self._timers.track(message, queued)
 
     def next_timer_due(self) -> Optional[datetime]:
-        return self._timers[0].fire_at if self._timers else None
+        return self._timers.next_due()
 
     async def release_timers(self, now: datetime) -> int:
-        due: list[_Timer] = []
-        while self._timers and self._timers[0].fire_at <= now:
-            due.append(heapq.heappop(self._timers))
+        due = self._timers.take_due(now)
+        found = [timer.message for timer in due if timer.queued is None]
+        queued = [(timer.message, timer.queued) for timer in due if timer.queued is not None]
         receipts = await asyncio.gather(
-            *(set_visibility(t.queue, t.message_id, t.pop_receipt, 0) for t in due)
+            *(set_visibility(q.queue, q.message_id, q.pop_receipt, 0) for _, q in queued)
         )
-        released = 0
-        for timer, receipt in zip(due, receipts):
+        await self._sender.send(found)  # timers found in history go out as new messages
+        released = len(found)
+        for (message, _), receipt in zip(queued, receipts):
             if receipt is None:
                 continue  # it surfaced by itself and was taken already
             released += 1
-            partition = partition_of(timer.message.instance_id, self._names.partitions)
-            self._settling(timer.message, partition)
+            self._settling(message, partition_of(message.instance_id, self._names.partitions))
         self._update_idle()
         return released
 
     def _is_idle(self) -> bool:
         return (
-            not self._unsettled
+            not self._holding.unsettled
             and not self._instances.busy
-            and self._activity_buffer.empty()
+            and self._receiver.activities.empty()
             and self._running_activities == 0
         )
 
@@ -661,14 +371,15 @@ class AzureStore(Store):
         whatever happens to this host or the row write next (its first episode writes
         the row anyway); if the message cannot be sent, nothing was written and the
         same start can simply be retried. Never a Pending row with no message."""
-        existing, etag = await self._tables.get_record(record.instance_id)
+        tables = self.hub.tables
+        existing, etag = await tables.get_record(record.instance_id)
         ensure_replaceable(existing)
         if existing is not None:  # replacing a finished one: its late episode must not write
             self._instances.note_purged(record.instance_id)
             self._checkpoints.pop(record.instance_id)
-        await self._send_all([start])
+        await self._sender.send([start])
         try:
-            await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
+            await tables.put_record(record, etag=etag, create=existing is None, stored=existing)
         except ConflictError:
             # The row changed since it was read: the first episode wrote it already, or a
             # concurrent start of the same id did (whose start message is then dropped
@@ -676,25 +387,26 @@ class AzureStore(Store):
             pass
 
     async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
-        record, _ = await self._tables.get_record(instance_id)
+        record, _ = await self.hub.tables.get_record(instance_id)
         return record
 
     async def get_history(self, instance_id: str) -> list[dict[str, Any]]:
-        return (await self._tables.load(instance_id))[1].events
+        return (await self.hub.tables.load(instance_id))[1].events
 
     async def query(
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
     ) -> tuple[list[InstanceRecord], Optional[str]]:
-        return await self._tables.query_records(query, top=top, continuation=continuation)
+        return await self.hub.tables.query_records(query, top=top, continuation=continuation)
 
     async def purge(self, instance_id: str) -> bool:
         """Its queued messages stay where they are: once received they find no instance
         and are dropped, as DTFx drops them."""
         self._instances.note_purged(instance_id)
         self._checkpoints.pop(instance_id)
-        existed = await self._tables.delete_record(instance_id)
-        await self._tables.delete_history(instance_id)
-        await self._payloads.delete_under(f"{escape_key(instance_id)}/")
+        tables = self.hub.tables
+        existed = await tables.delete_record(instance_id)
+        await tables.delete_history(instance_id)
+        await self.hub.payloads.delete_under(f"{escape_key(instance_id)}/")
         return existed
 
 

@@ -101,6 +101,11 @@ def activity_with_other_name(value: str, context: func.Context) -> str:
     return f"{context.function_name}:{value}"
 
 
+@bp.activity_trigger(input_name="text")
+def reverse_text(text: str) -> str:
+    return text[::-1]
+
+
 @bp.activity_trigger(input_name="request")
 @bp.durable_client_input(client_name="client")
 async def signal_through_client(request: dict[str, Any], client: df.DurableOrchestrationClient) -> str:
@@ -118,6 +123,12 @@ def sequence(context: df.DurableOrchestrationContext):
     for _ in range(3):
         value = yield context.call_activity(add_one, value)
     return value
+
+
+@bp.orchestration_trigger(context_name="context")
+def reverses(context: df.DurableOrchestrationContext):
+    """Its input reversed by an activity: a result that differs from what was sent."""
+    return (yield context.call_activity(reverse_text, context.get_input()))
 
 
 @bp.orchestration_trigger(context_name="context")

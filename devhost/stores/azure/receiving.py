@@ -1,0 +1,146 @@
+"""What this host reads: the control queues of the partitions it leases, and the
+work-item queue every host shares; and how much it takes ahead of its workers.
+
+A control message goes to the instance it is for (`ReadyInstances`), held (holding.py)
+until an episode consumes it; an activity message waits in `activities` for a worker.
+A timer seen before its time (a virtual clock behind, a visibility capped at 7 days) is
+hidden again until due and handed to the timer book. An activity's result settles the
+work message it answers, wherever that ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Optional
+
+from azure.storage.queue.aio import QueueClient
+
+from ...clock import Clock
+from ...supervision import Supervisor
+from ..ready import ReadyInstances
+from .holding import Holding
+from .hub import Hub
+from .polling import poll
+from .queues import Received, set_visibility
+from .timers import Queued, TimerBook
+
+_ACTIVITY_BUFFER = 64  # activity messages taken from the queue ahead of the workers
+_CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
+
+
+class Receiver:
+    def __init__(
+        self,
+        hub: Hub,
+        clock: Clock,
+        holding: Holding,
+        instances: ReadyInstances[Received],
+        timers: TimerBook,
+        *,
+        busy: Callable[[], None],
+    ) -> None:
+        """`busy` is called whenever work arrives (the store's idle check)."""
+        self._hub = hub
+        self._clock = clock
+        self._holding = holding
+        self._instances = instances
+        self._timers = timers
+        self._busy = busy
+        self.activities: asyncio.Queue[Received] = asyncio.Queue()
+        self._wakeups = {p: asyncio.Event() for p in range(len(hub.control))}
+        self._activity_wakeup = asyncio.Event()
+        self._activity_taken = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def start(self, loops: Supervisor) -> None:
+        loops.spawn("work-items", self._poll_work_items)
+
+    def poll_partition(self, loops: Supervisor, partition: int) -> None:
+        loops.spawn(self._poller(partition), lambda: self._poll_control(partition))
+
+    def stop_partition(self, loops: Supervisor, partition: int) -> None:
+        loops.cancel(self._poller(partition))
+
+    @staticmethod
+    def _poller(partition: int) -> str:
+        return f"control-{partition:02d}"
+
+    def wake(self, partition: Optional[int]) -> None:
+        """This host just sent to that queue (None: the work-item queue): read it now."""
+        (self._activity_wakeup if partition is None else self._wakeups[partition]).set()
+
+    def activities_taken(self) -> None:
+        self._activity_taken.set()
+
+    def released(self) -> None:
+        """A held control message was deleted: there may be room to take more."""
+        self._released.set()
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def _poll_control(self, partition: int) -> None:
+        async def room() -> None:
+            """Like the provider's ControlQueueBufferThreshold: past this many messages held
+            for the partition, the rest waits in the queue (and needs no renewing)."""
+            while self._held_for(partition) >= _CONTROL_BUFFER:
+                self._released.clear()
+                await self._released.wait()
+
+        queue = self._hub.control[partition]
+        await poll(queue, self._wakeups[partition], self._accept_control, room, self._hub.name)
+
+    def _held_for(self, partition: int) -> int:
+        """Messages waiting for an episode; not those handed back (a suspended instance's),
+        which wait for a message that must still be read from this very queue."""
+        if self._holding.count() < _CONTROL_BUFFER:
+            return 0  # the count below cannot reach the threshold: spare the scan
+        deferred = {id(r) for r in self._instances.held_items()}
+        queue = self._hub.control[partition]
+        return sum(1 for r in self._holding.held() if r.queue is queue and id(r) not in deferred)
+
+    async def _poll_work_items(self) -> None:
+        hub = self._hub
+        await poll(hub.work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities, hub.name)
+
+    async def _room_for_activities(self) -> None:
+        """Takes more activity work only when little is waiting here: what this host
+        cannot start soon stays in the queue for the other hosts (and needs no renewal)."""
+        while self.activities.qsize() >= _ACTIVITY_BUFFER:
+            self._activity_taken.clear()
+            await self._activity_taken.wait()
+
+    async def _received(self, queue: QueueClient, raw: Any) -> Optional[Received]:
+        """The queue message, unless this host already holds it (its visibility lapsed
+        and it came round again: keep the new pop receipt)."""
+        messages = await self._hub.codec.decode(raw.content)
+        known = self._holding.get(messages[0].id)
+        if known is not None:
+            async with known.lock:
+                known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
+                known.renewed_at = asyncio.get_running_loop().time()
+            return None
+        return Received(messages, queue, raw.id, raw.pop_receipt, asyncio.get_running_loop().time())
+
+    async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
+        received = await self._received(queue, raw)
+        if received is None:
+            return
+        first = received.messages[0]
+        now = self._clock.now()
+        if first.fire_at is not None and first.fire_at > now:
+            receipt = await set_visibility(queue, raw.id, raw.pop_receipt, (first.fire_at - now).total_seconds())
+            if receipt is not None:
+                self._timers.track(first, Queued(queue, raw.id, receipt))
+            return
+        self._holding.settle([m.settles for m in received.messages if m.settles is not None])
+        self._holding.hold(received)
+        self._busy()
+        self._instances.add(received.instance_id, received)
+
+    async def _accept_activity(self, queue: QueueClient, raw: Any) -> None:
+        received = await self._received(queue, raw)
+        if received is None:
+            return
+        self._holding.hold(received)
+        self.activities.put_nowait(received)
+        self._busy()
