@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..protocol import (
     OPERATION_EVENT_NAME,
@@ -36,10 +36,13 @@ logger = logging.getLogger(__name__)
 # Runs the named entity on a batch JSON; returns the result JSON or raises.
 RunEntity = Callable[[str, str], str]
 
-# The duplicate window: how many processed requests an entity remembers, each by a
-# 16-hex-digit digest of its id, so the window (about 19 KB) and a modest state stay in
-# the instance row instead of a new large-payload blob at every batch.
+# The duplicate window: the requests an entity processed, each by a 16-hex-digit digest
+# of its id and the minute it was processed, at most this many and none older than the
+# extension's entity message reorder window (`EntityMessageReorderWindowInMinutes`, 30):
+# a redelivery comes within seconds, and the window (at most about 17 KB) and a modest
+# state stay in the instance row instead of a new large-payload blob at every batch.
 _REMEMBERED_REQUESTS = 1000
+_REMEMBERED_MINUTES = 30
 _DIGEST_CHARS = 16
 
 
@@ -56,21 +59,43 @@ class EntityState:
 
     exists: bool = False
     state: Optional[str] = None
-    recent: list[str] = field(default_factory=list)
+    recent: list[tuple[str, int]] = field(default_factory=list)  # (digest, minute processed)
 
     def to_json(self) -> str:
-        return json.dumps({"exists": self.exists, "state": self.state, "recent": self.recent})
+        """The window is stored as `[minute, digests run together]` pairs: 16 characters a
+        request, so a thousand of them and a modest state fit one table property."""
+        window: list[list[Any]] = []
+        for digest, minute in self.recent:
+            if window and window[-1][0] == minute:
+                window[-1][1] += digest
+            else:
+                window.append([minute, digest])
+        return json.dumps({"exists": self.exists, "state": self.state, "window": window})
 
     @classmethod
     def of(cls, record: Optional[InstanceRecord]) -> "EntityState":
         if record is None or not record.input:
             return cls()
         raw = json.loads(record.input)
-        return cls(
-            exists=bool(raw.get("exists")),
-            state=raw.get("state"),
-            recent=[request_digest(r) for r in raw.get("recent", [])],  # older rows hold whole ids
-        )
+        recent = [
+            (digests[n : n + _DIGEST_CHARS], int(minute))
+            for minute, digests in raw.get("window", [])
+            for n in range(0, len(digests), _DIGEST_CHARS)
+        ]
+        # Rows written before the window kept minutes hold whole request ids under
+        # "recent": minute 0, so they age out with the next batch.
+        recent += [(request_digest(str(old)), 0) for old in raw.get("recent", [])]
+        return cls(exists=bool(raw.get("exists")), state=raw.get("state"), recent=recent)
+
+    def remember(self, requests: list[EntityRequest], now: datetime) -> None:
+        """Adds processed requests; forgets those past the window's count or age."""
+        minute = _minute(now)
+        kept = [entry for entry in self.recent if entry[1] > minute - _REMEMBERED_MINUTES]
+        self.recent = (kept + [(request_digest(r.id), minute) for r in requests])[-_REMEMBERED_REQUESTS:]
+
+
+def _minute(moment: datetime) -> int:
+    return int(moment.timestamp() // 60)
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,7 @@ class EntityEpisodeContext:
 def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
     name, key = split_entity_instance_id(item.instance_id) or ("", "")
     state = EntityState.of(item.record)
-    seen = set(state.recent)
+    seen = {digest for digest, _ in state.recent}
     requests: list[EntityRequest] = []
     for message in item.messages:
         event = message.event
@@ -128,7 +153,7 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
                     request.parent_execution_id,
                 )
             )
-    state.recent = (state.recent + [request_digest(r.id) for r in requests])[-_REMEMBERED_REQUESTS:]
+    state.remember(requests, ctx.now)
     previous = item.record
     checkpoint.record = InstanceRecord(
         instance_id=item.instance_id,

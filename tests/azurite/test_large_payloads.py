@@ -1,5 +1,5 @@
-"""Payloads over the table and queue limits live in `<hub>-largemessages`, and purging an
-instance removes them with it."""
+"""Payloads over the table and queue limits live in `<hub>-largemessages`; a value that
+replaces one leaves no blob behind, and purging an instance removes them with it."""
 
 from __future__ import annotations
 
@@ -30,3 +30,17 @@ async def test_large_payloads_go_to_blobs_and_purge_removes_them(azurite: Azurit
         assert any(name.startswith(f"{instance}/message-") for name in stored)
         assert await host.management.purge(instance) == 1
         assert await _blobs(azurite, f"{hub.lower()}-largemessages", f"{instance}/") == []
+
+
+async def test_a_large_entity_state_replaced_leaves_one_blob_and_emoji_count_double(azurite: AzuriteProcess) -> None:
+    """A table property holds 32 K UTF-16 units: 20,000 emoji are 40,000 of them, so the
+    state goes to a blob although it has fewer characters than the limit; each new state
+    replaces the last one's blob instead of adding one per batch."""
+    hub = f"Replace{uuid.uuid4().hex[:10]}"
+    entity = "@notebook@n"
+    async with DurableHost(PROTOCOL_APP, storage="azurite", connection=azurite.connection_string, hub=hub) as host:
+        for state in ("\U0001F600" * 20_000, "y" * 40_000, "\U0001F680" * 20_000):
+            await host.signal_entity("Notebook", "n", "write", state)
+            assert await host.read_entity("Notebook", "n") == state
+            stored = await _blobs(azurite, f"{hub.lower()}-largemessages", f"{entity}/instance-")
+            assert len(stored) == 1, stored

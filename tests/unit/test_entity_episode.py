@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 import azure.durable_functions as df
 import pytest
 
-from devhost.engine.entities import EntityEpisodeContext, EntityState, run_entity_episode
+from devhost.engine.entities import EntityEpisodeContext, EntityState, request_digest, run_entity_episode
 from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, EventType, events, parse_orchestrator_state
 from devhost.stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from tests.unit.history_builder import HistoryBuilder
@@ -116,6 +117,22 @@ def test_a_request_delivered_again_later_is_neither_applied_nor_answered_again()
     again = journal.deliver(signal, call)
     assert journal.entries == ["a", "b"]
     assert (journal.sdk_calls, again.outgoing) == ([["append", "append"]], [])
+
+
+def test_the_duplicate_window_keeps_30_minutes_and_1000_requests_so_the_row_stays_small() -> None:
+    """As the extension's entity message reorder window: a redelivery comes within
+    seconds; what is older is forgotten, and a busy entity's row does not grow."""
+    journal = Journal()
+    old = request("append", "old")
+    journal.deliver(old)
+    journal.context = replace(journal.context, now=T0 + timedelta(minutes=29))
+    journal.deliver(old)
+    assert journal.entries == ["old"]
+    journal.context = replace(journal.context, now=T0 + timedelta(minutes=31))
+    journal.deliver(*(request("append", n) for n in range(1_100)))
+    window = EntityState.of(journal.record).recent
+    assert len(window) == 1_000 and request_digest(old.id) not in {digest for digest, _ in window}
+    assert journal.record is not None and len(journal.record.input or "") - len(json.dumps(journal.entries)) < 40_000
 
 
 def test_operations_of_one_episode_run_in_arrival_order_in_one_sdk_call() -> None:

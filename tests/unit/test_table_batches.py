@@ -17,7 +17,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables._serialize import _add_entity_properties
 
 from devhost.protocol import OrchestrationStatus, events
-from devhost.stores.azure.payloads import PROPERTY_LIMIT_CHARS
+from devhost.stores.azure.payloads import PROPERTY_LIMIT_UNITS
 from devhost.stores.azure.tables import SENTINEL_ROW_KEY, HubTables, _batches, _row_key
 from devhost.stores.base import InstanceRecord
 
@@ -44,7 +44,7 @@ def _largest_sentinel() -> dict[str, Any]:
     """The sentinel `commit_checkpoint` adds to the last transaction, as large as it gets:
     input, output and custom status each just small enough to stay in the row, in
     characters JSON escapes to six bytes."""
-    value = "日" * PROPERTY_LIMIT_CHARS
+    value = "日" * PROPERTY_LIMIT_UNITS
     record = InstanceRecord(
         "orders/42", "process_order", "e" * 32, OrchestrationStatus.RUNNING, T0, T0,
         input=value, output=value, custom_status=value, version="1.0", parent_instance_id="p" * 100,
@@ -70,7 +70,7 @@ async def _history_rows(results: list[str]) -> list[Operation]:
 def _near_limit(character: str) -> str:
     """A result as large as a row keeps it (UTF-16 units: astral characters count two)."""
     units = len(character.encode("utf-16-le")) // 2
-    return character * ((PROPERTY_LIMIT_CHARS - 40) // units)
+    return character * ((PROPERTY_LIMIT_UNITS - 40) // units)
 
 
 PAYLOADS = {
@@ -78,7 +78,7 @@ PAYLOADS = {
     "JSON-heavy (quotes escape to two bytes)": [_near_limit('"')] * 250,
     "CJK (six bytes each as JSON)": [_near_limit("日")] * 250,
     "emoji (twelve bytes each as JSON)": [_near_limit("😀")] * 250,
-    "mixed sizes": [_near_limit("é")[: n * 997 % PROPERTY_LIMIT_CHARS] for n in range(400)],
+    "mixed sizes": [_near_limit("é")[: n * 997 % PROPERTY_LIMIT_UNITS] for n in range(400)],
     "many small": ["1"] * 1000,
 }
 

@@ -5,13 +5,24 @@
 from __future__ import annotations
 
 import gzip
+import logging
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob.aio import ContainerClient
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT_CHARS = 45 * 1024
 # Table string properties hold 64 KB of UTF-16; DTFx moves anything over 60 KB out.
-PROPERTY_LIMIT_CHARS = 60 * 1024 // 2
+PROPERTY_LIMIT_UNITS = 60 * 1024 // 2
+
+
+def too_large_for_property(value: str) -> bool:
+    """Over the property limit in UTF-16 code units, which is how the service counts:
+    a character outside the Basic Multilingual Plane (an emoji) takes two."""
+    if len(value) <= PROPERTY_LIMIT_UNITS // 2:
+        return False  # even all astral, it fits: spare the encoding
+    return len(value) > PROPERTY_LIMIT_UNITS or len(value.encode("utf-16-le")) // 2 > PROPERTY_LIMIT_UNITS
 
 
 class LargePayloads:
@@ -24,6 +35,17 @@ class LargePayloads:
     async def get(self, name: str) -> str:
         blob = await self._container.download_blob(name)
         return gzip.decompress(await blob.readall()).decode("utf-8")
+
+    async def delete(self, names: list[str]) -> None:
+        """Blobs no committed row refers to any more (a value replaced): best effort, since
+        the write that replaced them already committed; what is left goes with a purge."""
+        for name in names:
+            try:
+                await self._container.delete_blob(name)
+            except ResourceNotFoundError:
+                pass
+            except (HttpResponseError, ServiceRequestError, ServiceResponseError, OSError):
+                logger.debug("Could not delete the replaced payload %s", name, exc_info=True)
 
     async def delete_under(self, prefix: str) -> None:
         """Everything stored for one instance (purge)."""

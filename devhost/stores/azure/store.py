@@ -249,7 +249,10 @@ class AzureStore(Store):
         tables = self.hub.tables
         if split_entity_instance_id(item.instance_id) is not None:
             if changed:  # only if the row is as this episode read it (else ConflictError)
-                await tables.put_record(record, etag=token.history.etag, create=item.record is None, stored=item.record)
+                await tables.put_record(
+                    record, etag=token.history.etag, create=item.record is None, stored=item.record,
+                    drop_replaced=True,  # the row is an entity's only reader of its state
+                )  # fmt: skip
             return
         if not (changed or token.write_row):
             return

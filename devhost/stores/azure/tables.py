@@ -22,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -32,10 +32,11 @@ from azure.data.tables.aio import TableClient
 from ...protocol import Event, OrchestrationStatus, event_type_from_name, event_type_name
 from ..base import ConflictError, InstanceQuery, InstanceRecord, decode_continuation, encode_continuation
 from .names import escape_key, unescape_key
-from .payloads import PROPERTY_LIMIT_CHARS, LargePayloads
+from .payloads import LargePayloads, too_large_for_property
 
 SENTINEL_ROW_KEY = "sentinel"
 _LARGE_RECORD_FIELDS = ("Input", "Output", "CustomStatus")
+T = TypeVar("T")
 _TRANSACTION_OPS = 99  # a transaction holds 100 operations; one is kept for the sentinel
 # and 4 MiB of request, where strings go as JSON text in ASCII (6 or 12 bytes for each
 # other character); the rest is left for the sentinel, property names and framing.
@@ -70,11 +71,14 @@ class HubTables:
     # --- instances -------------------------------------------------------------------
 
     async def get_record(self, instance_id: str) -> tuple[Optional[InstanceRecord], Optional[str]]:
+        return await _reread(lambda: self._get_record(instance_id))
+
+    async def _get_record(self, instance_id: str) -> tuple[Optional[InstanceRecord], Optional[str]]:
         try:
             entity = await self._instances.get_entity(escape_key(instance_id), "")
         except ResourceNotFoundError:
             return None, None
-        return await self._record(entity), entity.metadata["etag"]
+        return await self._record(entity, instance_id), entity.metadata["etag"]
 
     async def put_record(
         self,
@@ -83,9 +87,12 @@ class HubTables:
         etag: Optional[str] = None,
         create: bool = False,
         stored: Optional[InstanceRecord] = None,
+        drop_replaced: bool = False,
     ) -> None:
         """Writes the row; `create` fails if it exists, `etag` if it changed (ConflictError).
-        `stored` is the row as it was, whose large values need not be stored again."""
+        `stored` is the row as it was, whose large values need not be stored again; with
+        `drop_replaced` (the row is their only reader: an entity's), its large values
+        this write replaced are deleted once it committed."""
         columns = await self._store_columns(record, stored)
         entity = {"PartitionKey": escape_key(record.instance_id), "RowKey": "", **columns}
         try:
@@ -104,6 +111,15 @@ class HubTables:
             if error.status_code in (409, 412):
                 raise ConflictError(record.instance_id) from error
             raise
+        if drop_replaced:
+            await self._payloads.delete(self._replaced(record, stored))
+
+    def _replaced(self, record: InstanceRecord, stored: Optional[InstanceRecord]) -> list[str]:
+        """The blobs of `stored`'s large values that `record` no longer refers to."""
+        if stored is None:
+            return []
+        kept = self._record_columns(record)[1]
+        return [name for name in self._record_columns(stored)[1] if name not in kept]
 
     async def delete_record(self, instance_id: str) -> bool:
         """False if there was no row (the SDK's delete succeeds either way)."""
@@ -138,9 +154,13 @@ class HubTables:
         records: list[InstanceRecord] = []
         async for page in pages:
             async for entity in page:
-                record = await self._record(entity)
-                if query.matches(record):
-                    records.append(record)
+                instance_id = unescape_key(entity["PartitionKey"])
+                try:
+                    found: Optional[InstanceRecord] = await self._record(entity, instance_id)
+                except _Replaced:  # moved on while this page was read: the row as it is now
+                    found, _ = await self.get_record(instance_id)
+                if found is not None and query.matches(found):
+                    records.append(found)
             return records, _encode_token(pages.continuation_token)  # one page per call
         return records, None
 
@@ -175,7 +195,7 @@ class HubTables:
         for field, value in values.items():
             if value is None:
                 continue
-            if len(value) > PROPERTY_LIMIT_CHARS:
+            if too_large_for_property(value):
                 digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
                 name = f"{key}/instance-{field.lower()}-{digest}.json.gz"
                 blobs[name] = value
@@ -184,11 +204,14 @@ class HubTables:
                 entity[field] = value
         return entity, blobs
 
-    async def _record(self, entity: Any) -> InstanceRecord:
+    async def _record(self, entity: Any, instance_id: str) -> InstanceRecord:
         values: dict[str, Optional[str]] = {}
         for field in _LARGE_RECORD_FIELDS:
             blob = entity.get(f"{field}BlobName")
-            values[field] = await self._payloads.get(blob) if blob else entity.get(field)
+            try:
+                values[field] = await self._payloads.get(blob) if blob else entity.get(field)
+            except ResourceNotFoundError:
+                raise _Replaced(instance_id) from None
         return InstanceRecord(
             instance_id=unescape_key(entity["PartitionKey"]),
             name=entity.get("Name", ""),
@@ -209,11 +232,14 @@ class HubTables:
     async def load(self, instance_id: str) -> tuple[Optional[InstanceRecord], HistoryState]:
         """The instance as its last checkpoint left it: the sentinel's snapshot and its
         history; the instance row for one that has no checkpoint yet."""
+        return await _reread(lambda: self._load(instance_id))
+
+    async def _load(self, instance_id: str) -> tuple[Optional[InstanceRecord], HistoryState]:
         key = escape_key(instance_id)
         try:
             sentinel = await self._history.get_entity(key, SENTINEL_ROW_KEY)
         except ResourceNotFoundError:
-            record, _ = await self.get_record(instance_id)
+            record, _ = await self._get_record(instance_id)
             return record, HistoryState(events=[])
         state = HistoryState(
             events=[],
@@ -236,7 +262,7 @@ class HubTables:
             ]
             rows.sort(key=lambda row: row["RowKey"])
             state.events = list(await asyncio.gather(*(self._event(row) for row in rows)))
-        return await self._record(sentinel), state
+        return await self._record(sentinel, instance_id), state
 
     async def commit_checkpoint(
         self,
@@ -302,6 +328,7 @@ class HubTables:
         if fresh and generation != state.generation:
             await self._delete_rows(key, keep_generation=generation)
         await self._instances.upsert_entity({"PartitionKey": key, "RowKey": "", **snapshot}, mode=UpdateMode.REPLACE)
+        await self._payloads.delete(self._replaced(record, previous))  # sentinel and row moved on
         return HistoryState(
             events=(new_events if fresh else state.events + new_events),
             etag=outcome[-1]["etag"],
@@ -345,7 +372,7 @@ class HubTables:
                 encoded.append(field)
             if value is None:
                 continue
-            if isinstance(value, str) and len(value) > PROPERTY_LIMIT_CHARS:
+            if isinstance(value, str) and too_large_for_property(value):
                 name = f"{key}/history-{row_key}-{field.lower()}.json.gz"
                 await self._payloads.put(name, value)
                 entity[f"{column}BlobName"] = name
@@ -404,3 +431,20 @@ def _encode_token(token: Any) -> Optional[str]:
 
 def _decode_token(token: Optional[str]) -> Any:
     return decode_continuation(token, _TOKEN_FIELDS) if token else None
+
+
+class _Replaced(Exception):
+    """A row's large value was replaced (and its blob deleted) while it was being read."""
+
+
+async def _reread(read: Callable[[], Awaitable[T]]) -> T:
+    """`read` again if a value it read was replaced meanwhile: the row read again refers
+    to the value that replaced it. A second time means the blob is really gone."""
+    try:
+        return await read()
+    except _Replaced:
+        pass
+    try:
+        return await read()
+    except _Replaced as missing:
+        raise ResourceNotFoundError(f"A large value of '{missing}' is missing from storage.") from None

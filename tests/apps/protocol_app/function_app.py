@@ -290,6 +290,13 @@ def shifty(context: df.DurableOrchestrationContext):
 
 
 @bp.entity_trigger(context_name="context")
+def Notebook(context: df.DurableEntityContext) -> None:
+    """Keeps whatever it is given: a state as large as the caller makes it."""
+    if context.operation_name == "write":
+        context.set_state(context.get_input())
+
+
+@bp.entity_trigger(context_name="context")
 def Tally(context: df.DurableEntityContext) -> None:
     value = context.get_state(lambda: 0)
     operation = context.operation_name
