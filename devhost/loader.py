@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 import azure.functions as func
 
-from .engine.replay import KnownFunctions
+from .engine.actions import KnownFunctions
 from .errors import StartupError
 
 logger = logging.getLogger(__name__)

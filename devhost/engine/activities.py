@@ -16,7 +16,7 @@ from ..loader import FunctionIndex, FunctionInfo
 from ..protocol import Event, events
 from ..stores.base import Message
 from .http_activity import HttpActivityError, run_http_activity
-from .replay import HTTP_ACTIVITY
+from .actions import HTTP_ACTIVITY
 
 
 class ActivityRunner:

@@ -29,7 +29,7 @@ from ..ids import new_guid, new_hex
 from ..protocol.keys import is_control, storage_key_problem
 from ..stores.base import BoundedStore, InstanceQuery, InstanceRecord, Message
 from .dispatcher import Engine
-from .replay import ReplayFailure
+from .actions import ReplayFailure
 from .statuses import EntityStatus, InstanceStatus, entity_status, history_events
 
 MAX_INSTANCE_ID_LENGTH = 256

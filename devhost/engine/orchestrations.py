@@ -30,7 +30,8 @@ from ..protocol import (
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
 from .delivery import CONTROL_TYPES, drop_duplicates, is_current, of_type, parent_instance, rewound
-from .replay import KnownFunctions, Replay, ReplayResult
+from .actions import KnownFunctions
+from .replay import Replay, ReplayResult
 from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ import json
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable, Generator, Iterable, Optional
+from typing import Any, Callable, Generator, Optional
 
 from ..protocol import (
     COMPLETION_ID_FIELDS,
@@ -33,76 +33,8 @@ from ..protocol import (
 )
 from ..protocol.keys import storage_key_problem
 from ..stores.base import Message
+from .actions import HTTP_ACTIVITY, ActionType, KnownFunctions, ReplayFailure, RetryPolicy, next_http_poll
 from .versioning import Versioning
-
-HTTP_ACTIVITY = "BuiltIn::HttpActivity"
-_DEFAULT_HTTP_POLL_MS = 30_000
-_DEFAULT_MAX_RETRY_INTERVAL = timedelta(days=6)
-
-
-class ActionType:
-    """`actionType` codes of the SDK's actions (docs/protocol.md C)."""
-
-    CALL_ACTIVITY = 0
-    CALL_ACTIVITY_WITH_RETRY = 1
-    CALL_SUB_ORCHESTRATOR = 2
-    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
-    CONTINUE_AS_NEW = 4
-    CREATE_TIMER = 5
-    WAIT_FOR_EXTERNAL_EVENT = 6
-    CALL_ENTITY = 7
-    CALL_HTTP = 8
-    SIGNAL_ENTITY = 9
-    SCHEDULED_SIGNAL_ENTITY = 10
-    WHEN_ANY = 11
-    WHEN_ALL = 12
-
-
-class ReplayFailure(Exception):
-    """Raised when the actions cannot be carried out; the instance fails with this message."""
-
-
-@dataclass(frozen=True)
-class KnownFunctions:
-    """Durable function names of the app by kind, compared case-insensitively as the
-    extension does."""
-
-    names: dict[str, tuple[str, ...]]
-    _lowered: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        lowered = {kind: frozenset(n.lower() for n in names) for kind, names in self.names.items()}
-        object.__setattr__(self, "_lowered", lowered)
-
-    @classmethod
-    def of(
-        cls, activities: Iterable[str], orchestrators: Iterable[str], entities: Iterable[str]
-    ) -> "KnownFunctions":
-        return cls(
-            {
-                "activity": tuple(sorted(activities)),
-                "orchestrator": tuple(sorted(orchestrators)),
-                "entity": tuple(sorted(entities)),
-            }
-        )
-
-    def check(self, kind: str, name: str) -> None:
-        """Raises the extension's message for a function that does not exist (ext
-        `DurableTaskExtension.ThrowIfFunctionDoesNotExist`). The real host's shim swallows
-        this error and the instance hangs (durable-js#197, a known bug); we fail it."""
-        if name.lower() in self._lowered[kind]:
-            return
-        listed = ", ".join(f"'{candidate}'" for candidate in self.names[kind]) or "(none)"
-        raise ReplayFailure(
-            f"The function '{name}' doesn't exist, is disabled, or is not {_article(kind)} "
-            f"{kind} function. Additional info: The following are the known {kind} "
-            f"functions: {listed}."
-        )
-
-
-def _article(kind: str) -> str:
-    return "an" if kind[0] in "aeiou" else "a"
-
 
 class _Future:
     """A DTFx task: done once, failed or not, with the event payload as its value."""
@@ -314,54 +246,28 @@ class Replay:
     def _with_retry(self, attempt: Callable[[], _Future], action: dict[str, Any]) -> _Coroutine:
         """DTFx `RetryInterceptor`: a durable timer between attempts, and one more after the
         last failure, which the SDK waits for before surfacing the error (D.1)."""
-        options = action.get("retryOptions") or {}
-        first_ms = float(options.get("firstRetryIntervalInMilliseconds", 0))
-        attempts = int(options.get("maxNumberOfAttempts", 1))
-        backoff = float(options.get("backoffCoefficient", 1.0))
-        max_interval = _millis(options.get("maxRetryIntervalInMilliseconds"))
-        timeout = _millis(options.get("retryTimeoutInMilliseconds"))
+        policy = RetryPolicy.of(action)
         started = self._now
         outcome: Optional[_Future] = None
-        for count in range(max(attempts, 1)):
+        for count in range(policy.attempts):
             outcome = attempt()
             yield outcome
             if not outcome.failed:
                 return outcome
-            delay = _retry_delay(first_ms, backoff, count, max_interval or _DEFAULT_MAX_RETRY_INTERVAL)
-            if timeout is not None and self._now >= started + timeout:
+            if policy.timeout is not None and self._now >= started + policy.timeout:
                 break
-            last = count + 1 >= attempts
-            yield self._create_timer(self._now if last else self._now + delay)
+            last = count + 1 >= policy.attempts
+            yield self._create_timer(self._now if last else self._now + policy.delay(count))
         return outcome
 
     def _call_http(self, request: dict[str, Any]) -> _Coroutine:
         """ext `CallHttpAsync`: polls a 202's `Location` only if the request asks to."""
         outcome = self._schedule_task(HTTP_ACTIVITY, request)
         yield outcome
-        while not outcome.failed and request.get("asynchronousPatternEnabled"):
-            response = json.loads(outcome.value or "{}")
-            headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
-            location = _first(headers.get("location"))
-            if response.get("statusCode") != 202 or not location:
-                break
-            retry_after = _first(headers.get("retry-after"))
-            delay = (
-                timedelta(seconds=int(retry_after))
-                if retry_after and str(retry_after).isdigit()
-                else timedelta(milliseconds=_DEFAULT_HTTP_POLL_MS)
-            )
+        while not outcome.failed and (poll := next_http_poll(request, outcome.value)) is not None:
+            delay, follow_up = poll
             yield self._create_timer(self._now + delay)
-            poll = {
-                "method": "GET",
-                "uri": location,
-                "headers": {
-                    k: v for k, v in (request.get("headers") or {}).items()
-                    if k.lower() != "x-functions-key"
-                },
-                "tokenSource": request.get("tokenSource"),
-                "asynchronousPatternEnabled": True,
-            }
-            outcome = self._schedule_task(HTTP_ACTIVITY, poll)
+            outcome = self._schedule_task(HTTP_ACTIVITY, follow_up)
             yield outcome
         return outcome
 
@@ -564,33 +470,3 @@ _SCHEDULING_TYPES = frozenset(
 )
 # Completions that fail their task; a rewind also drops them from history.
 FAILURE_TYPES = frozenset({EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
-
-
-# Longer than any retry means; short enough that the clock plus it stays a datetime.
-_LONGEST_DELAY = timedelta(days=365 * 100)
-
-
-def _millis(value: Any) -> Optional[timedelta]:
-    return None if value is None else _clamped(float(value))
-
-
-def _clamped(milliseconds: float) -> timedelta:
-    if milliseconds != milliseconds or milliseconds < 0:  # NaN or negative: no wait
-        return timedelta(0)
-    return timedelta(milliseconds=min(milliseconds, _LONGEST_DELAY / timedelta(milliseconds=1)))
-
-
-def _retry_delay(first_ms: float, backoff: float, attempt: int, longest: timedelta) -> timedelta:
-    """`first · backoff^attempt`, at most `longest`, computed so that no coefficient or
-    attempt count overflows (DTFx `RetryInterceptor` clamps to the max interval too)."""
-    try:
-        wanted = first_ms * backoff**attempt
-    except OverflowError:
-        wanted = float("inf")
-    return min(_clamped(wanted), longest)
-
-
-def _first(value: Any) -> Optional[str]:
-    if isinstance(value, list):
-        return str(value[0]) if value else None
-    return None if value is None else str(value)

@@ -11,7 +11,7 @@ import azure.durable_functions as df
 
 from devhost.engine.entities import EntityEpisodeContext, EntityState, run_entity_episode
 from devhost.engine.orchestrations import EpisodeContext, run_orchestration_episode
-from devhost.engine.replay import KnownFunctions
+from devhost.engine.actions import KnownFunctions
 from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, EventType, OrchestrationStatus, events
 from devhost.stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from entities import Counter

@@ -8,7 +8,8 @@ from typing import Any
 
 from history_builder import HistoryBuilder
 
-from devhost.engine.replay import HTTP_ACTIVITY, KnownFunctions, Replay, ReplayResult
+from devhost.engine.actions import HTTP_ACTIVITY, KnownFunctions
+from devhost.engine.replay import Replay, ReplayResult
 from devhost.protocol import EventType, format_timestamp, parse_timestamp
 
 KNOWN = KnownFunctions.of(["act", "other"], ["orch", "child"], ["Counter"])
