@@ -8,6 +8,7 @@
     │                            does not allow the command (suspend a suspended one, ...)
     ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
     ├── StorageUnavailable  503  storage did not answer a request's call in time, or failed it
+    ├── HostStopped         503  a background loop of the host ended for good (a defect)
     └── StartupError        (CLI) the host cannot start; printed as one line
 
 The engine and stores raise these; the HTTP error middleware alone turns them into
@@ -57,6 +58,12 @@ class Conflict(DevhostError):
 
 class StorageUnavailable(DevhostError):
     """Raised when a storage call made for a request fails or does not answer in time."""
+
+    status = 503
+
+
+class HostStopped(DevhostError):
+    """Raised to whoever waits on the host once a background loop of it ended for good."""
 
     status = 503
 

@@ -32,7 +32,7 @@ from .config import load_config
 from .engine.dispatcher import Engine
 from .engine.management import Management
 from .engine.statuses import InstanceStatus
-from .errors import NotFound
+from .errors import HostStopped, NotFound
 from .host import Host
 from .protocol import EventType
 from .stores.base import InstanceRecord
@@ -68,7 +68,12 @@ class DurableHost:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        engine = self._host.engine
+        ended = engine.ended if engine is not None else None
         await self._host.stop()
+        if ended is not None and ended.done() and exc_info[0] is None:
+            # A defect in the host must not pass unnoticed in a test that never waited.
+            raise HostStopped(f"devhost stopped: {ended.result()}")
 
     @property
     def base_url(self) -> str:

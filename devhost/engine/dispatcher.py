@@ -16,10 +16,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from ..clock import Clock, VirtualClock
-from ..errors import BadRequest, NotSettled
+from ..errors import BadRequest, HostStopped, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
 from ..protocol import Event, events, split_entity_instance_id
@@ -276,13 +276,16 @@ class Engine:
     async def settle(self, timeout: float = _SETTLE_TIMEOUT_S) -> None:
         """Returns when no work is queued or running (timers not yet due aside); raises
         NotSettled if that takes longer than `timeout` (an activity that never returns)."""
-        try:
-            await asyncio.wait_for(self.store.wait_idle(), timeout)
-        except asyncio.TimeoutError:
+        idle: asyncio.Future[Any] = asyncio.ensure_future(self.store.wait_idle())
+        await asyncio.wait([idle, self.ended], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not idle.done():
+            idle.cancel()
+            if self.ended.done():
+                raise HostStopped(f"devhost stopped: {self.ended.result()}")
             raise NotSettled(
                 f"Work did not settle within {timeout:g}s: an activity or orchestration is "
                 "still running (or keeps scheduling work that is due now)."
-            ) from None
+            )
 
     async def advance(self, delta: timedelta) -> datetime:
         """Moves the virtual clock, firing every timer due on the way in order."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from devhost.errors import HostStopped
+from devhost.stores.base import Message
+from devhost.stores.memory import MemoryStore
 from devhost.testing import DurableHost
+from tests.support.apps import PROTOCOL_APP
 
 
 async def test_approval_escalates_after_72_hours(durable_host: DurableHost) -> None:
@@ -24,3 +30,21 @@ async def test_waiting_too_long_says_what_the_instance_waits_for(durable_host: D
         assert "waits for timers due at" in str(error) and "advance the clock" in str(error)
     else:
         raise AssertionError("wait() returned for an instance that is still waiting")
+
+
+async def test_a_defect_in_a_background_loop_stops_the_host_and_the_test_hears_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The defect is put there on purpose (activity workers that raise): a host half
+    alive would otherwise leave the test waiting for work that never runs."""
+
+    async def broken(self: MemoryStore, *, workers: int, most: int) -> list[Message]:
+        raise RuntimeError("a devhost defect")
+
+    monkeypatch.setattr(MemoryStore, "next_activities", broken)
+    host = DurableHost(PROTOCOL_APP)
+    with pytest.raises(HostStopped, match=r"background loop 'activities-\d+' failed: RuntimeError: a devhost defect"):
+        async with host:
+            await host.start("sequence", 1)
+            with pytest.raises(HostStopped, match="a devhost defect"):
+                await host.settle()
