@@ -660,11 +660,12 @@ class AzureStore(Store):
             self._instances.note_purged(record.instance_id)
             self._checkpoints.pop(record.instance_id)
         try:
+            # A failed row write is undone too: the row may be stored even so (its answer
+            # lost on the way back), and with no message it would stay Pending for good.
             await self._tables.put_record(record, etag=etag, create=existing is None, stored=existing)
+            await self._send_all([start])
         except ConflictError:
             raise Conflict(f"Instance '{record.instance_id}' was started concurrently.") from None
-        try:
-            await self._send_all([start])
         except asyncio.CancelledError:
             # The request gave up on storage: undo the row in the background, so the
             # instance is not left Pending forever and a retry with the same id can start
