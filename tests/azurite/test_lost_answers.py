@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from devhost.azurite import connection_string
 from devhost.http.urls import WEBHOOK_PATH as API
@@ -39,3 +40,34 @@ async def test_a_start_whose_row_write_lost_its_answer_runs_once_when_retried(
             again, body, _ = await call(http, "POST", url, json=spec)
             assert again in (202, 409), (again, body)
             assert (await host.wait("lost")).output == 3
+
+
+
+@pytest.mark.parametrize(
+    ("adds", "written"), [([5, 6], 1), ([], 0)], ids=["activity-result", "entity-answer"]
+)
+async def test_work_answered_before_its_episode_was_written_still_completes(
+    azurite: Any, tmp_path: Path, adds: list[int], written: int
+) -> None:
+    """An episode sends its work (the second step of a chain; or, in a chain with no
+    steps, the first episode's call to the Counter), then its history write fails (the
+    request never reaches the table service), as after a crash at that point; handing
+    its message back fails too, so the episode runs again only once that message's
+    visibility lapses, when the work's answer is already back. The rerun schedules the
+    same work again; the answer must reach it, so the orchestration completes instead
+    of waiting for good. `written`: the episodes whose history is written first."""
+    async with stalling_proxies(*azurite.ports) as proxies:
+        blob, queue, table = proxies
+        proxied = connection_string("127.0.0.1", (blob.port, queue.port, table.port))
+        hub = f"Early{uuid.uuid4().hex[:10]}"
+        async with DurableHost(RECOVERY_APP, storage="azurite", connection=proxied, hub=hub) as host:
+            await host.settle()
+            table.lose_request(b"POST /devstoreaccount1/$batch", passing=written)
+            for _ in range(4):  # the release and each of the SDK's retries of it
+                queue.lose_request(b"PUT ")
+            spec = {"id": "early", "start": 7, "adds": adds, "log": str(tmp_path / "runs.log"), "counter": "c"}
+            await host.start("logged_chain", spec, instance_id="early")
+            status = await host.wait("early")
+            assert (table.requests_lost, queue.requests_lost) == (1, 4)
+            assert status.output == 7 + sum(adds)
+            assert await host.read_entity("Counter", "c") == len(adds)
