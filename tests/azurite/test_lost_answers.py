@@ -43,6 +43,32 @@ async def test_a_start_whose_row_write_lost_its_answer_runs_once_when_retried(
 
 
 
+
+async def test_a_start_answered_503_after_its_message_got_through_runs_once_when_retried(
+    azurite: Any, tmp_path: Path
+) -> None:
+    """The start message's queue put is stored, its answer cut. The queue SDK waits
+    15 s (its default backoff) before retrying, so the HTTP API's 10 s bound answers 503;
+    meanwhile the instance runs from the message that got through. The client sends the
+    same start again, as a 503 tells it to: that must not run the orchestration a second
+    time (its Counter add is applied once)."""
+    async with stalling_proxies(*azurite.ports) as proxies, aiohttp.ClientSession() as http:
+        blob, queue, table = proxies
+        proxied = connection_string("127.0.0.1", (blob.port, queue.port, table.port))
+        hub = f"Twice{uuid.uuid4().hex[:10]}"
+        async with DurableHost(RECOVERY_APP, storage="azurite", connection=proxied, hub=hub) as host:
+            await host.settle()
+            queue.lose_answer(b"POST ")
+            url = f"{host.base_url}{API}/orchestrators/logged_chain/twice"
+            spec = {"id": "twice", "start": 1, "adds": [2, 3], "log": str(tmp_path / "runs.log"), "counter": "c"}
+            first, body, _ = await call(http, "POST", url, json=spec)
+            assert queue.answers_lost == 1 and first == 503, (first, body)
+            again, body, _ = await call(http, "POST", url, json=spec)
+            assert again in (202, 409), (again, body)
+            assert (await host.wait("twice")).output == 6
+            assert await host.read_entity("Counter", "c") == 2
+
+
 @pytest.mark.parametrize(
     ("adds", "written"), [([5, 6], 1), ([], 0)], ids=["activity-result", "entity-answer"]
 )
