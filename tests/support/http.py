@@ -16,13 +16,16 @@ async def call(
     json: Any = None,
     data: Optional[bytes] = None,
     headers: Optional[dict[str, str]] = None,
+    timeout: Optional[aiohttp.ClientTimeout] = None,
 ) -> tuple[int, Any, CIMultiDictProxy[str]]:
     """Status, JSON body (None when empty) and headers of one request.
 
     `json` is sent as a JSON body, `data` as raw bytes. The body is parsed whatever its
-    content type, so a test sees the payload of an error page too.
+    content type, so a test sees the payload of an error page too. `timeout` replaces
+    the session's for this request.
     """
-    async with http.request(method, url, json=json, data=data, headers=headers) as response:
+    limits = {} if timeout is None else {"timeout": timeout}
+    async with http.request(method, url, json=json, data=data, headers=headers, **limits) as response:
         text = await response.text()
         body = await response.json(content_type=None) if text else None
         return response.status, body, response.headers

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
@@ -111,6 +111,13 @@ def wait_printed(
             _PRINTED.wait(remaining)
     consoles = "\n".join("\n".join(host.lines) for host in hosts)
     raise AssertionError(f"'{marker}' never printed within {timeout}s; output was:\n{consoles}")
+
+
+def wait_until(ready: Callable[[], bool], timeout: float) -> bool:
+    """Waits until `ready()` holds, checking it again each time any host prints a line
+    or closes its console; False when the deadline passes first."""
+    with _PRINTED:
+        return _PRINTED.wait_for(ready, timeout)
 
 
 def call(method: str, url: str, body: Any = None) -> tuple[int, Any]:

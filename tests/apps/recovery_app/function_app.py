@@ -1,6 +1,7 @@
 """A fixture app for recovery tests: every activity run leaves a line in a log file, so
 a test can count runs across a host's crash and restart; and a crash can be placed at a
-known point of the work.
+known point of the work. The mixed workload of tests/support/workload.py (chains,
+fan-outs, a Counter entity) runs here too, its activities logged the same way.
 
 The crash is the host killing itself with SIGKILL from inside an activity, once (a
 marker file remembers it): to the host that is the same as `kill -9` from outside, but it
@@ -68,4 +69,50 @@ def Tally(context: df.DurableEntityContext) -> None:
     value = context.get_state(lambda: 0)
     if context.operation_name == "add":
         value += context.get_input()
+    context.set_state(value)
+
+
+# --- the mixed workload (tests/support/workload.py) -------------------------------------
+
+
+@app.activity_trigger(input_name="step")
+def recorded_step(step: dict[str, Any]) -> int:
+    """Logs its key before answering, so every execution is counted, redeliveries too."""
+    with open(step["log"], "a", encoding="utf-8") as log:
+        log.write(f"{step['key']}\n")
+    return int(step["value"]) + int(step["add"])
+
+
+@app.orchestration_trigger(context_name="context")
+def logged_chain(context: df.DurableOrchestrationContext):
+    """Steps one after another, each adding to the last one's result; then one call to
+    the Counter, so entity calls (and their answers) cross the faults too."""
+    spec = context.get_input()
+    value = int(spec["start"])
+    for n, add in enumerate(spec["adds"]):
+        step = {"key": f"{spec['id']}/{n}", "value": value, "add": add, "log": spec["log"]}
+        value = yield context.call_activity(recorded_step, step)
+    yield context.call_entity(df.EntityId("Counter", spec["counter"]), "add", len(spec["adds"]))
+    return value
+
+
+@app.orchestration_trigger(context_name="context")
+def logged_sum(context: df.DurableOrchestrationContext):
+    """A fan-out whose results are summed; then a signal to the Counter."""
+    spec = context.get_input()
+    steps = [
+        {"key": f"{spec['id']}/{n}", "value": n, "add": 0, "log": spec["log"]}
+        for n in range(spec["count"])
+    ]
+    results = yield context.task_all([context.call_activity(recorded_step, step) for step in steps])
+    context.signal_entity(df.EntityId("Counter", spec["counter"]), "add", spec["count"])
+    return sum(results)
+
+
+@app.entity_trigger(context_name="context")
+def Counter(context: df.DurableEntityContext) -> None:  # noqa: N802 (the entity's name)
+    """`add` n; the SDK drops a falsy input (0), which adds nothing."""
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += int(context.get_input() or 0)
     context.set_state(value)
