@@ -4,7 +4,9 @@ keeps of a history: the filtering DTFx does before the orchestrator sees anythin
 Each event reaches the orchestrator once: messages for an execution that continued as
 new are stale, and a second completion of a task, an entity response already received
 or a message already in history is a duplicate (redelivery after a crash, or a second
-host's send).
+host's send). An answer that arrives before the history of the episode that asked for it
+was written (that episode sends first and writes after, and may have failed in between)
+is out of order: it waits until that history is there.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Optional
 
-from ..protocol import COMPLETION_ID_FIELDS, Event, EventType
+from ..protocol import COMPLETION_ID_FIELDS, Event, EventType, split_entity_instance_id
 from ..stores.base import InstanceRecord, Message
 from .replay import FAILURE_TYPES
 
@@ -25,6 +27,10 @@ CONTROL_TYPES = frozenset(
         EventType.EXECUTION_REWOUND,
     }
 )
+
+
+def is_entity_id(instance_id: Optional[str]) -> bool:
+    return instance_id is not None and split_entity_instance_id(instance_id) is not None
 
 
 def parent_instance(history: Iterable[Event]) -> Optional[dict[str, Any]]:
@@ -46,6 +52,33 @@ def is_current(message: Message, record: InstanceRecord) -> bool:
     if message.event["EventType"] == EventType.EXECUTION_STARTED:
         return False
     return message.execution_id is None or message.execution_id == record.execution_id
+
+
+def is_out_of_order(history: list[Event], message: Message, *, entity: bool) -> bool:
+    """DTFx `OrchestrationSession.IsOutOfOrderMessage`: a task's, timer's or
+    sub-orchestration's completion whose scheduling event is not in the history yet, or
+    an entity's response to a request no EventSent in history carries. DTFx abandons such
+    a message so it comes back after the checkpoint; delivering it now would reach an
+    orchestrator that has not asked yet, and the answer would be lost."""
+    event = message.event
+    field = COMPLETION_ID_FIELDS.get(event["EventType"])
+    if field is not None:
+        wanted = event[field]
+        return not any(e.get("EventId") == wanted for e in history)
+    if event["EventType"] != EventType.EVENT_RAISED or entity or not is_entity_id(message.sender):
+        return False
+    request_id = event.get("Name")
+    return not any(
+        e["EventType"] == EventType.EVENT_SENT and _request_id(e.get("Input")) == request_id for e in history
+    )
+
+
+def _request_id(sent_input: Optional[str]) -> Optional[str]:
+    try:
+        request = json.loads(sent_input or "")
+    except ValueError:
+        return None
+    return str(request.get("id")) if isinstance(request, dict) else None
 
 
 def drop_duplicates(history: list[Event], incoming: list[Message]) -> list[Message]:

@@ -151,6 +151,7 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
                     request.parent_instance_id,
                     events.event_raised(ctx.now, request.id, response_message(outcome)),
                     request.parent_execution_id,
+                    sender=item.instance_id,
                 )
             )
     state.remember(requests, ctx.now)

@@ -101,7 +101,9 @@ def host_failure(item: WorkItem, failure: Failure, now: datetime) -> Checkpoint:
     reason = failure.reason
     checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
     if split_entity_instance_id(item.instance_id) is not None:
-        checkpoint.outgoing = [_error_reply(request, reason, now) for request in _waiting_calls(item)]
+        checkpoint.outgoing = [
+            _error_reply(request, reason, now, item.instance_id) for request in _waiting_calls(item)
+        ]
         return checkpoint
     record = item.record
     if record is None or record.status.is_terminal:
@@ -141,9 +143,9 @@ def _waiting_calls(item: WorkItem) -> list[EntityRequest]:
     return calls
 
 
-def _error_reply(request: EntityRequest, reason: str, now: datetime) -> Message:
+def _error_reply(request: EntityRequest, reason: str, now: datetime, entity: str) -> Message:
     outcome = OperationOutcome(is_error=True, result=json.dumps(reason), duration_ms=0)
     parent: Optional[str] = request.parent_instance_id
     assert parent is not None
     reply = events.event_raised(now, request.id, response_message(outcome))
-    return Message(parent, reply, request.parent_execution_id)
+    return Message(parent, reply, request.parent_execution_id, sender=entity)

@@ -29,7 +29,7 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
-from .delivery import CONTROL_TYPES, drop_duplicates, is_current, of_type, parent_instance, rewound
+from .delivery import CONTROL_TYPES, drop_duplicates, is_current, is_out_of_order, of_type, parent_instance, rewound
 from .actions import KnownFunctions
 from .replay import Replay, ReplayResult
 from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
@@ -83,6 +83,10 @@ class _Episode:
         incoming = drop_duplicates(
             self.history, [m for m in self.item.messages if is_current(m, self.record)]
         )
+        early = [m for m in incoming if is_out_of_order(self.history, m, entity=False)]
+        if early:
+            self._defer(early)
+            incoming = [m for m in incoming if m not in early]
         if self.record.status.is_terminal and started is None:
             rewind = of_type(incoming, EventType.EXECUTION_REWOUND)
             if rewind is None or self.record.status != OrchestrationStatus.FAILED:
@@ -190,10 +194,11 @@ class _Episode:
         return deliver
 
     def _defer(self, messages: list[Message]) -> None:
-        """Hands messages back undelivered; the store offers them again with the next."""
+        """Hands messages back undelivered; the store offers them again with the next
+        message, or once a commit changed the history."""
         held = {m.id for m in messages}
         self.checkpoint.consumed = [m for m in self.checkpoint.consumed if m.id not in held]
-        self.checkpoint.deferred = messages
+        self.checkpoint.deferred.extend(messages)
 
     def _record_control(self, event: Event) -> None:
         if not self.new_events:

@@ -97,6 +97,8 @@ class Message:
     # On an activity's result: the id of the work message it answers, so the host that
     # sent that work knows it done even when another host ran it.
     settles: Optional[str] = None
+    # The instance that sent it, where the receiver needs to know (an entity's response).
+    sender: Optional[str] = None
 
     @property
     def is_activity(self) -> bool:
@@ -140,6 +142,10 @@ class Checkpoint:
     # entity operation), as (logging level, text): logged once the checkpoint is
     # committed, so whoever reads one can read the new state.
     traces: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def changes_history(self) -> bool:
+        return bool(self.new_events) or self.replace_history
 
 
 def encode_continuation(position: dict[str, Optional[str]]) -> str:

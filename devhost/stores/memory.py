@@ -78,7 +78,7 @@ class MemoryStore(Store):
         elif checkpoint.new_events:
             self._histories.setdefault(instance_id, []).extend(checkpoint.new_events)
         self._instances.hold(instance_id, checkpoint.deferred)
-        self._instances.unlock(instance_id)
+        self._instances.unlock(instance_id, history_changed=checkpoint.changes_history)
 
     def more(self, item: WorkItem) -> list[Message]:
         arrived = self._instances.more(item.instance_id)

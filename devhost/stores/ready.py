@@ -3,7 +3,8 @@
 Items (messages, or queue messages carrying them) wait per instance. An instance is
 handed out with everything waiting for it and stays locked until its episode commits;
 what arrives meanwhile waits for the next one. Items an episode hands back (a suspended
-instance, a start still on its way) wait for the next arrival, then go first.
+instance, a start still on its way, an answer ahead of its history) wait for the next
+arrival or the next commit that changes the instance's history, then go first.
 """
 
 from __future__ import annotations
@@ -76,12 +77,16 @@ class ReadyInstances(Generic[T]):
         if items:
             self._held.setdefault(instance_id, []).extend(items)
 
-    def unlock(self, instance_id: str, give_back: Sequence[T] = ()) -> None:
-        """Ends an episode; `give_back` (an abandoned one's items) goes first again."""
+    def unlock(self, instance_id: str, give_back: Sequence[T] = (), *, history_changed: bool = False) -> None:
+        """Ends an episode; `give_back` (an abandoned one's items) goes first again. After
+        a commit that changed the history, held-back items are offered again at once: an
+        answer that came before the history asking for it may be deliverable now."""
         self._locked.discard(instance_id)
         self._forgotten.discard(instance_id)
         pending = self._pending.setdefault(instance_id, [])
         pending[:0] = list(give_back)
+        if history_changed and instance_id in self._held:
+            pending[:0] = self._held.pop(instance_id)
         if pending:
             # What the episode handed back goes ahead of what arrived while it ran.
             pending[:0] = self._held.pop(instance_id, [])

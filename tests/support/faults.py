@@ -71,6 +71,8 @@ class StallingProxy:
         self._lose_answers: list[list[Any]] = []
         self._lose_requests: list[list[Any]] = []
         self.answers_lost = self.requests_lost = 0
+        # Stall (as `stall()`) the moment an answer is lost: the client's retry then hangs.
+        self.stall_after_lost_answer = False
 
     @property
     def port(self) -> int:
@@ -169,6 +171,8 @@ class StallingProxy:
                     link.answer_lost = True
                 elif not asks and link.answer_lost:
                     self.answers_lost += 1
+                    if self.stall_after_lost_answer:
+                        self.stall()
                     _abort(link.client)
                     _abort(link.upstream)
                     return

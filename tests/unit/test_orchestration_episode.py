@@ -98,6 +98,22 @@ def test_messages_for_another_execution_are_dropped() -> None:
     assert checkpoint.new_events == [] and instance.record.status == OrchestrationStatus.RUNNING
 
 
+def test_answers_ahead_of_the_history_that_asked_for_them_wait_for_it() -> None:
+    """DTFx's out-of-order check: the episode that sent this work may not have written
+    its history yet (it sends first). A user's event is never held back."""
+    instance = Instance("waits")
+    early_result = _completed(0, "early")
+    entity_answer = Message(
+        "i-1", events.event_raised(T0, str(uuid.uuid4()), json.dumps({"result": "1"})), "e-1", sender="@counter@c"
+    )
+    checkpoint = instance.deliver([early_result, entity_answer])
+    assert checkpoint.deferred == [early_result, entity_answer] and checkpoint.consumed == []
+    assert checkpoint.new_events == [] and instance.record.status == OrchestrationStatus.RUNNING
+    user_event = Message("i-1", events.event_raised(T0, "Go", '"now"'))
+    instance.deliver([user_event])
+    assert (instance.record.status, instance.record.output) == (OrchestrationStatus.COMPLETED, '"now"')
+
+
 def test_suspended_instance_defers_events_until_resumed() -> None:
     instance = Instance("waits")
     raised = Message("i-1", events.event_raised(T0, "Go", '"now"'))

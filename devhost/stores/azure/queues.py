@@ -97,6 +97,7 @@ def _message_json(message: Message) -> dict[str, Any]:
         "fireAt": None if message.fire_at is None else format_timestamp(message.fire_at),
         "event": message.event,
         **({"settles": message.settles} if message.settles else {}),
+        **({"sender": message.sender} if message.sender else {}),
     }
 
 
@@ -109,6 +110,7 @@ def _message(body: dict[str, Any]) -> Message:
         fire_at=fire_at,
         id=body["id"],
         settles=body.get("settles"),
+        sender=body.get("sender"),
     )
 
 

@@ -237,7 +237,7 @@ class AzureStore(Store):
             else:
                 done.append(received)
         await asyncio.gather(*(self._forget(r) for r in done))
-        self._instances.unlock(instance_id)
+        self._instances.unlock(instance_id, history_changed=checkpoint.changes_history)
 
     async def _write(self, item: WorkItem, checkpoint: Checkpoint) -> None:
         """The checkpoint's row and history, conditional on what the episode read."""
