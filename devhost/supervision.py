@@ -3,7 +3,7 @@ timers.
 
 A loop that fails on storage (the store's `unavailable_errors`, a timeout, an `OSError`)
 is restarted after a pause that doubles up to `MAX_BACKOFF_S`; each distinct failure is
-logged as one line (then again only after `_QUIET_S` without it), the rest at debug
+logged as one line (then again only after `_HEALTHY_S` without it), the rest at debug
 level, so an outage that every loop runs into does not flood the console. A loop that ends any other way (it returned, or raised anything else: a
 devhost defect) must not leave the host half alive: `ended` is resolved with one line
 saying which loop and why, and whoever runs the host stops it (the CLI exits 1, the test
@@ -44,12 +44,14 @@ class Supervisor:
             self._ended = asyncio.get_running_loop().create_future()
         return self._ended
 
-    def spawn(self, name: str, loop: Loop) -> None:
-        """Runs `loop` (a coroutine function that never returns) under supervision."""
+    def spawn(self, name: str, loop: Loop, *, max_backoff: float = MAX_BACKOFF_S) -> None:
+        """Runs `loop` (a coroutine function that never returns) under supervision; a
+        loop that must come round within a deadline (renewals) pauses `max_backoff` at
+        most."""
         running = self._tasks.get(name)
         if running is not None and not running.done():
             raise RuntimeError(f"a background loop named '{name}' already runs")
-        task = asyncio.get_running_loop().create_task(self._supervise(name, loop), name=name)
+        task = asyncio.get_running_loop().create_task(self._supervise(name, loop, max_backoff), name=name)
         self._tasks[name] = task
         self._all.add(task)
         task.add_done_callback(self._all.discard)
@@ -68,7 +70,7 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _supervise(self, name: str, loop: Loop) -> None:
+    async def _supervise(self, name: str, loop: Loop, max_backoff: float) -> None:
         clock = asyncio.get_running_loop().time
         backoff = FIRST_BACKOFF_S
         last_failure: Optional[float] = None
@@ -84,10 +86,10 @@ class Supervisor:
                 last_failure = now
                 self._log(name, _describe(error), now)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                backoff = min(backoff * 2, max_backoff)
                 continue
             except BaseException as error:  # a defect: say so and stop the host
-                logger.debug("Background loop %s failed", name, exc_info=True)
+                logger.error("Background loop %s failed", name, exc_info=True)
                 self._end(f"background loop '{name}' failed: {_describe(error)}")
                 return
             self._end(f"background loop '{name}' ended unexpectedly")
@@ -95,6 +97,8 @@ class Supervisor:
 
     def _log(self, name: str, failure: str, now: float) -> None:
         seen = self._logged.get(failure)
+        if len(self._logged) > 100:  # failures long gone would be logged afresh anyway
+            self._logged = {text: at for text, at in self._logged.items() if now - at <= _HEALTHY_S}
         self._logged[failure] = now
         if seen is None or now - seen > _HEALTHY_S:
             logger.warning("Storage failed (%s); retrying with backoff.", failure)

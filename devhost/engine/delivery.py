@@ -12,9 +12,10 @@ is out of order: it waits until that history is there.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from ..protocol import COMPLETION_ID_FIELDS, Event, EventType, split_entity_instance_id
+from ..protocol import COMPLETION_ID_FIELDS, Event, EventType, OrchestrationStatus, split_entity_instance_id
 from ..stores.base import InstanceRecord, Message
 from .replay import FAILURE_TYPES
 
@@ -27,6 +28,24 @@ CONTROL_TYPES = frozenset(
         EventType.EXECUTION_REWOUND,
     }
 )
+
+
+def started_record(instance_id: str, start: Event, now: datetime, previous: Optional[InstanceRecord]) -> InstanceRecord:
+    """The instance as an ExecutionStarted begins it (`previous`: the execution it
+    continues, whose creation time and custom status carry over)."""
+    parent = (start.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
+    return InstanceRecord(
+        instance_id=instance_id,
+        name=start["Name"],
+        execution_id=start["OrchestrationInstance"]["ExecutionId"],
+        status=OrchestrationStatus.RUNNING,
+        created_time=previous.created_time if previous else now,
+        last_updated_time=now,
+        input=start.get("Input"),
+        custom_status=previous.custom_status if previous else None,
+        version=start.get("Version"),
+        parent_instance_id=parent.get("InstanceId"),
+    )
 
 
 def is_entity_id(instance_id: Optional[str]) -> bool:
@@ -54,7 +73,7 @@ def is_current(message: Message, record: InstanceRecord) -> bool:
     return message.execution_id is None or message.execution_id == record.execution_id
 
 
-def is_out_of_order(history: list[Event], message: Message, *, entity: bool) -> bool:
+def is_out_of_order(history: list[Event], message: Message) -> bool:
     """DTFx `OrchestrationSession.IsOutOfOrderMessage`: a task's, timer's or
     sub-orchestration's completion whose scheduling event is not in the history yet, or
     an entity's response to a request no EventSent in history carries. DTFx abandons such
@@ -65,7 +84,7 @@ def is_out_of_order(history: list[Event], message: Message, *, entity: bool) -> 
     if field is not None:
         wanted = event[field]
         return not any(e.get("EventId") == wanted for e in history)
-    if event["EventType"] != EventType.EVENT_RAISED or entity or not is_entity_id(message.sender):
+    if event["EventType"] != EventType.EVENT_RAISED or not is_entity_id(message.sender):
         return False
     request_id = event.get("Name")
     return not any(

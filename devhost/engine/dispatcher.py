@@ -234,7 +234,11 @@ class Engine:
     async def _report_activity(self, work: Message, result: Event) -> Optional[Exception]:
         """Sends one result; if storage fails it, the activity runs again (activities are
         at-least-once), unless storage keeps refusing it: then its caller gets a failure."""
-        refused = self._rejections.verdict(work.id)
+        # Results travel packed per instance, so a refusal is counted for the instance's
+        # results: whichever of them storage cannot hold, after enough refusals they all
+        # go as failures (a short one storage takes), never the same pack forever.
+        key = f"results of {work.instance_id}"
+        refused = self._rejections.verdict(key)
         if refused is not None:
             result = self._activity_failure(work, refused.failure)
         try:
@@ -243,13 +247,12 @@ class Engine:
         except Exception as error:
             refusal = self.store.is_rejection(error)
             if refusal:
-                self._rejections.count(work.id, error)
+                self._rejections.count(key, error)
             try:
                 await self.store.abandon_activity(work)
             except Exception:
                 logger.warning("Releasing activity '%s' failed; it reappears shortly.", work.event.get("Name"))
             return None if refusal else error
-        self._rejections.forget(work.id)
         return None
 
     def _activity_failure(self, work: Message, failure: Failure) -> Event:

@@ -30,12 +30,13 @@ from ..protocol import (
     split_entity_instance_id,
 )
 from ..stores.base import Checkpoint, Message, WorkItem, discarded
-from .delivery import of_type, parent_instance
+from .delivery import of_type, parent_instance, started_record
 
 logger = logging.getLogger(__name__)
 
-# Commits of one instance (or results of one activity) storage may refuse before the
-# host gives up on them; as many again for the failure itself before its messages go.
+# Commits of one instance (or of its activities' results) storage may refuse before the
+# host gives up on them; for an episode, as many again for the failure itself before its
+# messages go.
 MAX_REJECTIONS = 5
 _REMEMBERED = 10_000
 
@@ -65,7 +66,7 @@ class Verdict:
 
 
 class Rejections:
-    """Counts refused commits per key (an instance id, an activity's work message id);
+    """Counts refused commits per key (an instance id, an instance's activity results);
     only refusals count (`Store.is_rejection`), not an outage: that goes away."""
 
     def __init__(self) -> None:
@@ -105,15 +106,18 @@ def host_failure(item: WorkItem, failure: Failure, now: datetime) -> Checkpoint:
             _error_reply(request, reason, now, item.instance_id) for request in _waiting_calls(item)
         ]
         return checkpoint
+    # On a first episode the ExecutionStarted is still one of the messages, and the row
+    # may not be written yet (a start sends its message first): it starts the record.
+    arriving = None if item.history else of_type(item.messages, EventType.EXECUTION_STARTED)
     record = item.record
+    if record is None and arriving is not None:
+        record = started_record(item.instance_id, arriving.event, now, None)
     if record is None or record.status.is_terminal:
         return checkpoint
     checkpoint.record = record.copy(
         status=OrchestrationStatus.FAILED, output=reason, last_updated_time=now, completed_time=now
     )
     details = {"ErrorType": failure.error_type, "ErrorMessage": reason}
-    # On a first episode the ExecutionStarted is still one of the messages.
-    arriving = None if item.history else of_type(item.messages, EventType.EXECUTION_STARTED)
     checkpoint.new_events = [
         events.orchestrator_started(now),
         *([arriving.event] if arriving is not None else []),

@@ -29,7 +29,16 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
-from .delivery import CONTROL_TYPES, drop_duplicates, is_current, is_out_of_order, of_type, parent_instance, rewound
+from .delivery import (
+    CONTROL_TYPES,
+    drop_duplicates,
+    is_current,
+    is_out_of_order,
+    of_type,
+    parent_instance,
+    rewound,
+    started_record,
+)
 from .actions import KnownFunctions
 from .replay import Replay, ReplayResult
 from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
@@ -72,6 +81,15 @@ class _Episode:
         self._executions_left = _EXECUTIONS_PER_WORK_ITEM
 
     def run(self) -> Checkpoint:
+        checkpoint = self._run()
+        if checkpoint.record is not None and checkpoint.record.status.is_terminal and checkpoint.deferred:
+            # DTFx discards messages for finished instances: nothing held back waits for
+            # an instance that ended (an answer that came early, a suspended one's events).
+            checkpoint.consumed.extend(checkpoint.deferred)
+            checkpoint.deferred = []
+        return checkpoint
+
+    def _run(self) -> Checkpoint:
         started = self._accept_start()
         if self.record is None:
             if self.item.messages:
@@ -83,7 +101,7 @@ class _Episode:
         incoming = drop_duplicates(
             self.history, [m for m in self.item.messages if is_current(m, self.record)]
         )
-        early = [m for m in incoming if is_out_of_order(self.history, m, entity=False)]
+        early = [m for m in incoming if is_out_of_order(self.history, m)]
         if early:
             self._defer(early)
             incoming = [m for m in incoming if m not in early]
@@ -133,20 +151,7 @@ class _Episode:
         return accepted
 
     def _begin_execution(self, start: Event, *, replace: bool) -> None:
-        previous = None if replace else self.record
-        parent = (start.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
-        self.record = InstanceRecord(
-            instance_id=self.item.instance_id,
-            name=start["Name"],
-            execution_id=start["OrchestrationInstance"]["ExecutionId"],
-            status=OrchestrationStatus.RUNNING,
-            created_time=previous.created_time if previous else self.now,
-            last_updated_time=self.now,
-            input=start.get("Input"),
-            custom_status=previous.custom_status if previous else None,
-            version=start.get("Version"),
-            parent_instance_id=parent.get("InstanceId"),
-        )
+        self.record = started_record(self.item.instance_id, start, self.now, None if replace else self.record)
         if replace:
             self.history = []
             self.checkpoint.replace_history = True

@@ -11,19 +11,19 @@ which the poller sets aside as "not ours", never with a storage error, which it 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
 from devhost.protocol import events
 from devhost.stores.azure.names import escape_key
 from devhost.stores.azure.payloads import LargePayloads
-from devhost.stores.azure.queues import MessageCodec
+from devhost.stores.azure.queues import MessageCodec, PayloadGone, UnreadableMessage
 from devhost.stores.base import Message
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
@@ -147,8 +147,26 @@ FOREIGN = {
 
 @pytest.mark.parametrize("text", FOREIGN.values(), ids=FOREIGN.keys())
 async def test_a_foreign_message_fails_as_not_ours(codec: MessageCodec, text: str) -> None:
-    """The poller (`AzureStore._poll`) retries storage errors and sets anything else
-    aside for an hour, with a warning that another host uses the task hub."""
-    with pytest.raises(Exception) as raised:
+    """The poller (stores/azure/polling.py) retries storage errors and sets a message it
+    cannot read aside for an hour, with a warning that another host uses the task hub."""
+    with pytest.raises(UnreadableMessage):
         await codec.decode(text)
-    assert not isinstance(raised.value, (HttpResponseError, ServiceRequestError))
+
+
+@pytest.mark.parametrize(
+    "blob_body",
+    [b"not gzip at all", gzip.compress(b"\xff\xfe not utf-8"), gzip.compress(b"{not json"), gzip.compress(b'{"messages": []}')],
+    ids=["not gzip", "not UTF-8", "not JSON", "no messages"],
+)
+async def test_a_payload_blob_that_is_not_ours_fails_as_not_ours(
+    codec: MessageCodec, container: ContainerClient, blob_body: bytes
+) -> None:
+    """Not a storage error to retry forever, nor a defect that would stop the host."""
+    await container.upload_blob("i-1/message-x.json.gz", blob_body)
+    with pytest.raises(UnreadableMessage):
+        await codec.decode(json.dumps({"instance": "i-1", "blob": "i-1/message-x.json.gz"}))
+
+
+async def test_a_message_whose_payload_was_purged_says_so(codec: MessageCodec) -> None:
+    with pytest.raises(PayloadGone):
+        await codec.decode(json.dumps({"instance": "i-1", "blob": "i-1/message-gone.json.gz"}))

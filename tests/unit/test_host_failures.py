@@ -49,3 +49,13 @@ def test_a_sub_orchestration_failing_in_its_first_episode_tells_its_parent_too()
     checkpoint = host_failure(WorkItem("child", [Message("child", started, "ce")], record, []), internal_error(RuntimeError("bug")), T0)
     assert [m.instance_id for m in checkpoint.outgoing] == ["parent"]
     assert [e["EventType"] for e in checkpoint.new_events][:2] == [EventType.ORCHESTRATOR_STARTED, EventType.EXECUTION_STARTED]
+
+
+def test_a_first_episode_failing_before_the_row_was_written_still_fails_the_instance() -> None:
+    """A start sends its message before it writes the Pending row: the first episode may
+    find no row, and its failure must still record the instance, not drop the start."""
+    started = events.execution_started(T0, instance_id="early", execution_id="ee", name="o", input='"x"')
+    checkpoint = host_failure(WorkItem("early", [Message("early", started, "ee")], None, []), internal_error(RuntimeError("bug")), T0)
+    assert checkpoint.record is not None
+    assert (checkpoint.record.status, checkpoint.record.name, checkpoint.record.input) == (OrchestrationStatus.FAILED, "o", '"x"')
+    assert checkpoint.new_events[-2]["EventType"] == EventType.EXECUTION_COMPLETED

@@ -114,6 +114,16 @@ def test_answers_ahead_of_the_history_that_asked_for_them_wait_for_it() -> None:
     assert (instance.record.status, instance.record.output) == (OrchestrationStatus.COMPLETED, '"now"')
 
 
+def test_an_instance_that_ends_holds_nothing_back() -> None:
+    """An answer that came early for an instance then terminated is dropped with the
+    rest, as DTFx drops messages for finished instances: nothing waits for it forever."""
+    instance = Instance("waits")
+    early_result = _completed(0, "early")
+    checkpoint = instance.deliver([early_result, Message("i-1", events.execution_terminated(T0, "stop"))])
+    assert instance.record.status == OrchestrationStatus.TERMINATED
+    assert checkpoint.deferred == [] and early_result in checkpoint.consumed
+
+
 def test_suspended_instance_defers_events_until_resumed() -> None:
     instance = Instance("waits")
     raised = Message("i-1", events.event_raised(T0, "Go", '"now"'))

@@ -52,7 +52,7 @@ class PartitionLeases:
             except ResourceExistsError:
                 pass
         await self._balance()
-        loops.spawn("partition-leases", self._keep)
+        loops.spawn("partition-leases", self._keep, max_backoff=2.0)
 
     async def stop(self) -> None:
         """Releases the leases (the keeping loop stopped with the supervisor)."""

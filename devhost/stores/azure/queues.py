@@ -13,8 +13,10 @@ recognised.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
@@ -138,13 +140,20 @@ class MessageCodec:
             raise UnreadableMessage() from None
         if blob:
             try:
-                body = json.loads(await self._payloads.get(blob))
+                text = await self._payloads.get(blob)
             except ResourceNotFoundError:
                 raise PayloadGone(blob) from None
+            except (gzip.BadGzipFile, zlib.error, EOFError, UnicodeDecodeError):
+                raise UnreadableMessage() from None  # a blob that is not one of ours
         try:
-            return [_message(item) for item in body["messages"]]
-        except (KeyError, TypeError, ValueError, AttributeError):
+            if blob:
+                body = json.loads(text)
+            messages = [_message(item) for item in body["messages"]]
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
             raise UnreadableMessage() from None
+        if not messages:
+            raise UnreadableMessage()
+        return messages
 
 
 async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[str, str]:

@@ -49,7 +49,7 @@ from .queues import Received, set_visibility
 from .receiving import Receiver
 from .sending import Sender
 from .tables import HistoryState
-from .timers import Queued, TimerBook, VirtualTime, timers_in_history
+from .timers import PendingTimer, Queued, TimerBook, VirtualTime, timers_in_history
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +122,19 @@ class AzureStore(Store):
         self._holding = Holding(self._sender.slots)
         self._receiver = Receiver(hub, self._clock, self._holding, self._instances, self._timers, busy=self._idle.clear)
         if isinstance(self._clock, VirtualClock):
-            await self._resume_virtual_time(hub)
+            try:
+                await self._resume_virtual_time(hub)
+            except BaseException:
+                await hub.close()
+                self._hub = None
+                raise
         self._leases = PartitionLeases(
             hub.leases, self._names.partitions, self._owner,
             acquired=self._partition_acquired, lost=self._partition_lost,
         )  # fmt: skip
         self._receiver.start(loops)
-        loops.spawn("renew-visibility", self._holding.renew)
+        # Renewals must come round within the messages' visibility (and the leases').
+        loops.spawn("renew-visibility", self._holding.renew, max_backoff=1.0)
         await self._leases.start(loops)
 
     async def _resume_virtual_time(self, hub: Hub) -> None:
@@ -226,12 +232,14 @@ class AzureStore(Store):
             checkpoint = discarded(item)
         await self._write(item, checkpoint)
         consumed = {m.id for m in checkpoint.consumed}
+        self._holding.settle(consumed)  # also those of a queue message still partly held
         done: list[Received] = []
         for received in token.received:
             received.remaining -= consumed
             if received.remaining:
-                # Handed back (a suspended instance, a start still on its way): nothing
-                # happens to them until the next message arrives, so they keep nobody busy.
+                # Handed back (a suspended instance, a start still on its way, an early
+                # answer): they wait for the next arrival or history change, and keep
+                # `wait_idle` waiting for nobody meanwhile.
                 self._holding.settle(received.remaining)
                 self._instances.hold(instance_id, [received])
             else:
@@ -342,21 +350,28 @@ class AzureStore(Store):
         return self._timers.next_due()
 
     async def release_timers(self, now: datetime) -> int:
+        """A timer whose release storage fails goes back in the book, to be released by
+        the next try (the timer loop's, or the next advance)."""
         due = self._timers.take_due(now)
-        found = [timer.message for timer in due if timer.queued is None]
-        queued = [(timer.message, timer.queued) for timer in due if timer.queued is not None]
-        receipts = await asyncio.gather(
-            *(set_visibility(q.queue, q.message_id, q.pop_receipt, 0) for _, q in queued)
-        )
-        await self._sender.send(found)  # timers found in history go out as new messages
-        released = len(found)
-        for (message, _), receipt in zip(queued, receipts):
-            if receipt is None:
-                continue  # it surfaced by itself and was taken already
-            released += 1
-            self._settling(message, partition_of(message.instance_id, self._names.partitions))
+        outcomes = await asyncio.gather(*(self._release(timer) for timer in due), return_exceptions=True)
+        failed = [(timer, o) for timer, o in zip(due, outcomes) if isinstance(o, BaseException)]
+        for timer, _ in failed:
+            self._timers.track(timer.message, timer.queued)
         self._update_idle()
-        return released
+        if failed:
+            raise failed[0][1]
+        return sum(1 for released in outcomes if released is True)
+
+    async def _release(self, timer: PendingTimer) -> bool:
+        """Makes one timer deliverable; False if it surfaced by itself and was taken."""
+        queued = timer.queued
+        if queued is None:  # found in history: it goes out as a new message
+            await self._sender.send([timer.message])
+            return True
+        if await set_visibility(queued.queue, queued.message_id, queued.pop_receipt, 0) is None:
+            return False
+        self._settling(timer.message, partition_of(timer.message.instance_id, self._names.partitions))
+        return True
 
     def _is_idle(self) -> bool:
         return (
@@ -373,7 +388,7 @@ class AzureStore(Store):
         `CreateTaskOrchestrationAsync` does: once the message is out the instance runs,
         whatever happens to this host or the row write next (its first episode writes
         the row anyway); if the message cannot be sent, nothing was written and the
-        same start can simply be retried. Never a Pending row with no message."""
+        same start can simply be retried. No Pending row is written before its message."""
         tables = self.hub.tables
         existing, etag = await tables.get_record(record.instance_id)
         ensure_replaceable(existing)

@@ -98,8 +98,11 @@ async def timers_in_history(tables: HubTables) -> list[Message]:
     query = InstanceQuery(statuses=_WAITING, entities=False)
     while True:
         records, continuation = await tables.query_records(query, top=500, continuation=continuation)
-        for record in records:
-            _, history = await tables.load(record.instance_id)
+        for listed in records:
+            # The checkpoint's own record: the row may lag it (written after the sentinel).
+            record, history = await tables.load(listed.instance_id)
+            if record is None or record.status not in _WAITING:
+                continue
             created = {
                 e["EventId"]: parse_timestamp(e["FireAt"])
                 for e in history.events
