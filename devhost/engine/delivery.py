@@ -73,23 +73,35 @@ def is_current(message: Message, record: InstanceRecord) -> bool:
     return message.execution_id is None or message.execution_id == record.execution_id
 
 
-def is_out_of_order(history: list[Event], message: Message) -> bool:
+class EarlyAnswers:
     """DTFx `OrchestrationSession.IsOutOfOrderMessage`: a task's, timer's or
     sub-orchestration's completion whose scheduling event is not in the history yet, or
     an entity's response to a request no EventSent in history carries. DTFx abandons such
     a message so it comes back after the checkpoint; delivering it now would reach an
-    orchestrator that has not asked yet, and the answer would be lost."""
-    event = message.event
-    field = COMPLETION_ID_FIELDS.get(event["EventType"])
-    if field is not None:
-        wanted = event[field]
-        return not any(e.get("EventId") == wanted for e in history)
-    if event["EventType"] != EventType.EVENT_RAISED or not is_entity_id(message.sender):
-        return False
-    request_id = event.get("Name")
-    return not any(
-        e["EventType"] == EventType.EVENT_SENT and _request_id(e.get("Input")) == request_id for e in history
-    )
+    orchestrator that has not asked yet, and the answer would be lost.
+
+    The history's ids are indexed once per episode, on first need: a fan-in delivers
+    thousands of completions against a history of thousands of events."""
+
+    def __init__(self, history: list[Event]) -> None:
+        self._history = history
+        self._event_ids: Optional[set[int]] = None
+        self._request_ids: Optional[set[Optional[str]]] = None
+
+    def __call__(self, message: Message) -> bool:
+        event = message.event
+        field = COMPLETION_ID_FIELDS.get(event["EventType"])
+        if field is not None:
+            if self._event_ids is None:
+                self._event_ids = {e["EventId"] for e in self._history if "EventId" in e}
+            return event[field] not in self._event_ids
+        if event["EventType"] != EventType.EVENT_RAISED or not is_entity_id(message.sender):
+            return False
+        if self._request_ids is None:
+            self._request_ids = {
+                _request_id(e.get("Input")) for e in self._history if e["EventType"] == EventType.EVENT_SENT
+            }
+        return event.get("Name") not in self._request_ids
 
 
 def _request_id(sent_input: Optional[str]) -> Optional[str]:

@@ -31,9 +31,9 @@ from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
 from . import traces
 from .delivery import (
     CONTROL_TYPES,
+    EarlyAnswers,
     drop_duplicates,
     is_current,
-    is_out_of_order,
     of_type,
     parent_instance,
     rewound,
@@ -101,7 +101,8 @@ class _Episode:
         incoming = drop_duplicates(
             self.history, [m for m in self.item.messages if is_current(m, self.record)]
         )
-        early = [m for m in incoming if is_out_of_order(self.history, m)]
+        is_early = EarlyAnswers(self.history)
+        early = [m for m in incoming if is_early(m)]
         if early:
             self._defer(early)
             incoming = [m for m in incoming if m not in early]
