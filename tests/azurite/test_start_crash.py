@@ -46,13 +46,13 @@ class StartCrash:
         return f"http://127.0.0.1:{self.port}{API}/orchestrators/logged_fan_out/{instance_id}"
 
     async def kill_during_start(self, proxy: FaultyHttpProxy, instance_id: str, spec: dict[str, Any]) -> None:
-        host = await asyncio.to_thread(self.host)
-        self.armed = True
-        request = asyncio.create_task(asyncio.to_thread(_call_or_none, "POST", self.start_url(instance_id), spec))
-        await asyncio.wait_for(proxy.hung.wait(), 30)  # the start's storage call is held
-        host.process.send_signal(signal.SIGKILL)
-        assert await asyncio.to_thread(host.process.wait, 30) == -signal.SIGKILL
-        await request
+        with await asyncio.to_thread(self.host) as host:  # killed for good even if a step fails
+            self.armed = True
+            request = asyncio.create_task(asyncio.to_thread(_call_or_none, "POST", self.start_url(instance_id), spec))
+            await asyncio.wait_for(proxy.hung.wait(), 30)  # the start's storage call is held
+            host.process.send_signal(signal.SIGKILL)
+            assert await asyncio.to_thread(host.process.wait, 30) == -signal.SIGKILL
+            await request
         self.armed = False
         proxy.release_hung()
 

@@ -59,7 +59,12 @@ class DevhostProcess:
         return self.lines[first : found + 1]
 
     def started(self) -> "DevhostProcess":
-        self.read_until("Press Ctrl+C to stop.")
+        """Once the banner is printed; a host that never gets there is not left running."""
+        try:
+            self.read_until("Press Ctrl+C to stop.")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def finished(self, timeout: float = STARTUP_TIMEOUT_S) -> tuple[int, str]:
