@@ -8,10 +8,12 @@ import uuid
 
 import pytest
 from azure.data.tables.aio import TableServiceClient
+from azure.storage.blob.aio import BlobServiceClient
 
 from devhost.clock import SystemClock
 from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, OrchestrationStatus, events
 from devhost.stores.azure import AzureStore
+from devhost.stores.azure.payloads import LargePayloads
 from devhost.stores.azure.tables import HubTables, _row_key
 from devhost.azurite import AzuriteProcess
 from devhost.stores.base import Checkpoint, ConflictError, InstanceRecord, Message
@@ -47,13 +49,18 @@ async def test_history_rows_of_older_generations_go_even_past_generation_ffff(az
     """A generation past FFFF gets a fifth digit, so its row keys no longer sort after the
     old ones: a new generation's cleanup tells rows apart by generation, not by order."""
     name = f"Gen{uuid.uuid4().hex[:10]}"
-    async with TableServiceClient.from_connection_string(azurite.connection_string) as service:
+    async with (
+        TableServiceClient.from_connection_string(azurite.connection_string) as service,
+        BlobServiceClient.from_connection_string(azurite.connection_string) as blobs,
+    ):
         history = await service.create_table(name)
+        container = await blobs.create_container(name.lower())
         keys = [_row_key(0xFFFF, 0), _row_key(0xFFFF, 1), _row_key(0x10000, 0), "sentinel"]
         for key in keys:
             await history.create_entity({"PartitionKey": "i", "RowKey": key})
-        tables = HubTables(service.get_table_client("unused"), history, None, name)  # type: ignore[arg-type]
+        tables = HubTables(service.get_table_client("unused"), history, LargePayloads(container), name)
         await tables._delete_rows("i", keep_generation=0x10000)
         left = [row["RowKey"] async for row in history.query_entities("PartitionKey eq 'i'")]
         await service.delete_table(name)
+        await container.delete_container()
     assert sorted(left) == sorted([_row_key(0x10000, 0), "sentinel"])

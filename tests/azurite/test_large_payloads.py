@@ -44,3 +44,20 @@ async def test_a_large_entity_state_replaced_leaves_one_blob_and_emoji_count_dou
             assert await host.read_entity("Notebook", "n") == state
             stored = await _blobs(azurite, f"{hub.lower()}-largemessages", f"{entity}/instance-")
             assert len(stored) == 1, stored
+
+
+async def test_an_eternal_orchestration_keeps_only_its_current_generations_history_blobs(
+    azurite: AzuriteProcess,
+) -> None:
+    """Each continue-as-new deletes the previous generation's history rows, and with them
+    the blobs their large values were in: an eternal orchestration does not pile them up."""
+    hub = f"Eternal{uuid.uuid4().hex[:10]}"
+    async with DurableHost(PROTOCOL_APP, storage="azurite", connection=azurite.connection_string, hub=hub) as host:
+        instance = await host.start("collector")
+        for n in range(3):
+            await host.raise_event(instance, "Item", f"{n}" * 40_000)
+            await host.settle()
+        stored = await _blobs(azurite, f"{hub.lower()}-largemessages", f"{instance}/history-")
+        row_keys = [name.split("/history-")[1].split("-")[0] for name in stored]
+        generations = {row_key[:-12] for row_key in row_keys}  # a row key is generation + 12 hex digits
+        assert stored and len(generations) == 1, stored

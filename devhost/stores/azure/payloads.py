@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from typing import Callable
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob.aio import ContainerClient
@@ -46,6 +47,15 @@ class LargePayloads:
                 pass
             except (HttpResponseError, ServiceRequestError, ServiceResponseError, OSError):
                 logger.debug("Could not delete the replaced payload %s", name, exc_info=True)
+
+    async def delete_listed(self, prefix: str, chosen: Callable[[str], bool]) -> None:
+        """Best effort, as `delete`: the blobs under `prefix` whose names `chosen` picks."""
+        try:
+            names = [blob.name async for blob in self._container.list_blobs(name_starts_with=prefix)]
+        except (HttpResponseError, ServiceRequestError, ServiceResponseError, OSError):
+            logger.debug("Could not list the payloads under %s", prefix, exc_info=True)
+            return
+        await self.delete([name for name in names if chosen(name)])
 
     async def delete_under(self, prefix: str) -> None:
         """Everything stored for one instance (purge)."""

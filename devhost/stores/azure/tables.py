@@ -357,6 +357,10 @@ class HubTables:
                 await self._history.submit_transaction(rows[start : start + 100])
             except TableTransactionError:
                 pass  # another writer got there first; the rows are unreachable anyway
+        if kept is not None and rows:  # a new generation: its predecessors' large values go too
+            gone = {row[1]["RowKey"] for row in rows}
+            prefix = f"{key}/history-"
+            await self._payloads.delete_listed(prefix, lambda name: name[len(prefix) :].split("-")[0] in gone)
 
     async def _event_entity(
         self, key: str, row_key: str, event: Event, execution_id: str
