@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, AsyncIterator, Callable, Optional
 
 from devhost.azurite import AzuriteProcess, connection_string, free_port
 from tests.support.http_faults import HANG, FaultyHttpProxy, Hang, Request, faulty_proxy
@@ -20,6 +20,7 @@ from tests.support.processes import ROOT, DevhostProcess, call, wait_printed
 
 RECOVERY_APP = ROOT / "tests" / "apps" / "recovery_app"
 API = "/runtime/webhooks/durabletask"
+_QUEUE, _TABLE = 1, 2  # positions in AzuriteProcess.ports
 
 
 class StartCrash:
@@ -32,6 +33,16 @@ class StartCrash:
         self.proxied = ""  # the connection string through the proxy, once it listens
         self.hanging = hanging
         self.armed = False
+
+    @asynccontextmanager
+    async def through_proxy(self, azurite: AzuriteProcess, service: int) -> AsyncIterator[FaultyHttpProxy]:
+        """Storage through a proxy in front of one of Azurite's services (ports order:
+        blob, queue, table), the others direct."""
+        ports = list(azurite.ports)
+        async with faulty_proxy(ports[service], self.fault) as proxy:
+            ports[service] = proxy.port
+            self.proxied = connection_string("127.0.0.1", (ports[0], ports[1], ports[2]))
+            yield proxy
 
     def fault(self, request: Request) -> Optional[Hang]:
         return HANG if self.armed and self.hanging(request) else None
@@ -77,12 +88,9 @@ def _completes(host: DevhostProcess, port: int, instance_id: str) -> dict[str, A
 async def test_killed_while_sending_the_start_message_the_same_start_succeeds_after_restart(
     azurite: AzuriteProcess, tmp_path: Path
 ) -> None:
-    blob, queue, table = azurite.ports
     instance_id = f"start-{uuid.uuid4().hex[:8]}"
-    async with AsyncExitStack() as stack:
-        crash = StartCrash(lambda r: r.method == "POST" and "-control-" in r.path and "/messages" in r.path)
-        proxy = await stack.enter_async_context(faulty_proxy(queue, crash.fault))
-        crash.proxied = connection_string("127.0.0.1", (blob, proxy.port, table))
+    crash = StartCrash(lambda r: r.method == "POST" and "-control-" in r.path and "/messages" in r.path)
+    async with crash.through_proxy(azurite, _QUEUE) as proxy:
         await crash.kill_during_start(proxy, instance_id, _spec(tmp_path))
 
         with await asyncio.to_thread(crash.host) as host:
@@ -95,12 +103,9 @@ async def test_killed_while_sending_the_start_message_the_same_start_succeeds_af
 async def test_killed_while_writing_the_pending_row_the_instance_runs_after_restart(
     azurite: AzuriteProcess, tmp_path: Path
 ) -> None:
-    blob, queue, table = azurite.ports
     instance_id = f"start-{uuid.uuid4().hex[:8]}"
-    async with AsyncExitStack() as stack:
-        crash = StartCrash(lambda r: "Instances" in r.path and instance_id.encode() in r.body)
-        proxy = await stack.enter_async_context(faulty_proxy(table, crash.fault))
-        crash.proxied = connection_string("127.0.0.1", (blob, queue, proxy.port))
+    crash = StartCrash(lambda r: "Instances" in r.path and instance_id.encode() in r.body)
+    async with crash.through_proxy(azurite, _TABLE) as proxy:
         await crash.kill_during_start(proxy, instance_id, _spec(tmp_path))
 
         with await asyncio.to_thread(crash.host) as host:
