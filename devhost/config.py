@@ -46,6 +46,8 @@ class HostConfig:
     guard: GuardSettings = field(default_factory=GuardSettings)
     # Kestrel's RequestHeadersTimeout; tests of slow clients shorten it.
     request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
+    # host.json `extensions`, for the triggers' settings (`queues`, `blobs`).
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def route_path(self) -> str:
@@ -111,6 +113,7 @@ def load_config(
         engine=engine,
         partition_count=_positive(provider, "partitionCount", 4),
         guard=guard,
+        extensions=extensions,
     )
 
 

@@ -84,10 +84,15 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
         if info.trigger_type != "httpTrigger":
             lines.append(f"\t{info.name}: {info.trigger_type}")
             lines.append("")
-    for info in index.unsupported:
-        lines.append(f"warning: {info.name}: {info.trigger_type} is not run by devhost.")
+    triggers = host.triggers
+    assert triggers is not None and host.invoker is not None
+    for info in triggers.unhosted:
+        lines.append(
+            f"warning: {info.name}: devhost does not run {info.trigger_type} triggers; "
+            f"call it by hand with POST {origin}/admin/functions/{info.name}"
+        )
     for info in index.functions:
-        for binding in info.unbound_bindings:
+        for binding in host.invoker.plan(info).unbound:
             lines.append(
                 f"warning: {info.name}: its '{binding.get('type')}' binding '{binding.get('name')}' "
                 "is not bound by devhost; calls fail until it is."

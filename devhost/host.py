@@ -6,6 +6,7 @@ place the parts are wired together.
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 import time
@@ -13,6 +14,8 @@ from typing import Optional
 
 from aiohttp import web
 
+from .bindings.accounts import StorageAccounts, host_id
+from .bindings.handlers import Bindings
 from .clock import Clock, SystemClock, VirtualClock
 from .config import HostConfig, public_origin, url_host
 from .engine.dispatcher import Engine
@@ -25,6 +28,8 @@ from .invoker import Invoker
 from .loader import FunctionIndex, load_app
 from .stores.base import Store
 from .stores.memory import MemoryStore
+from .triggers.listeners import TriggerServices
+from .triggers.runner import Triggers, hosted_trigger_types
 
 
 def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
@@ -57,12 +62,18 @@ class Host:
         self.engine: Optional[Engine] = None
         self.management: Optional[Management] = None
         self.urls: Optional[Urls] = None
+        self.triggers: Optional[Triggers] = None
+        self._accounts: Optional[StorageAccounts] = None
         self.startup_ms = 0
         # What a stop left running in user code (a thread cannot be stopped).
         self.abandoned: list[str] = []
         self._invoker: Optional[Invoker] = None
         self._runner: Optional[HostRunner] = None
         self._port = config.port
+
+    @property
+    def invoker(self) -> Optional[Invoker]:
+        return self._invoker
 
     @property
     def base_url(self) -> str:
@@ -79,10 +90,29 @@ class Host:
             rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "localhost", "") else config.host
             self.urls = Urls(origin, config.hub, f"http://{url_host(rpc_host)}:{self._port}")
             engine_settings = config.engine
+            # App settings: the environment, which local.settings.json's Values went into.
+            settings = os.environ
+            self._accounts = StorageAccounts(settings)
             self._invoker = Invoker(
                 str(config.app_dir),
                 max_threads=max(engine_settings.max_concurrent_activities, 4) + 4,
                 client_binding=self.urls.client_binding,
+                bindings=Bindings(self._accounts),
+                settings=settings,
+                clock=self.clock,
+            )
+            self._invoker.prepare(self.index, Bindings.types() | hosted_trigger_types())
+            self.triggers = Triggers(
+                self.index,
+                self._invoker,
+                TriggerServices(
+                    accounts=self._accounts,
+                    clock=self.clock,
+                    invoke=self._invoker.invoke,
+                    settings=settings,
+                    extensions=config.extensions,
+                    host_id=host_id(settings, str(config.app_dir), virtual_clock=config.virtual_clock),
+                ),
             )
             self.engine = Engine(
                 store=create_store(config, self.clock, _owner(config, self._port)),
@@ -97,6 +127,7 @@ class Host:
                 engine=self.engine,
                 management=self.management,
                 invoker=self._invoker,
+                triggers=self.triggers,
                 index=self.index,
                 urls=self.urls,
                 route_path=config.route_path,
@@ -106,6 +137,9 @@ class Host:
             self._runner = HostRunner(app, request_headers_timeout=config.request_headers_timeout)
             await self._runner.setup()
             await web.SockSite(self._runner, listener).start()
+            # Last: a timer that runs on startup calls the durable client over HTTP.
+            self.engine.schedules.append(self.triggers)
+            await self.triggers.start(self.engine.loops)
         except BaseException:
             listener.close()
             await self.stop()
@@ -113,6 +147,9 @@ class Host:
         self.startup_ms = round((time.perf_counter() - began) * 1000)
 
     async def stop(self) -> None:
+        if self.triggers is not None:
+            await self.triggers.stop()
+            self.triggers = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -122,6 +159,9 @@ class Host:
         if self._invoker is not None:
             self._invoker.close()
             self._invoker = None
+        if self._accounts is not None:
+            await self._accounts.close()
+            self._accounts = None
         await _close_sdk_session()
 
     async def __aenter__(self) -> "Host":

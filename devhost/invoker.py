@@ -16,16 +16,20 @@ import logging
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from .bindings.expressions import BindingData
+from .bindings.handlers import Bindings
+from .bindings.plan import Plan, plan_function
+from .clock import Clock
 from .context import InvocationContext
 from .ids import new_guid
-from .loader import FunctionInfo
+from .loader import FunctionIndex, FunctionInfo
 from .protocol import OUT_OF_PROC_MARKER
 
 logger = logging.getLogger(__name__)
@@ -59,13 +63,27 @@ class Out(func.Out[Any]):
 
 
 class UnboundBinding(Exception):
-    """Raised when a function declares an input binding devhost does not fill in."""
+    """Raised when a function declares a binding devhost does not fill in."""
 
-    def __init__(self, info: FunctionInfo, binding: dict[str, Any]) -> None:
+    def __init__(self, info: FunctionInfo, binding: Mapping[str, Any]) -> None:
         super().__init__(
-            f"devhost does not bind '{binding.get('type')}' bindings yet: parameter "
+            f"devhost does not bind '{binding.get('type')}' bindings: parameter "
             f"'{binding.get('name')}' of function '{info.name}' has no value."
         )
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """One call of a function by its trigger (or by hand): the trigger's value and
+    metadata as the host sends them to the worker, the data the other bindings'
+    `{...}` expressions read (plus the properties of `payload`, a JSON object's text),
+    and the reason the console's `Executing` line gives."""
+
+    datum: meta.Datum
+    reason: str
+    metadata: Mapping[str, meta.Datum] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    payload: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -100,21 +118,53 @@ class ActivityOutcome:
 class Invoker:
     """Runs user functions; one per host, owning the thread pool for sync code."""
 
-    def __init__(self, app_dir: str, max_threads: int, client_binding: ClientBinding) -> None:
+    def __init__(
+        self,
+        app_dir: str,
+        max_threads: int,
+        client_binding: ClientBinding,
+        *,
+        bindings: Bindings,
+        settings: Mapping[str, str],
+        clock: Clock,
+    ) -> None:
         self._app_dir = app_dir
         self._client_binding = client_binding
+        self._bindings = bindings
+        self._settings = settings
+        self._clock = clock
+        self._plans: dict[FunctionInfo, Plan] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="devhost-fn")
 
+    def prepare(self, index: FunctionIndex, checked_types: frozenset[str]) -> None:
+        """Plans every function's parameters; raises StartupError for a configuration the
+        host would refuse to index (see bindings/plan.py)."""
+        for info in index.functions:
+            self._plans[info] = plan_function(
+                info.name,
+                info.user_function,
+                info.trigger,
+                info.bindings,
+                self._settings,
+                self._bindings,
+                checked_types=checked_types,
+            )
+
+    def plan(self, info: FunctionInfo) -> Plan:
+        return self._plans[info]
+
     def arguments(self, info: FunctionInfo, trigger_value: Any, invocation_id: str) -> dict[str, Any]:
-        """The keyword arguments the worker passes: the trigger's value, every input
-        binding the host fills (a durable client for any trigger kind, as the host binds
-        `durableClient` wherever it is declared) and `context` if the function takes it."""
+        """The keyword arguments that need no storage call: the trigger's value, durable
+        clients (bound for any trigger kind, as the host binds `durableClient` wherever
+        it is declared), the HTTP response's `Out`, and `context` if the function takes
+        it. Made on the function's thread: the context's `invocation_id` is thread-local."""
+        plan = self._plans[info]
+        if plan.unbound:
+            raise UnboundBinding(info, plan.unbound[0])
         kwargs: dict[str, Any] = {info.trigger_parameter: trigger_value}
-        if info.unbound_bindings:
-            raise UnboundBinding(info, info.unbound_bindings[0])
-        for binding in info.input_bindings:  # only durable clients get past the check above
-            connection, hub = binding.get("connectionName"), binding.get("taskHub")
-            kwargs[str(binding["name"])] = self._client_binding(
+        for client in plan.clients:
+            connection, hub = client.binding.get("connectionName"), client.binding.get("taskHub")
+            kwargs[client.name] = self._client_binding(
                 None if connection is None else str(connection), None if hub is None else str(hub)
             )
         if info.http_output_parameter is not None:
@@ -125,6 +175,66 @@ class Invoker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- any trigger -------------------------------------------------------------------
+
+    async def invoke(self, info: FunctionInfo, trigger: Triggered) -> None:
+        """Runs a function for its trigger as the worker does, then writes its outputs as
+        the host does; raises what the function raised (logged with the host's lines)."""
+        plan = self._plans[info]
+        data = BindingData(trigger.data, self._clock.now(), trigger.payload)
+        value = plan.trigger.decode(trigger.datum, trigger.metadata)
+        await self._call(info, trigger.reason, value, data, _no_return(info, plan))
+
+    async def _call(
+        self, info: FunctionInfo, reason: str, trigger_value: Any, data: BindingData, encode: Callable[[Any], T]
+    ) -> T:
+        """One invocation: storage inputs read, the function called (a sync one on the
+        pool), what it returned `encode`d (worker side), its outputs written (host side,
+        only after it succeeded); any of these failing fails the invocation."""
+        plan = self._plans[info]
+        invocation_id = new_guid()
+        started = _executing(info, reason, invocation_id)
+        kwargs: dict[str, Any] = {}
+        try:
+            for parameter in plan.inputs:
+                assert parameter.handler is not None
+                kwargs[parameter.name] = parameter.decode(await parameter.handler.read(parameter.binding, data), None)
+            outputs = {parameter.name: Out() for parameter in plan.outputs}
+            kwargs.update(outputs)
+
+            def call() -> Any:
+                kwargs.update(self.arguments(info, trigger_value, invocation_id))
+                return info.user_function(**kwargs)
+
+            if info.is_async:
+                result = await call()
+            else:  # a coroutine a sync function returns is not awaited (worker `dispatcher.py`)
+                result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+            encoded = encode(self._http_result(info, result, kwargs))
+            for parameter in plan.outputs:
+                value = outputs[parameter.name].get()
+                if value is not None:
+                    assert parameter.handler is not None
+                    await parameter.handler.write(parameter.binding, parameter.encode(value), data)
+            if plan.returns is not None and plan.returns.handler is not None and result is not None:
+                await plan.returns.handler.write(plan.returns.binding, plan.returns.encode(result), data)
+        except Exception as error:
+            _executed(info, invocation_id, started, error)
+            raise
+        _executed(info, invocation_id, started, None)
+        return encoded
+
+    @staticmethod
+    def _http_result(info: FunctionInfo, result: Any, kwargs: Mapping[str, Any]) -> Any:
+        """An HTTP function's response: what it returned, or what it set on its `Out`."""
+        output = info.http_output_parameter
+        if output is None:
+            return result
+        if result is not None:
+            raise RuntimeError(f"function {info.name!r} without a $return binding returned a non-None value")
+        value = kwargs[output].get()
+        return UNSET_RESPONSE if value is None else value
 
     # --- durable triggers ------------------------------------------------------------
 
@@ -144,9 +254,11 @@ class Invoker:
         self, batch: list[tuple[FunctionInfo, Optional[str]]]
     ) -> list[ActivityOutcome]:
         """Runs activities in order: coroutines on the loop, synchronous ones together in
-        one thread-pool call (one hand-off to a thread instead of one per activity)."""
+        one thread-pool call (one hand-off to a thread instead of one per activity);
+        an activity with storage bindings takes the general path, which reads and writes
+        them around its call."""
         outcomes: list[Optional[ActivityOutcome]] = [None] * len(batch)
-        threaded = [n for n, (info, _) in enumerate(batch) if not info.is_async]
+        threaded = [n for n, (info, _) in enumerate(batch) if not info.is_async and not self._plans[info].uses_storage]
         if threaded:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(
@@ -155,8 +267,8 @@ class Invoker:
             for n, outcome in zip(threaded, results):
                 outcomes[n] = outcome
         for n, (info, raw_input) in enumerate(batch):
-            if info.is_async:
-                outcomes[n] = await self._activity_on_loop(info, raw_input)
+            if outcomes[n] is None:
+                outcomes[n] = await self._activity_called(info, raw_input)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _activity_in_thread(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
@@ -166,12 +278,14 @@ class Invoker:
         except Exception as error:  # the user's failure travels to the orchestrator
             return invocation.failed(error)
 
-    async def _activity_on_loop(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
-        invocation = _ActivityInvocation(info, self)
+    async def _activity_called(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+        value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
+        data = BindingData({}, self._clock.now(), raw_input)
         try:
-            return invocation.succeeded(await info.user_function(**invocation.arguments(raw_input)))
-        except Exception as error:
-            return invocation.failed(error)
+            encoded = await self._call(info, _DURABLE_REASON, value, data, _activity_result)
+        except Exception as error:  # logged by `_call`; the failure travels to the orchestrator
+            return ActivityOutcome(failure=Failure.of(error))
+        return ActivityOutcome(result=encoded)
 
     # --- HTTP triggers ---------------------------------------------------------------
 
@@ -180,36 +294,32 @@ class Invoker:
     ) -> T:
         """Runs an HTTP function and `encode`s what it returned, both inside the one
         invocation, as the worker does: a return value it cannot encode fails the
-        invocation like an exception. Raises what either raised (logged here)."""
-        invocation_id = new_guid()
-        started = _executing(info, _HTTP_REASON, invocation_id)
-        kwargs: dict[str, Any] = {}
+        invocation like an exception. Raises what either raised (logged here). Binding
+        expressions read the route values, `{query.x}`, `{headers.x}` and the properties
+        of a JSON body (WebJobs `HttpTriggerAttributeBindingProvider`)."""
+        values: dict[str, Any] = {
+            **request.route_params,
+            "query": dict(request.params),
+            "headers": {key.lower(): value for key, value in request.headers.items()},
+        }
+        body = request.get_body()
+        payload = body.decode("utf-8", "replace") if body else None
+        data = BindingData(values, self._clock.now(), payload)
+        return await self._call(info, _HTTP_REASON, request, data, encode)
 
-        def call() -> Any:
-            kwargs.update(self.arguments(info, request, invocation_id))
-            return info.user_function(**kwargs)
 
-        try:
-            if info.is_async:
-                result = await call()
-            else:  # a coroutine a sync function returns is not awaited (worker `dispatcher.py`)
-                # Arguments are made on the function's thread, whose thread-local storage
-                # the context's `invocation_id` goes to.
-                result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
-            output = info.http_output_parameter
-            if output is not None:  # the response is what the function set on its `Out`
-                if result is not None:
-                    raise RuntimeError(
-                        f"function {info.name!r} without a $return binding returned a non-None value"
-                    )
-                value = kwargs[output].get()
-                result = UNSET_RESPONSE if value is None else value
-            encoded = encode(result)
-        except Exception as error:
-            _executed(info, invocation_id, started, error)
-            raise
-        _executed(info, invocation_id, started, None)
-        return encoded
+def _activity_result(result: Any) -> str:
+    return str(ActivityTriggerConverter.encode(result, expected_type=None).value)
+
+
+def _no_return(info: FunctionInfo, plan: Plan) -> Callable[[Any], None]:
+    """A function without a `$return` binding must return None (worker `dispatcher.py`)."""
+
+    def check(result: Any) -> None:
+        if result is not None and plan.returns is None:
+            raise RuntimeError(f"function {info.name!r} without a $return binding returned a non-None value")
+
+    return check
 
 
 def _traced(info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:

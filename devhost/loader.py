@@ -65,20 +65,6 @@ class FunctionInfo:
         )
 
     @functools.cached_property
-    def unbound_bindings(self) -> tuple[dict[str, Any], ...]:
-        """Bindings devhost cannot fill in yet on a function it calls with arguments (HTTP
-        functions and activities): inputs other than the durable client, outputs other
-        than the HTTP response. Orchestrators and entities get only their context."""
-        if self.trigger_type in (ORCHESTRATION_TRIGGER, ENTITY_TRIGGER):
-            return ()
-        return tuple(
-            binding
-            for binding in self.bindings
-            if binding is not self.trigger
-            and binding.get("type") not in (DURABLE_CLIENT, HTTP_OUTPUT)
-        )
-
-    @functools.cached_property
     def http_output_parameter(self) -> Optional[str]:
         """The parameter an HTTP function sets its response on (`binding_arg_name`), if
         the response is not its return value."""
@@ -129,7 +115,8 @@ class FunctionIndex:
     activities: dict[str, FunctionInfo] = field(default_factory=dict)
     entities: dict[str, FunctionInfo] = field(default_factory=dict)
     http: list[FunctionInfo] = field(default_factory=list)
-    unsupported: list[FunctionInfo] = field(default_factory=list)
+    # Every other trigger: the ones devhost runs (triggers/runner.py) and the rest.
+    others: list[FunctionInfo] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         tables = {
@@ -143,7 +130,7 @@ class FunctionIndex:
             elif info.trigger_type == HTTP_TRIGGER:
                 self.http.append(info)
             else:
-                self.unsupported.append(info)
+                self.others.append(info)
 
     def orchestrator(self, name: str) -> Optional[FunctionInfo]:
         return self.orchestrators.get(name.lower())

@@ -44,14 +44,22 @@ class Supervisor:
             self._ended = asyncio.get_running_loop().create_future()
         return self._ended
 
-    def spawn(self, name: str, loop: Loop, *, max_backoff: float = MAX_BACKOFF_S) -> None:
+    def spawn(
+        self,
+        name: str,
+        loop: Loop,
+        *,
+        max_backoff: float = MAX_BACKOFF_S,
+        transient: tuple[type[BaseException], ...] = (),
+    ) -> None:
         """Runs `loop` (a coroutine function that never returns) under supervision; a
         loop that must come round within a deadline (renewals) pauses `max_backoff` at
-        most."""
+        most; `transient` adds the storage errors of a loop on other storage than the
+        store's (trigger listeners)."""
         running = self._tasks.get(name)
         if running is not None and not running.done():
             raise RuntimeError(f"a background loop named '{name}' already runs")
-        task = asyncio.get_running_loop().create_task(self._supervise(name, loop, max_backoff), name=name)
+        task = asyncio.get_running_loop().create_task(self._supervise(name, loop, max_backoff, (*self._transient, *transient)), name=name)
         self._tasks[name] = task
         self._all.add(task)
         task.add_done_callback(self._all.discard)
@@ -70,7 +78,9 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _supervise(self, name: str, loop: Loop, max_backoff: float) -> None:
+    async def _supervise(
+        self, name: str, loop: Loop, max_backoff: float, transient: tuple[type[BaseException], ...]
+    ) -> None:
         clock = asyncio.get_running_loop().time
         backoff = FIRST_BACKOFF_S
         last_failure: Optional[float] = None
@@ -79,7 +89,7 @@ class Supervisor:
                 await loop()
             except asyncio.CancelledError:
                 raise
-            except self._transient as error:
+            except transient as error:
                 now = clock()
                 if last_failure is None or now - last_failure > _HEALTHY_S:
                     backoff = FIRST_BACKOFF_S

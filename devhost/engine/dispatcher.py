@@ -16,7 +16,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Protocol, TypeVar
 
 from ..clock import Clock, VirtualClock
 from ..errors import BadRequest, HostStopped, NotSettled
@@ -43,6 +43,14 @@ _SETTLE_TIMEOUT_S = 120.0
 # When more activities are queued than workers, a worker takes several (its fair share,
 # at most this many): synchronous ones then cost one hand-off to a thread, not one each.
 _ACTIVITY_SHARE = 16
+
+
+class Scheduled(Protocol):
+    """Something else the virtual clock fires on its way (timer triggers)."""
+
+    def next_due(self) -> Optional[datetime]: ...
+
+    async def fire(self, due: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Engine:
         self._running: dict[object, str] = {}  # user code under way, for a stop to report
         # Commits storage refused, by instance (episodes) or work message (activities).
         self._rejections = Rejections()
+        self.schedules: list[Scheduled] = []
 
     async def start(self) -> None:
         self._loops = Supervisor(self.store.unavailable_errors)
@@ -94,6 +103,11 @@ class Engine:
             self._loops.spawn(f"activities-{n}", self._activity_worker)
         if not self.clock.is_virtual:
             self._loops.spawn("timers", self._timer_loop)
+
+    @property
+    def loops(self) -> Supervisor:
+        """The supervisor of the host's background loops, trigger listeners' too."""
+        return self._loops
 
     @property
     def ended(self) -> "asyncio.Future[str]":
@@ -301,9 +315,16 @@ class Engine:
             target = clock.now() + delta
             await self.settle()
             fired = 0
-            while (due := self.store.next_timer_due()) is not None and due <= target:
+            while (due := self._next_due()) is not None and due <= target:
                 clock.set(due)
-                fired += await self.store.release_timers(due)
+                timer_due = self.store.next_timer_due()
+                if timer_due is not None and timer_due <= due:
+                    fired += await self.store.release_timers(due)
+                for schedule in self.schedules:
+                    schedule_due = schedule.next_due()
+                    if schedule_due is not None and schedule_due <= due:
+                        await schedule.fire(due)
+                        fired += 1
                 await self.settle()
                 if fired > _MAX_TIMERS_PER_ADVANCE:
                     raise BadRequest(
@@ -317,6 +338,11 @@ class Engine:
             except self.store.unavailable_errors as error:
                 logger.warning("The virtual clock's time could not be saved (%s); a restart goes back.", error)
             return clock.now()
+
+    def _next_due(self) -> Optional[datetime]:
+        """The earliest durable timer or schedule the virtual clock passes next."""
+        moments = [self.store.next_timer_due(), *(schedule.next_due() for schedule in self.schedules)]
+        return min((moment for moment in moments if moment is not None), default=None)
 
     # --- observing instances ------------------------------------------------------------
 

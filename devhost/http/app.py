@@ -18,7 +18,8 @@ from ..engine.management import Management
 from ..errors import DevhostError
 from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
-from . import devtools, functions, webhooks
+from ..triggers.runner import Triggers
+from . import admin, devtools, functions, webhooks
 from .keys import (
     ENGINE,
     FUNCTION_ROUTES,
@@ -26,6 +27,7 @@ from .keys import (
     MANAGEMENT,
     MAX_REQUEST_BYTES,
     ROUTE_PREFIX,
+    TRIGGERS,
     URLS,
 )
 from .guard import Guard, GuardSettings
@@ -69,6 +71,7 @@ def create_app(
     engine: Engine,
     management: Management,
     invoker: Invoker,
+    triggers: Triggers,
     index: FunctionIndex,
     urls: Urls,
     route_path: str,
@@ -79,6 +82,7 @@ def create_app(
     app[ENGINE] = engine
     app[MANAGEMENT] = management
     app[INVOKER] = invoker
+    app[TRIGGERS] = triggers
     app[URLS] = urls
     app[MAX_REQUEST_BYTES] = max_request_bytes
     app[ROUTE_PREFIX] = route_path
@@ -87,6 +91,7 @@ def create_app(
         router.add(info.route, frozenset() if info.any_method else frozenset(info.methods), info)
     app[FUNCTION_ROUTES] = router
     webhooks.add_routes(app)
+    admin.add_routes(app)
     if engine.clock.is_virtual:
         devtools.add_routes(app)
     prefix = app[ROUTE_PREFIX]

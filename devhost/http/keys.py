@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..engine.management import Management
     from ..invoker import Invoker
     from ..loader import FunctionInfo
+    from ..triggers.runner import Triggers
     from .routing import Router
     from .urls import Urls
 
@@ -21,3 +22,4 @@ URLS: "web.AppKey[Urls]" = web.AppKey("urls")
 FUNCTION_ROUTES: "web.AppKey[Router[FunctionInfo]]" = web.AppKey("function_routes")
 ROUTE_PREFIX: "web.AppKey[str]" = web.AppKey("route_prefix")
 MAX_REQUEST_BYTES: "web.AppKey[int]" = web.AppKey("max_request_bytes")
+TRIGGERS: "web.AppKey[Triggers]" = web.AppKey("triggers")

@@ -232,4 +232,4 @@ async def test_a_binding_devhost_does_not_fill_fails_the_call_naming_it(
     async with http.get(f"{memory_http_host.base_url}/api/documents/a.txt") as response:
         assert response.status == 500
     failure = next(r for r in caplog.records if "Executed 'Functions.read_document' (Failed" in r.getMessage())
-    assert "devhost does not bind 'blob' bindings yet: parameter 'document'" in getattr(failure, "user_traceback")
+    assert "devhost does not bind 'cosmosDB' bindings: parameter 'document'" in getattr(failure, "user_traceback")

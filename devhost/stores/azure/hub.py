@@ -24,7 +24,7 @@ _STARTUP_TIMEOUT_S = 20.0
 # ±3 s, before their retries: a stalled poller or a request answering 503 only after a
 # minute. `initial_backoff`/`increment_base`/`random_jitter_range` are theirs; the
 # Tables SDK reads `retry_backoff_factor`.)
-_CLIENT_OPTIONS: dict[str, Any] = {
+CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 3,
     "retry_backoff_factor": 0.2,
     "initial_backoff": 0.5,
@@ -53,9 +53,9 @@ class Hub:
 async def open_hub(connection: str, names: HubNames) -> Hub:
     """The hub's clients; a StartupError saying why if the account cannot be used."""
     try:
-        tables = TableServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
-        queues = QueueServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
-        blobs = BlobServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
+        tables = TableServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
+        queues = QueueServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
+        blobs = BlobServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
     except ValueError as error:
         raise StartupError(f"The storage connection string is not valid: {error}") from None
     services: list[Any] = [tables, queues, blobs]

@@ -103,10 +103,12 @@ def raises(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="documents/{name}", methods=["GET"])
-@app.blob_input(arg_name="document", path="documents/{name}", connection="AzureWebJobsStorage")
-def read_document(req: func.HttpRequest, document: func.InputStream) -> func.HttpResponse:
-    """A blob input binding, which devhost does not fill in yet."""
-    return func.HttpResponse(document.read())
+@app.cosmos_db_input(
+    arg_name="document", database_name="db", container_name="docs", connection="CosmosConnection", id="{name}"
+)
+def read_document(req: func.HttpRequest, document: func.DocumentList) -> func.HttpResponse:
+    """A Cosmos DB input binding, which devhost does not fill in."""
+    return func.HttpResponse(document[0].to_json())
 
 
 @app.orchestration_trigger(context_name="context")

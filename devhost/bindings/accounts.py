@@ -1,0 +1,109 @@
+"""Storage accounts the app's triggers and bindings name by connection setting.
+
+A binding's `connection` names an app setting (default `AzureWebJobsStorage`). The
+WebJobs host looks the name up as given, then with the `AzureWebJobs` prefix (WebJobs
+`IConfiguration.GetWebJobsConnectionStringSection`); a name that resolves to nothing
+stops the start, naming the function and the setting. Clients are made once per
+connection string and closed with the host; the Azure SDKs are imported only when an app
+uses a storage binding.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Mapping
+
+from ..errors import StartupError
+
+DEFAULT_CONNECTION = "AzureWebJobsStorage"
+# ScriptConstants.MaximumHostIdLength
+_MAX_HOST_ID = 32
+
+
+def connection_setting(binding: Mapping[str, Any]) -> str:
+    return str(binding.get("connection") or DEFAULT_CONNECTION)
+
+
+class StorageAccounts:
+    """The connection strings the app's settings name, and one set of clients each."""
+
+    def __init__(self, settings: Mapping[str, str]) -> None:
+        self._settings = settings
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def connection_string(self, setting: str, *, function: str) -> str:
+        """The setting's value; a StartupError in the host's words when it has none."""
+        for name in (setting, f"AzureWebJobs{setting}"):
+            value = self._settings.get(name)
+            if value:
+                return value
+        if any(key.startswith(f"{setting}__") for key in self._settings):
+            raise StartupError(
+                f"Function '{function}': connection '{setting}' is identity-based "
+                f"('{setting}__...' settings); devhost needs a connection string for it."
+            )
+        raise StartupError(
+            f"Error indexing method 'Functions.{function}': Storage account connection string "
+            f"'{setting}' does not exist. Make sure that it is a defined App Setting."
+        )
+
+    def blobs(self, connection: str) -> Any:
+        from azure.storage.blob.aio import BlobServiceClient
+
+        return self._client("blob", connection, BlobServiceClient)
+
+    def queues(self, connection: str) -> Any:
+        from azure.storage.queue.aio import QueueServiceClient
+
+        return self._client("queue", connection, QueueServiceClient)
+
+    def tables(self, connection: str) -> Any:
+        from azure.data.tables.aio import TableServiceClient
+
+        return self._client("table", connection, TableServiceClient)
+
+    def _client(self, kind: str, connection: str, factory: Any) -> Any:
+        from ..stores.azure.hub import CLIENT_OPTIONS
+
+        key = (kind, connection)
+        client = self._clients.get(key)
+        if client is None:
+            try:
+                client = factory.from_connection_string(connection, **CLIENT_OPTIONS)
+            except ValueError as error:
+                raise StartupError(f"A storage connection string is not valid: {error}") from None
+            self._clients[key] = client
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+
+def host_id(settings: Mapping[str, str], script_path: str, *, virtual_clock: bool = False) -> str:
+    """The id under which the host keeps timer status, blob receipts and locks in
+    `azure-webjobs-hosts`: `AzureFunctionsWebHost__hostid` if set, else, as `func start`
+    derives it, the machine name's letters and digits, `-`, and a stable hash of the
+    app's folder; at most 32 characters, lower case, no trailing `-` (host
+    `ScriptHostIdProvider.GetDefaultHostId`, `Utility.GetStableHash`). A virtual clock
+    keeps its own id, as it keeps its own task hub: its schedule status runs ahead of
+    the real clock's."""
+    configured = settings.get("AzureFunctionsWebHost__hostid")
+    if configured:
+        return configured.lower()[:_MAX_HOST_ID].rstrip("-")
+    machine = "".join(c for c in socket.gethostname().split(".")[0] if c.isalnum())
+    identity = f"{machine}-{abs(_stable_hash(script_path))}"
+    if virtual_clock:
+        identity = f"{identity[: _MAX_HOST_ID - 2]}-v"
+    return identity[:_MAX_HOST_ID].lower().rstrip("-")
+
+
+def _stable_hash(text: str) -> int:
+    """C#'s `unchecked { hash = hash * 31 + c }` over UTF-16 code units, from 23."""
+    value = 23
+    units = text.encode("utf-16-le")
+    for n in range(0, len(units), 2):
+        value = (value * 31 + int.from_bytes(units[n : n + 2], "little")) & 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+

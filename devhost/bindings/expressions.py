@@ -1,0 +1,100 @@
+"""Binding expressions: `%Setting%` from app settings, `{name}` from the trigger's data.
+
+The WebJobs host resolves `%...%` once, when it indexes a function (a missing setting
+stops the start: WebJobs `DefaultNameResolver`, "'%X%' does not resolve to a value"), and
+`{...}` on each call, from the trigger's binding data: its metadata (`{queueTrigger}`,
+`{name}` of a blob path), the properties of a JSON payload (`{OrderId}`, `{a.b}`), and
+the built-ins `{rand-guid}`/`{sys.randguid}` and `{DateTime}`/`{sys.utcnow}` (WebJobs
+`BindingTemplateSource`, `SystemBindingData`). Names match ignoring case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+_SETTING = re.compile(r"%([^%\s]+)%")
+_PARAMETER = re.compile(r"\{([^{}]+)\}")
+
+
+class BindingExpressionError(ValueError):
+    """A `{name}` the trigger's data does not hold: the call fails, naming it."""
+
+
+def resolve_settings(text: str, settings: Mapping[str, str]) -> str:
+    """`%Name%` replaced by the app setting; raises KeyError with the reference if unset."""
+
+    def setting(match: re.Match[str]) -> str:
+        value = settings.get(match.group(1))
+        if value is None:
+            raise KeyError(match.group(0))
+        return value
+
+    return _SETTING.sub(setting, text)
+
+
+def resolve_binding_settings(binding: Mapping[str, Any], settings: Mapping[str, str]) -> dict[str, Any]:
+    """Every string property of a binding with its `%Setting%` references resolved."""
+    return {
+        key: resolve_settings(value, settings) if isinstance(value, str) and key not in ("name", "type") else value
+        for key, value in binding.items()
+    }
+
+
+class BindingData:
+    """The values a call's `{...}` expressions read: the trigger's data, then the
+    properties of a JSON object payload (a queue message holding an order: the host
+    adds them for a trigger whose content parses as a JSON object), parsed only when an
+    expression needs a value; then the built-ins."""
+
+    def __init__(self, values: Mapping[str, Any], now: datetime, payload: Optional[str] = None) -> None:
+        self._given = values
+        self._payload = payload
+        self._values: Optional[dict[str, Any]] = None
+        self._now = now
+
+    def _all(self) -> dict[str, Any]:
+        if self._values is None:
+            merged: dict[str, Any] = {}
+            if self._payload:
+                try:
+                    parsed = json.loads(self._payload)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    merged.update(parsed)
+            merged.update(self._given)
+            self._values = {key.lower(): value for key, value in merged.items()}
+        return self._values
+
+    def resolve(self, template: str) -> str:
+        return _PARAMETER.sub(lambda match: self._value(match.group(1)), template)
+
+    def _value(self, expression: str) -> str:
+        name = expression.strip()
+        lowered = name.lower()
+        if lowered in ("rand-guid", "sys.randguid"):
+            return str(uuid.uuid4())
+        if lowered in ("datetime", "sys.utcnow"):
+            # WebJobs formats `{DateTime}` for use in blob names: no colons.
+            return self._now.strftime("%Y-%m-%dT%H-%M-%SZ")
+        head, *path = lowered.split(".")
+        values = self._all()
+        if head not in values:
+            raise BindingExpressionError(f"No value for named parameter '{name}'.")
+        value: Any = values[head]
+        for part in path:
+            if not isinstance(value, dict):
+                raise BindingExpressionError(f"No value for named parameter '{name}'.")
+            matches = {key.lower(): item for key, item in value.items()}
+            if part not in matches:
+                raise BindingExpressionError(f"No value for named parameter '{name}'.")
+            value = matches[part]
+        return value if isinstance(value, str) else _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)

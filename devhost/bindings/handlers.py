@@ -1,0 +1,54 @@
+"""The host side of each storage binding type devhost fills: what it reads for an input,
+what it does with an output's value. One `BindingHandler` per binding `type`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional, Protocol
+
+from azure.functions import meta
+
+from .accounts import StorageAccounts
+from .expressions import BindingData
+
+
+class BindingHandler(Protocol):
+    def check(self, function: str, binding: Mapping[str, Any]) -> None:
+        """Refuses a binding the host would not index (StartupError naming the function
+        and the property); `binding` has its `%Setting%` references resolved."""
+
+    async def read(self, binding: Mapping[str, Any], data: BindingData) -> Optional[meta.Datum]:
+        """An input binding's value as the host sends it to the worker (None: nothing)."""
+
+    async def write(self, binding: Mapping[str, Any], datum: meta.Datum, data: BindingData) -> None:
+        """Stores what the function set on an output binding, after it succeeded."""
+
+
+HandlerFactory = Callable[[StorageAccounts], BindingHandler]
+
+
+def _factories() -> dict[str, HandlerFactory]:
+    """binding type -> what builds its handler (imported here: the handler modules
+    import the storage SDKs only when a handler is made)."""
+    return {}
+
+
+class Bindings:
+    """The handlers of one host, made on first use so an app without storage bindings
+    imports no storage SDK."""
+
+    def __init__(self, accounts: StorageAccounts) -> None:
+        self.accounts = accounts
+        self._handlers: dict[str, BindingHandler] = {}
+
+    @staticmethod
+    def types() -> frozenset[str]:
+        return frozenset(_factories())
+
+    def handler(self, binding_type: str) -> Optional[BindingHandler]:
+        handler = self._handlers.get(binding_type)
+        if handler is None:
+            factory = _factories().get(binding_type)
+            if factory is None:
+                return None
+            handler = self._handlers[binding_type] = factory(self.accounts)
+        return handler

@@ -1,0 +1,205 @@
+"""A function's parameters as the Python worker binds them, and their conversions.
+
+The worker (`functions.py` `validate_function_params`, `dispatcher.py`
+`_handle__invocation_request`) picks a converter per parameter: the `azure.functions`
+converter registered for the binding type, except that a parameter annotated `str` or
+`bytes` on a binding without implicit output takes the generic binding (the value as it
+came); the trigger's converter alone sees the trigger metadata; an output parameter is
+an `Out` whose value, if set, is encoded after the call; a `$return` binding encodes the
+return value. devhost plans this once per function and checks the annotations as the
+worker does when it loads the function.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import azure.functions as func
+from azure.functions import meta
+
+from ..errors import StartupError
+from ..loader import DURABLE_CLIENT, HTTP_OUTPUT
+from .expressions import resolve_binding_settings
+from .handlers import BindingHandler, Bindings
+
+class GenericConverter:
+    """The worker's `GenericBinding` (worker `bindings/generic.py`): values pass as they
+    are; what a parameter annotated `str`/`bytes` and an unregistered binding type get."""
+
+    @classmethod
+    def has_trigger_support(cls) -> bool:
+        return False
+
+    @classmethod
+    def check_input_type_annotation(cls, pytype: type) -> bool:
+        return issubclass(pytype, (str, bytes))
+
+    @classmethod
+    def check_output_type_annotation(cls, pytype: type) -> bool:
+        return issubclass(pytype, (str, bytes, bytearray))
+
+    @classmethod
+    def encode(cls, obj: Any, *, expected_type: Optional[type]) -> meta.Datum:
+        kinds: tuple[tuple[type, str], ...] = (
+            (str, "string"), ((bytes, bytearray), "bytes"), (dict, "dict"),  # type: ignore[arg-type]
+            (list, "list"), (bool, "bool"), (int, "int"), (float, "double"),
+        )  # fmt: skip
+        if obj is None:
+            return meta.Datum(type=None, value=None)
+        for kind, name in kinds:
+            if isinstance(obj, kind):
+                return meta.Datum(type=name, value=bytes(obj) if name == "bytes" else obj)
+        raise NotImplementedError
+
+    @classmethod
+    def decode(cls, data: Optional[meta.Datum], *, trigger_metadata: Any) -> Any:
+        if data is None or data.type is None:
+            return None
+        if data.type in ("string", "bytes", "json"):
+            return data.value
+        raise ValueError(f'unexpected type of data received for the "generic" binding : {data.type!r}')
+
+
+def converter_for(binding_type: str) -> Any:
+    return func.get_binding_registry().get(binding_type) or GenericConverter
+
+
+def has_implicit_output(binding_type: str) -> bool:
+    """Worker `bindings/meta.py` `has_implicit_output`."""
+    converter = converter_for(binding_type)
+    if converter is GenericConverter:
+        return binding_type != DURABLE_CLIENT
+    return bool(getattr(converter, "has_implicit_output", lambda: False)())
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One bound parameter: its binding (settings resolved), annotation and converter;
+    `handler` is the host side of a storage binding, None for the others."""
+
+    name: str
+    binding: Mapping[str, Any]
+    pytype: Optional[type]
+    converter: Any
+    handler: Optional[BindingHandler]
+
+    @property
+    def type(self) -> str:
+        return str(self.binding.get("type"))
+
+    def decode(self, datum: Optional[meta.Datum], metadata: Optional[Mapping[str, meta.Datum]]) -> Any:
+        if datum is None:
+            return None
+        supported = self.converter.has_trigger_support()
+        return self.converter.decode(datum, trigger_metadata=dict(metadata or {}) if supported else None)
+
+    def encode(self, value: Any) -> meta.Datum:
+        try:
+            return self.converter.encode(value, expected_type=self.pytype)
+        except NotImplementedError:
+            raise TypeError(
+                f'unable to encode outgoing TypedData: unsupported type "{self.type}" for '
+                f'Python type "{type(value).__name__}"'
+            ) from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    trigger: Parameter
+    inputs: tuple[Parameter, ...]  # storage inputs, read before each call
+    clients: tuple[Parameter, ...]  # durable clients
+    outputs: tuple[Parameter, ...]  # `Out` parameters of storage bindings
+    returns: Optional[Parameter]  # a `$return` storage binding
+    unbound: tuple[Mapping[str, Any], ...]  # bindings devhost has no handler for
+
+    @property
+    def uses_storage(self) -> bool:
+        return bool(self.inputs or self.outputs or self.returns)
+
+
+def plan_function(
+    name: str,
+    user_function: Any,
+    trigger: Mapping[str, Any],
+    bindings: tuple[Mapping[str, Any], ...],
+    settings: Mapping[str, str],
+    handlers: Bindings,
+    *,
+    checked_types: frozenset[str],
+) -> Plan:
+    """Raises StartupError as the host and worker refuse to index: an unresolved
+    `%Setting%`, a binding the handler rejects, an annotation the converter refuses
+    (checked for the binding types in `checked_types`: storage bindings and the triggers
+    devhost runs; the durable SDK wraps its own functions)."""
+    annotations = _annotations(user_function)
+    inputs, clients, outputs, unbound = [], [], [], []
+    returns = trigger_parameter = None
+    for raw in bindings:
+        kind = str(raw.get("type"))
+        try:
+            binding = resolve_binding_settings(raw, settings)
+        except KeyError as missing:
+            raise StartupError(
+                f"Error indexing method 'Functions.{name}': '{missing.args[0]}' does not resolve to a value."
+            ) from None
+        handler = handlers.handler(kind)
+        if handler is not None:
+            handler.check(name, binding)
+        parameter = _parameter(name, binding, annotations, handler, check=kind in checked_types)
+        direction = str(binding.get("direction", "")).lower()
+        if raw is trigger:
+            trigger_parameter = parameter
+        elif kind == DURABLE_CLIENT:
+            clients.append(parameter)
+        elif kind == HTTP_OUTPUT:
+            continue  # the HTTP response: `conversion.py`
+        elif handler is None:
+            unbound.append(binding)
+        elif binding.get("name") == "$return":
+            returns = parameter
+        elif direction == "out":
+            outputs.append(parameter)
+        else:
+            inputs.append(parameter)
+    assert trigger_parameter is not None, "indexing found the trigger among the bindings"
+    return Plan(trigger_parameter, tuple(inputs), tuple(clients), tuple(outputs), returns, tuple(unbound))
+
+
+def _parameter(
+    function: str,
+    binding: Mapping[str, Any],
+    annotations: Mapping[str, Any],
+    handler: Optional[BindingHandler],
+    *,
+    check: bool,
+) -> Parameter:
+    name = str(binding.get("name"))
+    kind = str(binding.get("type"))
+    out = str(binding.get("direction", "")).lower() == "out"
+    annotation = annotations.get("return" if name == "$return" else name)
+    pytype = _inner_out_type(annotation) if out and name != "$return" else annotation
+    generic = pytype in (str, bytes) and not has_implicit_output(kind)
+    converter = GenericConverter if generic else converter_for(kind)
+    if check and isinstance(pytype, type):
+        accepts = converter.check_output_type_annotation if out else converter.check_input_type_annotation
+        if not accepts(pytype):
+            raise StartupError(
+                f"Function '{function}': type of {name} binding in function.json \"{kind}\" does not "
+                f'match its Python annotation "{pytype.__name__}".'
+            )
+    return Parameter(name, binding, pytype if isinstance(pytype, type) else None, converter, handler)
+
+
+def _inner_out_type(annotation: Any) -> Any:
+    """`func.Out[str]` -> `str` (the worker's `typing_inspect.get_args`)."""
+    arguments = typing.get_args(annotation)
+    return arguments[0] if len(arguments) == 1 else None
+
+
+def _annotations(user_function: Any) -> Mapping[str, Any]:
+    try:
+        return typing.get_type_hints(user_function)
+    except Exception:  # a forward reference the module cannot resolve: as unannotated
+        return dict(getattr(user_function, "__annotations__", {}) or {})

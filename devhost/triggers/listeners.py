@@ -1,0 +1,80 @@
+"""What every trigger devhost runs shares: the services a listener may use, and the
+shape of a listener (start, stop, the virtual clock's firing, a call by hand)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Mapping, Optional
+
+from ..bindings.accounts import StorageAccounts, connection_setting
+from ..clock import Clock
+from ..invoker import Triggered
+from ..loader import FunctionInfo
+from ..supervision import Supervisor
+
+# The reason the host gives for a call through `POST /admin/functions/{name}`.
+BY_HAND_REASON = "This function was programmatically called via the host APIs."
+
+
+@dataclass(frozen=True)
+class TriggerServices:
+    """What listeners share: storage accounts by connection setting, the host's clock,
+    the call into the function, app settings, host.json `extensions`, and the host id
+    their state in `azure-webjobs-hosts` is kept under. `transient_errors` are the
+    storage failures a listener's loop retries."""
+
+    accounts: StorageAccounts
+    clock: Clock
+    invoke: Callable[[FunctionInfo, Triggered], Awaitable[None]]
+    settings: Mapping[str, str]
+    extensions: Mapping[str, Any]
+    host_id: str
+
+    @property
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+        return (ServiceRequestError, ServiceResponseError)
+
+    def extension(self, name: str) -> Mapping[str, Any]:
+        """host.json `extensions.<name>` (the key matched ignoring case), or {}."""
+        for key, value in self.extensions.items():
+            if key.lower() == name.lower() and isinstance(value, dict):
+                return value
+        return {}
+
+
+class Listener(ABC):
+    """One function's trigger. The constructor checks the configuration (StartupError
+    naming the function and the property, as the host refuses to index); `start`
+    creates what the trigger needs and spawns its loops under the host's supervisor
+    (with `services.transient_errors`)."""
+
+    def __init__(self, info: FunctionInfo, binding: Mapping[str, Any], services: TriggerServices) -> None:
+        self.info = info
+        self.binding = binding  # `%Setting%` references resolved
+        self.services = services
+
+    def connection(self) -> str:
+        """The connection string the trigger's `connection` setting names."""
+        return self.services.accounts.connection_string(connection_setting(self.binding), function=self.info.name)
+
+    @abstractmethod
+    async def start(self, loops: Supervisor) -> None: ...
+
+    async def stop(self) -> None:
+        """Releases what the listener holds beyond its loops (which the supervisor stops)."""
+
+    def next_due(self) -> Optional[datetime]:
+        """With a virtual clock: when this trigger next fires on its own (timers)."""
+        return None
+
+    async def fire(self, due: datetime) -> None:
+        """With a virtual clock: fire what is due at `due` and return once the call ended."""
+
+    @abstractmethod
+    def by_hand(self, text: Optional[str]) -> Triggered:
+        """The call `POST /admin/functions/{name}` with `{"input": text}` makes (WebJobs
+        binds the string to the trigger's type)."""

@@ -1,0 +1,103 @@
+"""The triggers of one host: a listener per function whose trigger devhost runs, the
+virtual clock's view of their schedules, and calls by hand (the admin API).
+
+Functions whose trigger devhost does not run (Service Bus, Event Hubs, Cosmos DB, ...)
+stay listed at start with a line saying so; `POST /admin/functions/{name}` still calls
+them, with the input as a string, as the host's admin API does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Mapping, Optional
+
+from azure.functions import meta
+
+from ..errors import BadRequest, NotFound
+from ..invoker import Invoker, Triggered
+from ..loader import FunctionIndex, FunctionInfo
+from ..supervision import Supervisor
+from .listeners import BY_HAND_REASON, Listener, TriggerServices
+
+logger = logging.getLogger(__name__)
+
+
+def _listener_types() -> Mapping[str, type[Listener]]:
+    """trigger type -> its listener (imported here: each imports its storage SDK)."""
+    return {}
+
+
+def hosted_trigger_types() -> frozenset[str]:
+    return frozenset(_listener_types())
+
+
+class Triggers:
+    def __init__(self, index: FunctionIndex, invoker: Invoker, services: TriggerServices) -> None:
+        types = _listener_types()
+        self._index = index
+        self._services = services
+        self._listeners: dict[str, Listener] = {
+            info.name.lower(): types[info.trigger_type](info, invoker.plan(info).trigger.binding, services)
+            for info in index.others
+            if info.trigger_type in types
+        }
+        self._calls: set[asyncio.Task[None]] = set()
+
+    @property
+    def unhosted(self) -> list[FunctionInfo]:
+        """Functions with a trigger devhost does not run (callable by hand only)."""
+        return [info for info in self._index.others if info.name.lower() not in self._listeners]
+
+    async def start(self, loops: Supervisor) -> None:
+        for listener in self._listeners.values():
+            await listener.start(loops)
+
+    async def stop(self) -> None:
+        for task in list(self._calls):
+            task.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
+        for listener in self._listeners.values():
+            await listener.stop()
+
+    # --- the virtual clock (engine `Scheduled`) ---------------------------------------
+
+    def next_due(self) -> Optional[datetime]:
+        return min((due for listener in self._listeners.values() if (due := listener.next_due()) is not None), default=None)
+
+    async def fire(self, due: datetime) -> None:
+        """Fires every schedule due at `due`, in function-name order, each call awaited."""
+        for name in sorted(self._listeners):
+            listener = self._listeners[name]
+            moment = listener.next_due()
+            if moment is not None and moment <= due:
+                await listener.fire(due)
+
+    # --- by hand ------------------------------------------------------------------------
+
+    def call_by_hand(self, name: str, text: Optional[str]) -> None:
+        """Starts the call in the background and returns (the admin API answers 202)."""
+        info = next((f for f in self._index.functions if f.name.lower() == name.lower()), None)
+        if info is None:
+            raise NotFound(f"No function named '{name}'.")
+        if info not in self._index.others:
+            raise BadRequest(
+                f"'{info.name}' has a {info.trigger_type}: devhost calls HTTP functions through their "
+                "routes and durable functions through the durable APIs, not by hand."
+            )
+        listener = self._listeners.get(info.name.lower())
+        triggered = (
+            listener.by_hand(text)
+            if listener is not None
+            else Triggered(meta.Datum(text, "string") if text is not None else meta.Datum(None, None), BY_HAND_REASON)
+        )
+        task = asyncio.get_running_loop().create_task(self._call(info, triggered))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _call(self, info: FunctionInfo, triggered: Triggered) -> None:
+        try:
+            await self._services.invoke(info, triggered)
+        except Exception:  # logged by the invoker, as any failed execution
+            pass
