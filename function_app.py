@@ -9,6 +9,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 import routes
+import starters
 from activities import approvals as approval_activities
 from activities import blobs as blob_activities
 from activities import jobs as job_activities
@@ -38,3 +39,6 @@ app.register_functions(counter.bp)
 
 # HTTP routes
 app.register_functions(routes.bp)
+
+# Starters from a queue and a timer
+app.register_functions(starters.bp)

@@ -92,9 +92,9 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
             f"call it by hand with POST {origin}/admin/functions/{info.name}"
         )
     for info in index.functions:
-        for binding in host.invoker.plan(info).unbound:
+        for parameter in host.invoker.plan(info).unbound:
             lines.append(
-                f"warning: {info.name}: its '{binding.get('type')}' binding '{binding.get('name')}' "
+                f"warning: {info.name}: its '{parameter.type}' binding '{parameter.name}' "
                 "is not bound by devhost; calls fail until it is."
             )
     lines.append(f"Durable HTTP API: {host.urls.webhook_base}")

@@ -160,7 +160,7 @@ class Invoker:
         it. Made on the function's thread: the context's `invocation_id` is thread-local."""
         plan = self._plans[info]
         if plan.unbound:
-            raise UnboundBinding(info, plan.unbound[0])
+            raise UnboundBinding(info, plan.unbound[0].binding)
         kwargs: dict[str, Any] = {info.trigger_parameter: trigger_value}
         for client in plan.clients:
             connection, hub = client.binding.get("connectionName"), client.binding.get("taskHub")

@@ -176,7 +176,7 @@ def load_app(app_dir: Path) -> FunctionIndex:
             f"found {len(registers)}."
         )
     try:
-        functions = [_describe(function) for function in registers[0].get_functions()]
+        functions = [describe(function) for function in registers[0].get_functions()]
     except ValueError as error:
         raise StartupError(f"Indexing '{script}' failed: {error}") from error
     index = FunctionIndex(app_dir=app_dir, functions=functions, module=module)
@@ -206,7 +206,7 @@ def _import_script(script: Path) -> Any:
     return module
 
 
-def _describe(function: Any) -> FunctionInfo:
+def describe(function: Any) -> FunctionInfo:
     """Bindings as the worker reports them to the host: the function's JSON metadata."""
     bindings = tuple(json.loads(function.get_function_json())["bindings"])
     trigger = function.get_trigger()

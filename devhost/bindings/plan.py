@@ -112,7 +112,7 @@ class Plan:
     clients: tuple[Parameter, ...]  # durable clients
     outputs: tuple[Parameter, ...]  # `Out` parameters of storage bindings
     returns: Optional[Parameter]  # a `$return` storage binding
-    unbound: tuple[Mapping[str, Any], ...]  # bindings devhost has no handler for
+    unbound: tuple[Parameter, ...]  # bindings devhost has no handler for
 
     @property
     def uses_storage(self) -> bool:
@@ -156,7 +156,7 @@ def plan_function(
         elif kind == HTTP_OUTPUT:
             continue  # the HTTP response: `conversion.py`
         elif handler is None:
-            unbound.append(binding)
+            unbound.append(parameter)
         elif binding.get("name") == "$return":
             returns = parameter
         elif direction == "out":

@@ -16,8 +16,10 @@ from typing import Mapping, Optional
 from azure.functions import meta
 
 from ..errors import BadRequest, NotFound
+from ..ids import new_guid
 from ..invoker import Invoker, Triggered
 from ..loader import FunctionIndex, FunctionInfo
+from ..protocol import format_timestamp
 from ..supervision import Supervisor
 from .listeners import BY_HAND_REASON, Listener, TriggerServices
 
@@ -83,18 +85,30 @@ class Triggers:
             raise NotFound(f"No function named '{name}'.")
         if info not in self._index.others:
             raise BadRequest(
-                f"'{info.name}' has a {info.trigger_type}: devhost calls HTTP functions through their "
+                f"'{info.name}' is triggered by {info.trigger_type}: devhost calls HTTP functions through their "
                 "routes and durable functions through the durable APIs, not by hand."
             )
         listener = self._listeners.get(info.name.lower())
-        triggered = (
-            listener.by_hand(text)
-            if listener is not None
-            else Triggered(meta.Datum(text, "string") if text is not None else meta.Datum(None, None), BY_HAND_REASON)
-        )
+        triggered = listener.by_hand(text) if listener is not None else self._unhosted_call(info, text)
         task = asyncio.get_running_loop().create_task(self._call(info, triggered))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
+
+    def _unhosted_call(self, info: FunctionInfo, text: Optional[str]) -> Triggered:
+        """The input as a string message. A Service Bus trigger also gets the metadata a
+        message made from a string has (the host builds a `ServiceBusReceivedMessage`),
+        without which the library's converter refuses it."""
+        metadata: dict[str, meta.Datum] = {}
+        if info.trigger_type == "serviceBusTrigger":
+            metadata = {
+                "UserProperties": meta.Datum("{}", "json"),
+                "ApplicationProperties": meta.Datum("{}", "json"),
+                "MessageId": meta.Datum(new_guid().replace("-", ""), "string"),
+                "DeliveryCount": meta.Datum(1, "int"),
+                "EnqueuedTimeUtc": meta.Datum(format_timestamp(self._services.clock.now()), "string"),
+            }
+        datum = meta.Datum(text, "string") if text is not None else meta.Datum(None, None)
+        return Triggered(datum, BY_HAND_REASON, metadata=metadata, payload=text)
 
     async def _call(self, info: FunctionInfo, triggered: Triggered) -> None:
         try:

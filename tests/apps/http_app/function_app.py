@@ -114,3 +114,12 @@ def read_document(req: func.HttpRequest, document: func.DocumentList) -> func.Ht
 @app.orchestration_trigger(context_name="context")
 def echo_input(context: df.DurableOrchestrationContext):
     return context.get_input()
+
+
+@app.service_bus_queue_trigger(arg_name="message", queue_name="payments", connection="ServiceBusConnection")
+@app.durable_client_input(client_name="client")
+async def payment_received(message: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
+    """A trigger devhost does not run: called by hand through the admin API, it starts an
+    orchestration named after the message body."""
+    body = message.get_body().decode()
+    await client.start_new("echo_input", f"payment-{body}", body)
