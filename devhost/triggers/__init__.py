@@ -1,0 +1,1 @@
+"""Triggers besides HTTP and the durable ones: timers, queues, blobs."""
