@@ -1,7 +1,7 @@
 """Binding expressions: `%Setting%` from app settings, `{name}` from the trigger's data.
 
 The WebJobs host resolves `%...%` once, when it indexes a function (a missing setting
-stops the start: WebJobs `DefaultNameResolver`, "'%X%' does not resolve to a value"), and
+stops the start: WebJobs `NameResolverExtensions`, "'%X%' does not resolve to a value"), and
 `{...}` on each call, from the trigger's binding data: its metadata (`{queueTrigger}`,
 `{name}` of a blob path), the properties of a JSON payload (`{OrderId}`, `{a.b}`), and
 the built-ins `{rand-guid}`/`{sys.randguid}` and `{DateTime}`/`{sys.utcnow}` (WebJobs
@@ -16,7 +16,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
-_SETTING = re.compile(r"%([^%\s]+)%")
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -24,20 +23,49 @@ class BindingExpressionError(ValueError):
     """A `{name}` the trigger's data does not hold: the call fails, naming it."""
 
 
+class SettingError(ValueError):
+    """A `%Setting%` reference that resolves to nothing; the message is the host's."""
+
+
 def resolve_settings(text: str, settings: Mapping[str, str]) -> str:
-    """`%Name%` replaced by the app setting; raises KeyError with the reference if unset."""
-
-    def setting(match: re.Match[str]) -> str:
-        value = settings.get(match.group(1))
+    """Each `%NAME%` replaced by that app setting's value, as WebJobs' `INameResolver`
+    `ResolveWholeString` does: left to right, values not resolved again, an unmatched
+    `%` and a missing setting both errors."""
+    resolved: list[str] = []
+    position = 0
+    while position < len(text):
+        start = text.find("%", position)
+        if start < 0:
+            resolved.append(text[position:])
+            break
+        end = text.find("%", start + 1)
+        if end < 0:
+            raise SettingError(f"The '%' at position {start} does not have a closing '%'")
+        name = text[start + 1 : end]
+        value = _setting(settings, name) if name else None
         if value is None:
-            raise KeyError(match.group(0))
-        return value
+            raise SettingError(f"'%{name}%' does not resolve to a value.")
+        resolved.append(text[position:start])
+        resolved.append(value)
+        position = end + 1
+    return "".join(resolved)
 
-    return _SETTING.sub(setting, text)
+
+def _setting(settings: Mapping[str, str], name: str) -> Optional[str]:
+    """The app setting the host's configuration would answer for `name`: its keys ignore
+    case, and a setting written `A__B` (as environment variables must) is the key `A:B`."""
+    if name in settings:
+        return settings[name]
+    wanted = name.replace("__", ":").casefold()
+    for key, value in settings.items():
+        if key.replace("__", ":").casefold() == wanted:
+            return value
+    return None
 
 
 def resolve_binding_settings(binding: Mapping[str, Any], settings: Mapping[str, str]) -> dict[str, Any]:
-    """Every string property of a binding with its `%Setting%` references resolved."""
+    """Every string property of a binding with its `%Setting%` references resolved;
+    raises SettingError."""
     return {
         key: resolve_settings(value, settings) if isinstance(value, str) and key not in ("name", "type") else value
         for key, value in binding.items()

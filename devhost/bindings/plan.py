@@ -21,7 +21,7 @@ from azure.functions import meta
 
 from ..errors import StartupError
 from ..loader import DURABLE_CLIENT, HTTP_OUTPUT
-from .expressions import resolve_binding_settings
+from .expressions import SettingError, resolve_binding_settings
 from .handlers import BindingHandler, Bindings
 
 class GenericConverter:
@@ -140,10 +140,8 @@ def plan_function(
         kind = str(raw.get("type"))
         try:
             binding = resolve_binding_settings(raw, settings)
-        except KeyError as missing:
-            raise StartupError(
-                f"Error indexing method 'Functions.{name}': '{missing.args[0]}' does not resolve to a value."
-            ) from None
+        except SettingError as error:
+            raise StartupError(f"Error indexing method 'Functions.{name}': {error}") from None
         handler = handlers.handler(kind)
         if handler is not None:
             handler.check(name, binding)

@@ -7,7 +7,6 @@ zone WEBSITE_TIME_ZONE names, with `CronSchedule`'s Daylight Saving adjustments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Optional, Protocol, runtime_checkable
 
@@ -22,7 +21,6 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "parse_schedule",
-    "resolve_setting_references",
 ]
 
 # What a schedule with no occurrence left answers (a 30th of February): NCrontab's
@@ -248,39 +246,3 @@ def parse_schedule(expression: str, *, time_zone: Optional[str] = None) -> Sched
         "or timespan string.",
         reason=reason,
     )
-
-
-def _setting(settings: Mapping[str, str], name: str) -> Optional[str]:
-    """The app setting the host's configuration would answer for `name`: its keys ignore
-    case, and a setting written `A__B` (as environment variables must) is the key `A:B`."""
-    if name in settings:
-        return settings[name]
-    wanted = name.replace("__", ":").casefold()
-    for key, value in settings.items():
-        if key.replace("__", ":").casefold() == wanted:
-            return value
-    return None
-
-
-def resolve_setting_references(expression: str, settings: Mapping[str, str]) -> str:
-    """Each `%NAME%` replaced by that app setting's value, as WebJobs' `INameResolver`
-    `ResolveWholeString` does for a schedule (`TimerSchedule.Create`): left to right,
-    values not resolved again, an unmatched `%` and a missing setting both errors."""
-    resolved: list[str] = []
-    position = 0
-    while position < len(expression):
-        start = expression.find("%", position)
-        if start < 0:
-            resolved.append(expression[position:])
-            break
-        end = expression.find("%", start + 1)
-        if end < 0:
-            raise ScheduleError(f"The '%' at position {start} does not have a closing '%'")
-        name = expression[start + 1 : end]
-        value = _setting(settings, name) if name else None
-        if value is None:
-            raise ScheduleError(f"'%{name}%' does not resolve to a value.")
-        resolved.append(expression[position:start])
-        resolved.append(value)
-        position = end + 1
-    return "".join(resolved)

@@ -8,6 +8,7 @@ import pytest
 from devhost.bindings.expressions import (
     BindingData,
     BindingExpressionError,
+    SettingError,
     resolve_binding_settings,
     resolve_settings,
 )
@@ -15,11 +16,28 @@ from devhost.bindings.expressions import (
 NOW = datetime(2026, 12, 1, 2, 3, 4, tzinfo=timezone.utc)
 
 
-def test_settings_are_replaced_and_a_missing_one_is_named() -> None:
-    assert resolve_settings("%Queue%-out", {"Queue": "orders"}) == "orders-out"
-    with pytest.raises(KeyError) as missing:
-        resolve_settings("%Absent%", {})
-    assert missing.value.args[0] == "%Absent%"
+def test_setting_references_are_replaced_by_their_values() -> None:
+    settings = {"NightlySchedule": "0 0 2 * * *", "Hour": "2", "Schedules__Weekly": "0 0 3 * * 1"}
+    assert resolve_settings("%NightlySchedule%", settings) == "0 0 2 * * *"
+    assert resolve_settings("0 0 %Hour% * * %Hour%", settings) == "0 0 2 * * 2"
+    # The host's configuration ignores case and reads A__B as A:B.
+    assert resolve_settings("%nightlyschedule%", settings) == "0 0 2 * * *"
+    assert resolve_settings("%Schedules:Weekly%", settings) == "0 0 3 * * 1"
+    assert resolve_settings("0 0 2 * * *", settings) == "0 0 2 * * *"
+
+
+def test_a_value_is_not_resolved_again() -> None:
+    assert resolve_settings("%A%", {"A": "%B%", "B": "x"}) == "%B%"
+
+
+def test_a_missing_setting_is_refused_by_name() -> None:
+    with pytest.raises(SettingError, match=r"'%NightlySchedule%' does not resolve to a value\."):
+        resolve_settings("%NightlySchedule%", {})
+
+
+def test_an_unclosed_reference_is_refused() -> None:
+    with pytest.raises(SettingError, match="The '%' at position 0 does not have a closing '%'"):
+        resolve_settings("%NightlySchedule", {"NightlySchedule": "x"})
 
 
 def test_a_binding_keeps_its_name_and_type_as_written() -> None:

@@ -21,7 +21,6 @@ from devhost.triggers.schedules import (
     Schedule,
     ScheduleError,
     parse_schedule,
-    resolve_setting_references,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -527,25 +526,3 @@ def test_both_schedules_are_schedules_and_need_aware_moments() -> None:
             schedule.occurrences(utc(2024, 1, 1), -1)
 
 
-def test_setting_references_are_replaced_by_their_values() -> None:
-    settings = {"NightlySchedule": "0 0 2 * * *", "Hour": "2", "Schedules__Weekly": "0 0 3 * * 1"}
-    assert resolve_setting_references("%NightlySchedule%", settings) == "0 0 2 * * *"
-    assert resolve_setting_references("0 0 %Hour% * * %Hour%", settings) == "0 0 2 * * 2"
-    # The host's configuration ignores case and reads A__B as A:B.
-    assert resolve_setting_references("%nightlyschedule%", settings) == "0 0 2 * * *"
-    assert resolve_setting_references("%Schedules:Weekly%", settings) == "0 0 3 * * 1"
-    assert resolve_setting_references("0 0 2 * * *", settings) == "0 0 2 * * *"
-
-
-def test_a_value_is_not_resolved_again() -> None:
-    assert resolve_setting_references("%A%", {"A": "%B%", "B": "x"}) == "%B%"
-
-
-def test_a_missing_setting_is_refused_by_name() -> None:
-    with pytest.raises(ScheduleError, match=r"'%NightlySchedule%' does not resolve to a value\."):
-        resolve_setting_references("%NightlySchedule%", {})
-
-
-def test_an_unclosed_reference_is_refused() -> None:
-    with pytest.raises(ScheduleError, match="The '%' at position 0 does not have a closing '%'"):
-        resolve_setting_references("%NightlySchedule", {"NightlySchedule": "x"})
