@@ -130,16 +130,17 @@ def plan_function(
     checked_types: frozenset[str],
 ) -> Plan:
     """Raises StartupError as the host and worker refuse to index: an unresolved
-    `%Setting%`, a binding the handler rejects, an annotation the converter refuses
-    (checked for the binding types in `checked_types`: storage bindings and the triggers
-    devhost runs; the durable SDK wraps its own functions)."""
+    `%Setting%`, a binding the handler rejects, an annotation the converter refuses.
+    Settings and annotations are checked for the binding types in `checked_types` (the
+    storage bindings and triggers devhost serves; the durable SDK wraps its own
+    functions, and an HTTP route may hold a literal `%`)."""
     annotations = _annotations(user_function)
     inputs, clients, outputs, unbound = [], [], [], []
     returns = trigger_parameter = None
     for raw in bindings:
         kind = str(raw.get("type"))
-        try:
-            binding = resolve_binding_settings(raw, settings)
+        try:  # only the bindings devhost serves: their properties are the host's AutoResolve ones
+            binding = resolve_binding_settings(raw, settings) if kind in checked_types else dict(raw)
         except SettingError as error:
             raise StartupError(f"Error indexing method 'Functions.{name}': {error}") from None
         handler = handlers.handler(kind)
