@@ -33,3 +33,6 @@ CLIENT_APP = Path(__file__).resolve().parents[1] / "apps" / "client_app"
 
 # An activity that never returns.
 STUCK_APP = Path(__file__).resolve().parents[1] / "apps" / "stuck_app"
+
+# Table input and output bindings from HTTP functions and an activity.
+TABLE_APP = Path(__file__).resolve().parents[1] / "apps" / "table_app"
