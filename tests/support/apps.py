@@ -36,3 +36,6 @@ STUCK_APP = Path(__file__).resolve().parents[1] / "apps" / "stuck_app"
 
 # Table input and output bindings from HTTP functions and an activity.
 TABLE_APP = Path(__file__).resolve().parents[1] / "apps" / "table_app"
+
+# Queue triggers and outputs; each queue named by an app setting (tests give their own).
+QUEUE_APP = Path(__file__).resolve().parents[1] / "apps" / "queue_app"
