@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from ..errors import StartupError
+from ..triggers.timespans import TICKS_PER_SECOND, parse_timespan
 
 BASE64 = "base64"
 NONE = "none"
@@ -24,11 +25,6 @@ DEFAULT_MAX_DEQUEUE_COUNT = 5
 DEFAULT_MAX_POLLING_S = 60.0
 MIN_POLLING_S = 0.1
 
-# .NET `TimeSpan.Parse`: `[ws][-]{ d | [d.]hh:mm[:ss[.fffffff]] }[ws]`.
-_TIMESPAN = re.compile(
-    r"\s*(?P<sign>-)?(?:(?P<days_only>\d+)|(?:(?P<days>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{1,2})"
-    r"(?::(?P<s>\d{1,2})(?:\.(?P<f>\d{1,7}))?)?)\s*"
-)
 _INTEGER = re.compile(r"\s*[-+]?\d+\s*")
 
 
@@ -95,26 +91,10 @@ def _timespan(values: Mapping[str, Any], key: str, default: float) -> float:
     value = values.get(key.lower())
     if value is None:
         return default
-    seconds = parse_timespan(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-    if seconds is None:
+    ticks = parse_timespan(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if ticks is None:
         raise _refused(key, value, 'a TimeSpan such as "00:00:02"')
-    return seconds
-
-
-def parse_timespan(value: "str | int") -> Optional[float]:
-    """Seconds, as .NET's `TimeSpan.Parse` reads `value` (None if it cannot)."""
-    match = _TIMESPAN.fullmatch(str(value))
-    if match is None:
-        return None
-    if match["days_only"] is not None:
-        seconds = int(match["days_only"]) * 86400.0
-    else:
-        hours, minutes, secs = int(match["h"]), int(match["m"]), int(match["s"] or 0)
-        if hours > 23 or minutes > 59 or secs > 59:
-            return None
-        fraction = int((match["f"] or "0").ljust(7, "0")) / 10_000_000
-        seconds = int(match["days"] or 0) * 86400.0 + hours * 3600 + minutes * 60 + secs + fraction
-    return -seconds if match["sign"] else seconds
+    return ticks / TICKS_PER_SECOND
 
 
 def _encoding(values: Mapping[str, Any]) -> str:

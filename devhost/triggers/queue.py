@@ -34,7 +34,6 @@ from ..bindings.queue_storage import (
     queue_client,
     watcher,
 )
-from ..errors import StartupError
 from ..invoker import Triggered
 from ..loader import FunctionInfo
 from ..supervision import Supervisor
@@ -65,6 +64,7 @@ class QueueListener(Listener):
         self._held: set[HeldMessage] = set()
         self._loops: Optional[Supervisor] = None
         self._queue: Any = None
+        self._queue_ready = False
         self._poison: Any = None
 
     @property
@@ -76,13 +76,6 @@ class QueueListener(Listener):
         self._queue = queue_client(accounts, self._connection, self._name)
         if self._poison_name is not None:
             self._poison = queue_client(accounts, self._connection, self._poison_name)
-        try:
-            await ensure_queue(self._queue)
-        except self.services.transient_errors as error:
-            raise StartupError(
-                f"Function '{self.info.name}': cannot reach the storage of queue '{self._name}' "
-                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})."
-            ) from None
         watcher(accounts).register(self._queue.url, self._wake)
         self._loops = loops
         loops.spawn(self._loop_name, self._poll, transient=self.services.transient_errors)
@@ -91,6 +84,7 @@ class QueueListener(Listener):
         if self._loops is not None:
             # A receive under way registers what it took first (unless storage hangs:
             # then what it takes reappears when its invisibility lapses).
+            acquired: bool
             try:
                 acquired = await asyncio.wait_for(self._receiving.acquire(), _RELEASE_ON_STOP_S)
             except asyncio.TimeoutError:
@@ -112,6 +106,11 @@ class QueueListener(Listener):
     # --- polling (WebJobs `QueueListener.ExecuteAsync`) -----------------------------------
 
     async def _poll(self) -> None:
+        """The listener's loop; storage out of reach pauses it (the supervisor's backoff),
+        it does not stop the host."""
+        if not self._queue_ready:
+            await ensure_queue(self._queue)
+            self._queue_ready = True
         while True:
             self._wake.clear()
             if await self._receive():
@@ -143,7 +142,7 @@ class QueueListener(Listener):
                 # The host backs off on a missing queue and on server errors, and fails
                 # on anything else (here: the supervisor stops the host, saying why).
                 if error.error_code == "QueueNotFound":
-                    await ensure_queue(self._queue)
+                    await ensure_queue(self._queue)  # deleted meanwhile
                     return False
                 if error.status_code is not None and error.status_code >= 500:
                     logger.warning("Queue '%s': storage failed (%s); polling again later.", self._name, error.reason)
@@ -218,6 +217,7 @@ class QueueListener(Listener):
         return None
 
     async def _invoke(self, held: HeldMessage, triggered: Triggered) -> bool:
+        """True if the function succeeded; the message stays invisible while it runs."""
         renewal = asyncio.get_running_loop().create_task(held.keep_invisible())
         try:
             await self.services.invoke(self.info, triggered)
@@ -236,9 +236,11 @@ class QueueListener(Listener):
 
     async def _hand_back(self, held: HeldMessage) -> None:
         """At stop: a message whose function did not finish is visible again at once."""
+        from azure.core.exceptions import AzureError
+
         try:
             await asyncio.wait_for(held.release(0), _RELEASE_ON_STOP_S)
-        except Exception as error:  # best effort: it reappears when its invisibility lapses
+        except (AzureError, OSError, asyncio.TimeoutError) as error:  # it reappears when its invisibility lapses
             logger.debug("Queue '%s': message %s not handed back (%s).", self._name, held.facts.id, error)
 
 

@@ -144,9 +144,9 @@ async def test_a_message_whose_function_runs_when_the_host_stops_comes_back(queu
     assert [call["dequeue_count"] for call in calls] == [1, 2]
 
 
-async def test_the_trigger_creates_its_queue_at_start(queues: Queues) -> None:
+async def test_the_trigger_creates_its_queue_when_it_starts(queues: Queues) -> None:
     async with queues.host():
-        assert await queues.exists(queues["ORDERS_QUEUE"])
+        assert await eventually(lambda: queues.exists(queues["ORDERS_QUEUE"]), "the queue's creation")
 
 
 async def _count(seen: dict[str, list[dict[str, object]]], body: str, count: int) -> list[dict[str, object]]:
