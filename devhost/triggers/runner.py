@@ -92,12 +92,14 @@ class Triggers:
             if listener is not None
             else Triggered(meta.Datum(text, "string") if text is not None else meta.Datum(None, None), BY_HAND_REASON)
         )
-        task = asyncio.get_running_loop().create_task(self._call(info, triggered))
+        task = asyncio.get_running_loop().create_task(self._call(info, listener, triggered))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
-    async def _call(self, info: FunctionInfo, triggered: Triggered) -> None:
+    async def _call(self, info: FunctionInfo, listener: Optional[Listener], triggered: Triggered) -> None:
         try:
+            if listener is not None:
+                triggered = await listener.bind(triggered)
             await self._services.invoke(info, triggered)
-        except Exception:  # logged by the invoker, as any failed execution
+        except Exception:  # logged by the listener or the invoker, as any failed execution
             pass
