@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 
 def _listener_types() -> Mapping[str, type[Listener]]:
     """trigger type -> its listener (imported here: each imports its storage SDK)."""
-    return {}
+    from . import blob
+
+    return {"blobTrigger": blob.BlobListener}
 
 
 def hosted_trigger_types() -> frozenset[str]:

@@ -33,3 +33,10 @@ CLIENT_APP = Path(__file__).resolve().parents[1] / "apps" / "client_app"
 
 # An activity that never returns.
 STUCK_APP = Path(__file__).resolve().parents[1] / "apps" / "stuck_app"
+
+# Blob triggers, inputs and outputs on containers named by app settings.
+BLOB_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_app"
+
+# One blob trigger and one blob input whose paths and connection come from app settings,
+# to be set wrong one at a time.
+BLOB_CONFIG_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_config_app"
