@@ -29,9 +29,9 @@ HandlerFactory = Callable[[StorageAccounts], BindingHandler]
 def _factories() -> dict[str, HandlerFactory]:
     """binding type -> what builds its handler (imported here: the handler modules
     import the storage SDKs only when a handler is made)."""
-    from . import queues, tables
+    from . import blobs, queues, tables
 
-    return {"queue": queues.QueueOutput, "table": tables.TableBinding}
+    return {"blob": blobs.BlobBinding, "queue": queues.QueueOutput, "table": tables.TableBinding}
 
 
 class Bindings:

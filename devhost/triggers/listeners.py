@@ -4,7 +4,7 @@ shape of a listener (start, stop, the virtual clock's firing, a call by hand).""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping, Optional
 
@@ -23,7 +23,9 @@ class TriggerServices:
     """What listeners share: storage accounts by connection setting, the host's clock,
     the call into the function, app settings, host.json `extensions`, and the host id
     their state in `azure-webjobs-hosts` is kept under. `transient_errors` are the
-    storage failures a listener's loop retries."""
+    storage failures a listener's loop retries. `shared` holds what the listeners of one
+    kind share in one host, by key (WebJobs `ISharedContextProvider`: the blob triggers'
+    one container scan and one queue)."""
 
     accounts: StorageAccounts
     clock: Clock
@@ -31,6 +33,7 @@ class TriggerServices:
     settings: Mapping[str, str]
     extensions: Mapping[str, Any]
     host_id: str
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @property
     def transient_errors(self) -> tuple[type[BaseException], ...]:
@@ -74,4 +77,12 @@ class Listener(ABC):
     @abstractmethod
     def by_hand(self, text: Optional[str]) -> Triggered:
         """The call `POST /admin/functions/{name}` with `{"input": text}` makes (WebJobs
-        binds the string to the trigger's type)."""
+        binds the string to the trigger's type); raises BadRequest for an input the
+        trigger cannot take, so the admin API answers 400."""
+
+    async def bind(self, triggered: Triggered) -> Triggered:
+        """`by_hand`'s call with what its input names read from storage, in the background
+        call (a blob trigger's input is a blob path: the blob is read then, as WebJobs
+        binds a direct call's string when it runs); as it is for the other triggers.
+        Raises, after logging why, when the call cannot run."""
+        return triggered

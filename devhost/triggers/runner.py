@@ -28,9 +28,9 @@ logger = logging.getLogger(__name__)
 
 def _listener_types() -> Mapping[str, type[Listener]]:
     """trigger type -> its listener (imported here: each imports its storage SDK)."""
-    from . import queue
+    from . import blob, queue
 
-    return {"queueTrigger": queue.QueueListener}
+    return {"blobTrigger": blob.BlobListener, "queueTrigger": queue.QueueListener}
 
 
 def hosted_trigger_types() -> frozenset[str]:
@@ -92,7 +92,7 @@ class Triggers:
             )
         listener = self._listeners.get(info.name.lower())
         triggered = listener.by_hand(text) if listener is not None else self._unhosted_call(info, text)
-        task = asyncio.get_running_loop().create_task(self._call(info, triggered))
+        task = asyncio.get_running_loop().create_task(self._call(info, listener, triggered))
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
@@ -112,8 +112,10 @@ class Triggers:
         datum = meta.Datum(text, "string") if text is not None else meta.Datum(None, None)
         return Triggered(datum, BY_HAND_REASON, metadata=metadata, payload=text)
 
-    async def _call(self, info: FunctionInfo, triggered: Triggered) -> None:
+    async def _call(self, info: FunctionInfo, listener: Optional[Listener], triggered: Triggered) -> None:
         try:
+            if listener is not None:
+                triggered = await listener.bind(triggered)
             await self._services.invoke(info, triggered)
-        except Exception:  # logged by the invoker, as any failed execution
+        except Exception:  # logged by the listener or the invoker, as any failed execution
             pass

@@ -39,3 +39,10 @@ TABLE_APP = Path(__file__).resolve().parents[1] / "apps" / "table_app"
 
 # Queue triggers and outputs; each queue named by an app setting (tests give their own).
 QUEUE_APP = Path(__file__).resolve().parents[1] / "apps" / "queue_app"
+
+# Blob triggers, inputs and outputs on containers named by app settings.
+BLOB_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_app"
+
+# One blob trigger and one blob input whose paths and connection come from app settings,
+# to be set wrong one at a time.
+BLOB_CONFIG_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_config_app"

@@ -28,7 +28,7 @@ def plan_of(app: func.FunctionRegister, settings: dict[str, str] | None = None) 
         info.trigger,
         info.bindings,
         settings or {},
-        Bindings(StorageAccounts(settings or {})),
+        Bindings(StorageAccounts({"C": "UseDevelopmentStorage=true"})),
         checked_types=CHECKED,
     )
 
@@ -37,12 +37,12 @@ def test_str_and_bytes_annotations_take_the_generic_binding_others_their_convert
     app = func.FunctionApp()
 
     @app.queue_trigger(arg_name="message", queue_name="in", connection="C")
-    @app.blob_input(arg_name="text", path="c/{queueTrigger}", connection="C")
-    @app.blob_input(arg_name="stream", path="c/other", connection="C")
+    @app.blob_input(arg_name="text", path="docs/{queueTrigger}", connection="C")
+    @app.blob_input(arg_name="stream", path="docs/other", connection="C")
     def handle(message: func.QueueMessage, text: str, stream: func.InputStream) -> None: ...
 
     plan = plan_of(app)
-    converters = {p.name: p.converter for p in (plan.trigger, *plan.unbound)}
+    converters = {p.name: p.converter for p in (plan.trigger, *plan.inputs)}
     assert converters["message"] is func.get_binding_registry().get("queueTrigger")
     assert converters["text"] is GenericConverter
     assert converters["stream"] is func.get_binding_registry().get("blob")
