@@ -4,7 +4,7 @@ shape of a listener (start, stop, the virtual clock's firing, a call by hand).""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping, Optional
 
@@ -22,8 +22,9 @@ BY_HAND_REASON = "This function was programmatically called via the host APIs."
 class TriggerServices:
     """What listeners share: storage accounts by connection setting, the host's clock,
     the call into the function, app settings, host.json `extensions`, and the host id
-    their state in `azure-webjobs-hosts` is kept under. `transient_errors` are the
-    storage failures a listener's loop retries."""
+    their state in `azure-webjobs-hosts` is kept under, host.json `singleton` (the
+    lock periods of listeners only one host runs). `transient_errors` are the storage
+    failures a listener's loop retries."""
 
     accounts: StorageAccounts
     clock: Clock
@@ -31,6 +32,7 @@ class TriggerServices:
     settings: Mapping[str, str]
     extensions: Mapping[str, Any]
     host_id: str
+    singleton: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def transient_errors(self) -> tuple[type[BaseException], ...]:

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 def _listener_types() -> Mapping[str, type[Listener]]:
     """trigger type -> its listener (imported here: each imports its storage SDK)."""
-    return {}
+    from . import timer
+
+    return {"timerTrigger": timer.TimerListener}
 
 
 def hosted_trigger_types() -> frozenset[str]:
