@@ -92,7 +92,7 @@ class Host:
             engine_settings = config.engine
             # App settings: the environment, which local.settings.json's Values went into.
             settings = os.environ
-            self._accounts = StorageAccounts(settings)
+            self._accounts = StorageAccounts(settings, config.extensions)
             self._invoker = Invoker(
                 str(config.app_dir),
                 max_threads=max(engine_settings.max_concurrent_activities, 4) + 4,

@@ -84,6 +84,12 @@ class Triggered:
     metadata: Mapping[str, meta.Datum] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     payload: Optional[str] = None
+    # The host could not bind the trigger's value (a queue message that is not UTF-8 for
+    # a string parameter): the call fails with this, logged like any failed execution.
+    unbound: Optional[Exception] = None
+    # What the host's `Trigger Details: ...` line after `Executing` says (WebJobs
+    # `TriggeredFunctionData.TriggerDetails`), in order.
+    details: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,20 +189,40 @@ class Invoker:
         the host does; raises what the function raised (logged with the host's lines)."""
         plan = self._plans[info]
         data = BindingData(trigger.data, self._clock.now(), trigger.payload)
-        value = plan.trigger.decode(trigger.datum, trigger.metadata)
-        await self._call(info, trigger.reason, value, data, _no_return(info, plan))
+
+        def bind() -> Any:
+            if trigger.unbound is not None:
+                raise trigger.unbound
+            return plan.trigger.decode(trigger.datum, trigger.metadata)
+
+        await self._call(info, trigger.reason, bind, data, _no_return(info, plan), details=trigger.details)
 
     async def _call(
-        self, info: FunctionInfo, reason: str, trigger_value: Any, data: BindingData, encode: Callable[[Any], T]
+        self,
+        info: FunctionInfo,
+        reason: str,
+        bind: Callable[[], Any],
+        data: BindingData,
+        encode: Callable[[Any], T],
+        *,
+        details: Optional[Mapping[str, str]] = None,
     ) -> T:
-        """One invocation: storage inputs read, the function called (a sync one on the
-        pool), what it returned `encode`d (worker side), its outputs written (host side,
-        only after it succeeded); any of these failing fails the invocation."""
+        """One invocation: the trigger's value bound, storage inputs read, the function
+        called (a sync one on the pool), what it returned `encode`d (worker side), its
+        outputs written (host side, only after it succeeded); any of these failing fails
+        the invocation, as a binding error fails the host's."""
         plan = self._plans[info]
         invocation_id = new_guid()
         started = _executing(info, reason, invocation_id)
+        if details and logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Trigger Details: %s",
+                ", ".join(f"{key}: {value}" for key, value in details.items()),
+                extra={"function": info.name, "invocation_id": invocation_id},
+            )
         kwargs: dict[str, Any] = {}
         try:
+            trigger_value = bind()
             for parameter in plan.inputs:
                 assert parameter.handler is not None
                 kwargs[parameter.name] = parameter.decode(await parameter.handler.read(parameter.binding, data), None)
@@ -282,7 +308,7 @@ class Invoker:
         value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
         data = BindingData({}, self._clock.now(), raw_input)
         try:
-            encoded = await self._call(info, _DURABLE_REASON, value, data, _activity_result)
+            encoded = await self._call(info, _DURABLE_REASON, lambda: value, data, _activity_result)
         except Exception as error:  # logged by `_call`; the failure travels to the orchestrator
             return ActivityOutcome(failure=Failure.of(error))
         return ActivityOutcome(result=encoded)
@@ -305,7 +331,7 @@ class Invoker:
         body = request.get_body()
         payload = body.decode("utf-8", "replace") if body else None
         data = BindingData(values, self._clock.now(), payload)
-        return await self._call(info, _HTTP_REASON, request, data, encode)
+        return await self._call(info, _HTTP_REASON, lambda: request, data, encode)
 
 
 def _activity_result(result: Any) -> str:

@@ -9,6 +9,9 @@ import pytest
 
 from devhost.azurite import AzuriteProcess
 
+# The `queues` fixture: each test's own queues for the queue app.
+pytest_plugins = ["tests.support.queues"]
+
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteProcess]:

@@ -5,13 +5,14 @@ WebJobs host looks the name up as given, then with the `AzureWebJobs` prefix (We
 `IConfiguration.GetWebJobsConnectionStringSection`); a name that resolves to nothing
 stops the start, naming the function and the setting. Clients are made once per
 connection string and closed with the host; the Azure SDKs are imported only when an app
-uses a storage binding.
+uses a storage binding. The storage extensions' host.json sections (`extensions.queues`,
+`extensions.blobs`) travel with the accounts, so output bindings read them too.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from ..errors import StartupError
 
@@ -32,20 +33,33 @@ def connection_setting(binding: Mapping[str, Any]) -> str:
     return str(binding.get("connection") or DEFAULT_CONNECTION)
 
 
+def extension_section(extensions: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """host.json `extensions.<name>` (the key matched ignoring case, as the host's
+    configuration does), or {}."""
+    for key, value in extensions.items():
+        if key.lower() == name.lower() and isinstance(value, dict):
+            return value
+    return {}
+
+
 class StorageAccounts:
     """The connection strings the app's settings name, and one set of clients each."""
 
-    def __init__(self, settings: Mapping[str, str]) -> None:
-        self._settings = settings
+    def __init__(self, settings: Mapping[str, str], extensions: Optional[Mapping[str, Any]] = None) -> None:
+        self.settings = settings  # app settings: the environment
+        self._extensions: Mapping[str, Any] = extensions or {}
         self._clients: dict[tuple[str, str], Any] = {}
+
+    def extension(self, name: str) -> Mapping[str, Any]:
+        return extension_section(self._extensions, name)
 
     def connection_string(self, setting: str, *, function: str) -> str:
         """The setting's value; a StartupError in the host's words when it has none."""
         for name in (setting, f"AzureWebJobs{setting}"):
-            value = self._settings.get(name)
+            value = self.settings.get(name)
             if value:
                 return value
-        if any(key.startswith(f"{setting}__") for key in self._settings):
+        if any(key.startswith(f"{setting}__") for key in self.settings):
             raise StartupError(
                 f"Function '{function}': connection '{setting}' is identity-based "
                 f"('{setting}__...' settings); devhost needs a connection string for it."
@@ -59,8 +73,8 @@ class StorageAccounts:
         """`AzureWebJobsStorage`, where the host keeps what its triggers share between
         hosts (`azure-webjobs-hosts`: timer status, locks, blob receipts), whatever
         connection the trigger itself names."""
-        if not self._settings.get(DEFAULT_CONNECTION) and not any(
-            key.startswith(f"{DEFAULT_CONNECTION}__") for key in self._settings
+        if not self.settings.get(DEFAULT_CONNECTION) and not any(
+            key.startswith(f"{DEFAULT_CONNECTION}__") for key in self.settings
         ):
             raise StartupError(_MISSING_HOST_STORAGE)
         return self.connection_string(DEFAULT_CONNECTION, function=function)

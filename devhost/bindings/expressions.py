@@ -14,13 +14,23 @@ import json
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 
 
 class BindingExpressionError(ValueError):
     """A `{name}` the trigger's data does not hold: the call fails, naming it."""
+
+
+def parameter_names(template: str) -> list[str]:
+    """The `{...}` expressions of a template, in order (repeats included)."""
+    return [match.group(1).strip() for match in _PARAMETER.finditer(template)]
+
+
+def substitute(template: str, value: Callable[[str], str]) -> str:
+    """The template with each `{expression}` replaced by `value(expression)`."""
+    return _PARAMETER.sub(lambda match: value(match.group(1).strip()), template)
 
 
 class SettingError(ValueError):
@@ -99,7 +109,7 @@ class BindingData:
         return self._values
 
     def resolve(self, template: str) -> str:
-        return _PARAMETER.sub(lambda match: self._value(match.group(1)), template)
+        return substitute(template, self._value)
 
     def _value(self, expression: str) -> str:
         name = expression.strip()

@@ -29,7 +29,9 @@ HandlerFactory = Callable[[StorageAccounts], BindingHandler]
 def _factories() -> dict[str, HandlerFactory]:
     """binding type -> what builds its handler (imported here: the handler modules
     import the storage SDKs only when a handler is made)."""
-    return {}
+    from . import queues, tables
+
+    return {"queue": queues.QueueOutput, "table": tables.TableBinding}
 
 
 class Bindings:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Mapping, Optional
 
-from ..bindings.accounts import StorageAccounts, connection_setting
+from ..bindings.accounts import StorageAccounts, connection_setting, extension_section
 from ..clock import Clock
 from ..invoker import Triggered
 from ..loader import FunctionInfo
@@ -42,10 +42,7 @@ class TriggerServices:
 
     def extension(self, name: str) -> Mapping[str, Any]:
         """host.json `extensions.<name>` (the key matched ignoring case), or {}."""
-        for key, value in self.extensions.items():
-            if key.lower() == name.lower() and isinstance(value, dict):
-                return value
-        return {}
+        return extension_section(self.extensions, name)
 
 
 class Listener(ABC):

@@ -7,14 +7,12 @@ The app (tests/apps/timer_app) records what each call was given; a scheduled cal
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, timezone, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +22,9 @@ from azure.storage.blob import BlobLeaseClient, BlobServiceClient
 
 from devhost.errors import StartupError
 from devhost.testing import DurableHost
+from tests.support.apps import TIMER_APP
+from tests.support.waiting import eventually
 
-TIMER_APP = Path(__file__).resolve().parents[1] / "apps" / "timer_app"
 STORES = pytest.mark.parametrize("storage", ["memory", "azurite"])
 UNSET = "0001-01-01T00:00:00+00:00"  # .NET's default DateTime, as the host writes it
 
@@ -80,13 +79,13 @@ def _status_blob(connection: str, host_id: str, function: str) -> Any:
     return _blobs(connection).get_blob_client(f"timers/{host_id}/Host.Functions.{function}/status")
 
 
-async def _eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Waits for what happens in the background (a call by hand, another host's lock)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s")
-        await asyncio.sleep(0.05)
+def _holds(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A condition on what the test already sees (logs, recorded calls), for `eventually`."""
+
+    async def check() -> bool:
+        return condition()
+
+    return check
 
 
 class TestOccurrences:
@@ -249,7 +248,7 @@ class TestOneHostOfSeveral:
                 assert len(_calls(first, "nightly")) == 1  # the two hosts share the app's module
                 assert started() == 1
                 await first_running.aclose()  # the first host stops and releases its locks
-                await _eventually(lambda: started() == 2, 30, "the second host taking the lock")
+                await eventually(_holds(lambda: started() == 2), "the second host taking the lock")
                 await second.advance(timedelta(days=1))
                 calls = _calls(second, "nightly")
         assert _occurrences(calls) == _daily(start, start + timedelta(days=2), time(2))
@@ -266,12 +265,9 @@ class TestOneHostOfSeveral:
             BlobLeaseClient(lock).break_lease(lease_break_period=0)
             other = lock.acquire_lease(lease_duration=60)
             try:
-                await _eventually(
-                    lambda: any(
-                        line.startswith(f"Singleton lock renewal failed for blob '{host_id}/Host.Functions.nightly.Listener'")
-                        for line in caplog.messages
-                    ),
-                    20,
+                refused = f"Singleton lock renewal failed for blob '{host_id}/Host.Functions.nightly.Listener'"
+                await eventually(
+                    _holds(lambda: any(line.startswith(refused) for line in caplog.messages)),
                     "the renewal finding the lease taken",
                 )
                 await host.advance(timedelta(days=1))
@@ -300,7 +296,7 @@ class TestSystemClock:
         async with DurableHost(TIMER_APP, virtual_clock=False) as host:
             _fresh(host)
             calls = _calls(host, "configured")
-            await _eventually(lambda: len(calls) >= 2, 10, "two calls of an every-second schedule")
+            await eventually(_holds(lambda: len(calls) >= 2), "two calls of an every-second schedule")
         assert all(call == {"past_due": False, "status": {}, "schedule": {"AdjustForDST": True}} for call in calls)
         assert not _status_blob(storage_connection, host_id, "configured").exists()
 
@@ -314,7 +310,7 @@ class TestCalls:
             async with aiohttp.ClientSession() as http:
                 async with http.post(f"{host.base_url}/admin/functions/nightly", json={"input": ""}) as response:
                     assert response.status == 202
-            await _eventually(lambda: len(calls) == 2, 10, "the call by hand")
+            await eventually(_holds(lambda: len(calls) == 2), "the call by hand")
         stored = json.loads(_status_blob(storage_connection, host_id, "nightly").download_blob().readall())
         assert calls[1] == {"past_due": False, "status": stored, "schedule": {"AdjustForDST": True}}
 

@@ -33,3 +33,12 @@ CLIENT_APP = Path(__file__).resolve().parents[1] / "apps" / "client_app"
 
 # An activity that never returns.
 STUCK_APP = Path(__file__).resolve().parents[1] / "apps" / "stuck_app"
+
+# Table input and output bindings from HTTP functions and an activity.
+TABLE_APP = Path(__file__).resolve().parents[1] / "apps" / "table_app"
+
+# Queue triggers and outputs; each queue named by an app setting (tests give their own).
+QUEUE_APP = Path(__file__).resolve().parents[1] / "apps" / "queue_app"
+
+# Timer functions that record each call (one reads its schedule from TIMER_APP_SCHEDULE).
+TIMER_APP = Path(__file__).resolve().parents[1] / "apps" / "timer_app"

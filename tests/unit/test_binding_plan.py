@@ -28,7 +28,7 @@ def plan_of(app: func.FunctionRegister, settings: dict[str, str] | None = None) 
         info.trigger,
         info.bindings,
         settings or {},
-        Bindings(StorageAccounts({})),
+        Bindings(StorageAccounts(settings or {})),
         checked_types=CHECKED,
     )
 
@@ -74,10 +74,11 @@ def test_durable_clients_and_outputs_are_told_apart() -> None:
     app = df.DFApp()
 
     @app.route(route="r")
-    @app.queue_output(arg_name="out", queue_name="q", connection="C")
+    @app.queue_output(arg_name="out", queue_name="out-queue", connection="C")
     @app.durable_client_input(client_name="client")
     def handle(req: func.HttpRequest, out: func.Out[str], client: Any) -> func.HttpResponse: ...
 
-    plan = plan_of(app)
+    plan = plan_of(app, {"C": "UseDevelopmentStorage=true"})
     assert [p.name for p in plan.clients] == ["client"]
-    assert [p.name for p in plan.unbound] == ["out"]  # no queue handler registered here
+    assert [p.name for p in plan.outputs] == ["out"]
+    assert plan.unbound == ()
