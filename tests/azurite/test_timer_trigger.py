@@ -188,6 +188,17 @@ class TestStartsAndRestarts:
         assert [(call["past_due"], datetime.fromisoformat(call["status"]["Last"])) for call in later] == [(False, start)]
         assert _occurrences(later) == _daily(start, start + timedelta(days=1), time(2))
 
+    async def test_a_first_start_records_the_next_occurrence_without_running_it(
+        self, storage_connection: str, host_id: str
+    ) -> None:
+        async with _host("memory", storage_connection) as host:
+            _fresh(host)
+            start = host.now
+            stored = json.loads(_status_blob(storage_connection, host_id, "nightly").download_blob().readall())
+            assert _calls(host, "nightly") == []
+        assert (stored["Last"], stored["Next"]) == (UNSET, _daily(start, start + timedelta(days=1), time(2))[0].isoformat())
+        assert datetime.fromisoformat(stored["LastUpdated"]) == start
+
     @STORES
     async def test_a_restart_neither_skips_nor_repeats_an_occurrence(self, storage: str, storage_connection: str) -> None:
         """With the memory store the second host's clock starts at the real time again,
