@@ -48,6 +48,8 @@ class HostConfig:
     request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
     # host.json `extensions`, for the triggers' settings (`queues`, `blobs`).
     extensions: dict[str, Any] = field(default_factory=dict)
+    # host.json `singleton`, the lock periods of listeners only one host runs (timers).
+    singleton: dict[str, Any] = field(default_factory=dict)
 
     @property
     def route_path(self) -> str:
@@ -114,6 +116,7 @@ def load_config(
         partition_count=_positive(provider, "partitionCount", 4),
         guard=guard,
         extensions=extensions,
+        singleton=_section(host_json, "singleton"),
     )
 
 

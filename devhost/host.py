@@ -112,6 +112,7 @@ class Host:
                     settings=settings,
                     extensions=config.extensions,
                     host_id=host_id(settings, str(config.app_dir), virtual_clock=config.virtual_clock),
+                    singleton=config.singleton,
                 ),
             )
             self.engine = Engine(

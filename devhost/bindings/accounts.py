@@ -17,6 +17,14 @@ from typing import Any, Mapping, Optional
 from ..errors import StartupError
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
+# Core Tools' `func start` refusal (`StartHostAction`, `Constants.TriggersWithoutStorage`).
+_MISSING_HOST_STORAGE = (
+    "Missing value for AzureWebJobsStorage in local.settings.json. This is required for all "
+    "triggers other than httptrigger, kafkatrigger, rabbitmqtrigger, orchestrationTrigger, "
+    "activityTrigger, entityTrigger. You can run 'func azure functionapp fetch-app-settings "
+    "<functionAppName>', specify a connection string in local.settings.json, or use managed "
+    "identity to authenticate."
+)
 # ScriptConstants.MaximumHostIdLength
 _MAX_HOST_ID = 32
 
@@ -60,6 +68,16 @@ class StorageAccounts:
             f"Error indexing method 'Functions.{function}': Storage account connection string "
             f"'{setting}' does not exist. Make sure that it is a defined App Setting."
         )
+
+    def host_storage(self, *, function: str) -> str:
+        """`AzureWebJobsStorage`, where the host keeps what its triggers share between
+        hosts (`azure-webjobs-hosts`: timer status, locks, blob receipts), whatever
+        connection the trigger itself names."""
+        if not self.settings.get(DEFAULT_CONNECTION) and not any(
+            key.startswith(f"{DEFAULT_CONNECTION}__") for key in self.settings
+        ):
+            raise StartupError(_MISSING_HOST_STORAGE)
+        return self.connection_string(DEFAULT_CONNECTION, function=function)
 
     def blobs(self, connection: str) -> Any:
         from azure.storage.blob.aio import BlobServiceClient

@@ -22,10 +22,11 @@ BY_HAND_REASON = "This function was programmatically called via the host APIs."
 class TriggerServices:
     """What listeners share: storage accounts by connection setting, the host's clock,
     the call into the function, app settings, host.json `extensions`, and the host id
-    their state in `azure-webjobs-hosts` is kept under. `transient_errors` are the
-    storage failures a listener's loop retries. `shared` holds what the listeners of one
-    kind share in one host, by key (WebJobs `ISharedContextProvider`: the blob triggers'
-    one container scan and one queue)."""
+    their state in `azure-webjobs-hosts` is kept under, host.json `singleton` (the
+    lock periods of listeners only one host runs). `transient_errors` are the storage
+    failures a listener's loop retries. `shared` holds what the listeners of one kind
+    share in one host, by key (WebJobs `ISharedContextProvider`: the blob triggers' one
+    container scan and one queue)."""
 
     accounts: StorageAccounts
     clock: Clock
@@ -34,6 +35,7 @@ class TriggerServices:
     extensions: Mapping[str, Any]
     host_id: str
     shared: dict[str, Any] = field(default_factory=dict)
+    singleton: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def transient_errors(self) -> tuple[type[BaseException], ...]:

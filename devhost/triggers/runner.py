@@ -28,9 +28,9 @@ logger = logging.getLogger(__name__)
 
 def _listener_types() -> Mapping[str, type[Listener]]:
     """trigger type -> its listener (imported here: each imports its storage SDK)."""
-    from . import blob, queue
+    from . import blob, queue, timer
 
-    return {"blobTrigger": blob.BlobListener, "queueTrigger": queue.QueueListener}
+    return {"blobTrigger": blob.BlobListener, "queueTrigger": queue.QueueListener, "timerTrigger": timer.TimerListener}
 
 
 def hosted_trigger_types() -> frozenset[str]:

@@ -46,3 +46,6 @@ BLOB_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_app"
 # One blob trigger and one blob input whose paths and connection come from app settings,
 # to be set wrong one at a time.
 BLOB_CONFIG_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_config_app"
+
+# Timer functions that record each call (one reads its schedule from TIMER_APP_SCHEDULE).
+TIMER_APP = Path(__file__).resolve().parents[1] / "apps" / "timer_app"
