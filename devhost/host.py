@@ -111,7 +111,7 @@ class Host:
                     invoke=self._invoker.invoke,
                     settings=settings,
                     extensions=config.extensions,
-                    host_id=host_id(settings, str(config.app_dir), virtual_clock=config.virtual_clock),
+                    host_id=host_id(settings, str(config.app_dir), virtual_clock=config.virtual_clock, hub=config.hub),
                     singleton=config.singleton,
                 ),
             )

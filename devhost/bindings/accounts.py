@@ -113,21 +113,22 @@ class StorageAccounts:
             await client.close()
 
 
-def host_id(settings: Mapping[str, str], script_path: str, *, virtual_clock: bool = False) -> str:
+def host_id(settings: Mapping[str, str], script_path: str, *, virtual_clock: bool = False, hub: str = "") -> str:
     """The id under which the host keeps timer status, blob receipts and locks in
     `azure-webjobs-hosts`: `AzureFunctionsWebHost__hostid` if set, else, as `func start`
     derives it, the machine name's letters and digits, `-`, and a stable hash of the
     app's folder; at most 32 characters, lower case, no trailing `-` (host
     `ScriptHostIdProvider.GetDefaultHostId`, `Utility.GetStableHash`). A virtual clock
-    keeps its own id, as it keeps its own task hub: its schedule status runs ahead of
-    the real clock's."""
+    keeps an id of its own per task hub, as it keeps its own task hub: its times run
+    ahead of the real clock's, and a hub keeps its own virtual time."""
     configured = settings.get("AzureFunctionsWebHost__hostid")
     if configured:
         return configured.lower()[:_MAX_HOST_ID].rstrip("-")
     machine = "".join(c for c in socket.gethostname().split(".")[0] if c.isalnum())
     identity = f"{machine}-{abs(_stable_hash(script_path))}"
     if virtual_clock:
-        identity = f"{identity[: _MAX_HOST_ID - 2]}-v"
+        suffix = f"-v{abs(_stable_hash(hub)) % 10**6:06d}"
+        identity = f"{identity[: _MAX_HOST_ID - len(suffix)]}{suffix}"
     return identity[:_MAX_HOST_ID].lower().rstrip("-")
 
 

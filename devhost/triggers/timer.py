@@ -134,6 +134,11 @@ class TimerListener(Listener):
         past_due = False
         if self._use_monitor:
             status = await self._monitor.get_status(self._timer_name)
+            if status is not None and self.services.clock.is_virtual and max(status.last, status.last_updated) > now:
+                # Written on a virtual clock that ran further (a memory store's clock
+                # starts at the real time on every start): another timeline, not this one.
+                logger.debug("Function '%s': its recorded status is later than the clock; starting afresh.", name)
+                status = None
             if status is not None:
                 logger.debug(
                     "Function '%s' initial status: Last='%s', Next='%s', LastUpdated='%s'",

@@ -28,5 +28,6 @@ def test_the_default_is_machine_name_and_folder_hash(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(socket, "gethostname", lambda: "Dev-Box_1.example.com")
     assert host_id({}, "/app") == f"devbox1-{abs(_stable_hash('/app'))}"
     assert host_id({}, "/app") != host_id({}, "/other")
-    virtual = host_id({}, "/app", virtual_clock=True)
-    assert virtual.endswith("-v") and virtual != host_id({}, "/app") and len(virtual) <= 32
+    virtual = host_id({}, "/app", virtual_clock=True, hub="Hub1")
+    assert virtual.startswith("devbox1-") and virtual != host_id({}, "/app") and len(virtual) <= 32
+    assert host_id({}, "/app", virtual_clock=True, hub="Hub2") != virtual  # each hub its own timeline
