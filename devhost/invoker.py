@@ -11,10 +11,7 @@ Each execution is logged once; `console.py` renders it like `func start`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, TypeVar
@@ -30,7 +27,7 @@ from .clock import Clock
 from .context import InvocationContext
 from .ids import new_guid
 from .loader import FunctionIndex, FunctionInfo
-from .protocol import OUT_OF_PROC_MARKER
+from .executions import Failure, executed, executing, traced
 
 logger = logging.getLogger(__name__)
 
@@ -90,27 +87,6 @@ class Triggered:
     # What the host's `Trigger Details: ...` line after `Executing` says (WebJobs
     # `TriggeredFunctionData.TriggerDetails`), in order.
     details: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A user function's exception, as the host reports it."""
-
-    type_name: str
-    message: str
-    stack: str
-
-    @property
-    def summary(self) -> str:
-        return f"{self.type_name}: {self.message}" if self.message else self.type_name
-
-    @classmethod
-    def of(cls, error: BaseException) -> "Failure":
-        return cls(
-            type_name=type(error).__name__,
-            message=str(error),
-            stack="".join(traceback.format_exception(error)),
-        )
 
 
 @dataclass(frozen=True)
@@ -213,7 +189,7 @@ class Invoker:
         the invocation, as a binding error fails the host's."""
         plan = self._plans[info]
         invocation_id = new_guid()
-        started = _executing(info, reason, invocation_id)
+        started = executing(info, reason, invocation_id)
         if details and logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Trigger Details: %s",
@@ -246,9 +222,9 @@ class Invoker:
             if plan.returns is not None and plan.returns.handler is not None and result is not None:
                 await plan.returns.handler.write(plan.returns.binding, plan.returns.encode(result), data)
         except Exception as error:
-            _executed(info, invocation_id, started, error)
+            executed(info, invocation_id, started, error)
             raise
-        _executed(info, invocation_id, started, None)
+        executed(info, invocation_id, started, None)
         return encoded
 
     @staticmethod
@@ -267,12 +243,12 @@ class Invoker:
     def run_orchestrator(self, info: FunctionInfo, context_json: str) -> str:
         """Returns the state JSON; raises what the SDK raised (its message carries the
         `$OutOfProcData$` state on orchestrator failures). Called from a worker thread."""
-        return _traced(
+        return traced(
             info, _DURABLE_REASON, lambda: info.user_function(func.OrchestrationContext(context_json))
         )
 
     def run_entity(self, info: FunctionInfo, batch_json: str) -> str:
-        return _traced(
+        return traced(
             info, _DURABLE_REASON, lambda: info.user_function(func.EntityContext(batch_json))
         )
 
@@ -348,50 +324,6 @@ def _no_return(info: FunctionInfo, plan: Plan) -> Callable[[Any], None]:
     return check
 
 
-def _traced(info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
-    invocation_id = new_guid()
-    started = _executing(info, reason, invocation_id)
-    try:
-        result = call()
-    except Exception as error:
-        _executed(info, invocation_id, started, error)
-        raise
-    _executed(info, invocation_id, started, None)
-    return result
-
-def _executing(info: FunctionInfo, reason: str, invocation_id: str) -> float:
-    if logger.isEnabledFor(logging.INFO):
-        logger.info(
-            "Executing 'Functions.%s' (Reason='%s', Id=%s)",
-            info.name,
-            reason,
-            invocation_id,
-            extra={"function": info.name, "invocation_id": invocation_id},
-        )
-    return time.perf_counter()
-
-def _executed(
-    info: FunctionInfo,
-    invocation_id: str,
-    started: float,
-    error: Optional[BaseException],
-) -> None:
-    duration = round((time.perf_counter() - started) * 1000)
-    extra = {"function": info.name, "invocation_id": invocation_id, "duration_ms": duration}
-    if error is None:
-        if logger.isEnabledFor(logging.INFO):
-            logger.info(
-                "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%sms)",
-                info.name, invocation_id, duration, extra=extra,
-            )  # fmt: skip
-        return
-    logger.error(
-        "Executed 'Functions.%s' (Failed, Id=%s, Duration=%sms)",
-        info.name, invocation_id, duration,
-        extra={**extra, "user_traceback": _user_traceback(info, error)},
-    )  # fmt: skip
-
-
 class _ActivityInvocation:
     """One activity execution: input decoded and outcome encoded by the worker's converter,
     logged once, whether the function runs on a thread or on the loop."""
@@ -400,7 +332,7 @@ class _ActivityInvocation:
         self._info = info
         self._invoker = invoker
         self._id = new_guid()
-        self._started = _executing(info, _DURABLE_REASON, self._id)
+        self._started = executing(info, _DURABLE_REASON, self._id)
 
     def arguments(self, raw_input: Optional[str]) -> dict[str, Any]:
         value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
@@ -411,27 +343,11 @@ class _ActivityInvocation:
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
         except Exception as error:
             return self.failed(error)
-        _executed(self._info, self._id, self._started, None)
+        executed(self._info, self._id, self._started, None)
         return ActivityOutcome(result=encoded)
 
     def failed(self, error: Exception) -> ActivityOutcome:
-        _executed(self._info, self._id, self._started, error)
+        executed(self._info, self._id, self._started, error)
         return ActivityOutcome(failure=Failure.of(error))
 
 
-def _user_traceback(info: FunctionInfo, error: BaseException) -> str:
-    """The failure as the host prints it from what the worker reports (worker
-    `_serialize_exception`: `<type>: <message>` and the traceback's frames); orchestrator
-    failures without the state JSON the SDK appends to their message."""
-    message = str(error).partition(OUT_OF_PROC_MARKER)[0]
-    frames = "".join(traceback.extract_tb(error.__traceback__).format())
-    return (
-        f"Exception while executing function: Functions.{info.name}. Result: Failure\n"
-        f"Exception: {type(error).__name__}: {message}\n"
-        f"Stack: {frames}"
-    )
-
-
-def describe_failure(failure: Failure) -> str:
-    """`TaskFailed.Details`: the host serializes the exception; we keep its message and stack."""
-    return json.dumps({"Message": failure.summary, "StackTrace": failure.stack})

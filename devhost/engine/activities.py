@@ -11,7 +11,8 @@ import json
 from typing import Optional
 
 from ..clock import Clock
-from ..invoker import Invoker, describe_failure
+from ..executions import describe_failure
+from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
 from ..protocol import Event, events
 from ..stores.base import Message

@@ -14,7 +14,8 @@ from azure.storage.queue.aio import QueueClient
 
 from devhost.testing import DurableHost
 from tests.support.apps import BLOB_APP
-from tests.support.blobs import BlobTestbed, eventually
+from tests.support.blobs import BlobTestbed
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@ read with the official SDK."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional, TypeVar
+from typing import Optional, TypeVar
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -81,17 +80,3 @@ class BlobTestbed:
                 return (await queue.get_queue_properties()).approximate_message_count == 0
             except ResourceNotFoundError:
                 return True
-
-
-async def eventually(check: Callable[[], Awaitable[T]], what: str, timeout: float = 30.0) -> T:
-    """`check()`'s first truthy answer, asked again every 50 ms; fails naming `what` when
-    the deadline passes first."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s (last answer: {answer!r}).")
-        await asyncio.sleep(0.05)
