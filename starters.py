@@ -89,7 +89,8 @@ async def nightly_summary(timer: func.TimerRequest, client: df.DurableOrchestrat
     """Starts `summarize_blobs` for the configured container once per scheduled date:
     the instance id holds the occurrence's date, so a restart or a second host firing
     the same occurrence starts nothing new, and a late (past-due) run still counts for
-    the date it was due."""
+    the date it was due. A run by hand counts for the coming night: that night's
+    scheduled run then finds it started (purge the instance to have it run again)."""
     container = os.environ.get(CONTAINER_SETTING, "")
     summary = parse(SummaryInput, {"container": container, "prefix": os.environ.get(PREFIX_SETTING, "")})
     day = _occurrence(timer).strftime("%Y-%m-%d")
@@ -108,7 +109,8 @@ async def nightly_summary(timer: func.TimerRequest, client: df.DurableOrchestrat
 
 def _occurrence(timer: func.TimerRequest) -> datetime:
     """The occurrence being run: the status's `Next` when the host keeps one (it names
-    the occurrence that fires now), else the current time."""
+    the occurrence that fires now; on a call by hand, which gets the recorded status,
+    the coming one), else the current time."""
     due: Optional[str] = (timer.schedule_status or {}).get("Next")
     if due:
         moment = datetime.fromisoformat(due.replace("Z", "+00:00"))
