@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import random
 import weakref
 from typing import Any, Optional
 
@@ -101,19 +102,49 @@ async def ensure_queue(queue: Any) -> None:
         pass
 
 
-async def send_creating(queue: Any, text: str) -> None:
+async def send_creating(queue: Any, text: str) -> str:
     """Sends `text`, creating the queue if storage says it does not exist and sending
     again (WebJobs `AddMessageAndCreateIfNotExistsAsync`); the service's default
-    time-to-live, as the host's `SendMessageAsync(body)`."""
+    time-to-live, as the host's `SendMessageAsync(body)`. Returns the message id."""
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        await queue.send_message(text)
+        sent = await queue.send_message(text)
     except ResourceNotFoundError as error:
         if error.error_code != "QueueNotFound":
             raise
         await ensure_queue(queue)
-        await queue.send_message(text)
+        sent = await queue.send_message(text)
+    return str(sent.id)
+
+
+class RandomizedBackoff:
+    """WebJobs `RandomizedExponentialBackoffStrategy`, how an idle queue is polled (the
+    queue trigger's and the blob trigger queue's): after a poll that found messages,
+    the minimum; then the minimum plus min × 2^(n-1) × a random 0.8-1.2, up to the
+    maximum, where it stays until a message is found."""
+
+    _RANDOMIZATION = 0.2
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self._minimum = minimum
+        self._maximum = maximum
+        self._current = 0.0
+        self._exponent = 0
+
+    def next_delay(self, *, found_message: bool) -> float:
+        if found_message:
+            self._current, self._exponent = self._minimum, 1
+        elif self._current != self._maximum:
+            interval = self._minimum
+            if self._exponent > 0:
+                factor = random.uniform(1 - self._RANDOMIZATION, 1 + self._RANDOMIZATION)
+                interval += factor * 2 ** (self._exponent - 1) * self._minimum
+            if interval < self._maximum:
+                self._current, self._exponent = interval, self._exponent + 1
+            else:
+                self._current = self._maximum
+        return self._current
 
 
 class QueueWatcher:

@@ -12,7 +12,7 @@ the new version); a function that fails leaves the message to be received again 
 account with the log line the host writes. `maxDegreeOfParallelism` (default 8 per core)
 bounds the functions running at once, split into a receive batch and a threshold for the
 next receive as the extension splits it (`BlobsOptionsToQueuesOptions`). Polls back off
-from 100 ms to a minute while the queue stays empty; a message this host queues wakes
+from 100 ms to a minute while the queue stays empty (the queue trigger's backoff); a message this host queues wakes
 its poll at once.
 
 Departure: the host keeps a received message invisible for 10 minutes and renews that
@@ -28,15 +28,16 @@ import binascii
 import json
 import logging
 import os
-import random
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Protocol
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from ..bindings.accounts import StorageAccounts
 from ..bindings.blob_paths import BlobPath
 from ..bindings.blobs import DownloadedBlob, download
+from ..bindings.queue_options import BASE64, MIN_POLLING_S
+from ..bindings.queue_storage import RandomizedBackoff, encode_body, send_creating
 from ..errors import StartupError
 from ..stores.azure.queues import RENEW_AFTER_S, VISIBILITY_S, delete, set_visibility
 from .blob_scan import Watch
@@ -44,7 +45,6 @@ from .blob_scan import Watch
 logger = logging.getLogger(__name__)
 
 POISON_QUEUE = "webjobs-blobtrigger-poison"  # WebJobs HostQueueNames.BlobTriggerPoisonQueue
-_FIRST_POLL_S = 0.1  # QueuePollingIntervals.Minimum
 _MAX_POLL_S = 60.0  # QueuesOptions.MaxPollingInterval
 _MAX_BATCH = 32  # QueuesOptions.MaxBatchSize
 # What a message's own storage calls may fail with: the message then comes back by itself.
@@ -130,15 +130,15 @@ class BlobTriggerQueue:
 
     async def enqueue(self, message: Mapping[str, Any]) -> str:
         """Puts a message on the queue (created if missing) and wakes this host's poll."""
-        text = _encoded(json.dumps(message, indent=2, ensure_ascii=False))
-        sent = await _send_creating(self._queue, text)
+        text = encode_body(json.dumps(message, indent=2, ensure_ascii=False).encode("utf-8"), BASE64)
+        sent = await send_creating(self._queue, text)
         self._wake.set()
         return sent
 
     async def run(self) -> None:
         """Receives and starts messages until cancelled (a loop under the supervisor)."""
         found_since_delay = False
-        delay = _FIRST_POLL_S
+        backoff = RandomizedBackoff(MIN_POLLING_S, _MAX_POLL_S)
         while True:
             if self._defect is not None:
                 raise self._defect  # the supervisor stops the host with it
@@ -155,8 +155,7 @@ class BlobTriggerQueue:
                 while len(self._running) > self._options.new_batch_threshold:
                     await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
                 continue
-            # RandomizedExponentialBackoffStrategy: back to the minimum after messages.
-            delay = _FIRST_POLL_S if found_since_delay else min(delay * random.uniform(1.8, 2.2), _MAX_POLL_S)
+            delay = backoff.next_delay(found_message=found_since_delay)
             found_since_delay = False
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -256,7 +255,7 @@ class BlobTriggerQueue:
             self._options.poison_blob_threshold, POISON_QUEUE,
         )  # fmt: skip
         poison = self._accounts.queues(connection).get_queue_client(POISON_QUEUE)
-        await _send_creating(poison, str(message.content))
+        await send_creating(poison, str(message.content))
         await held.delete()
 
 
@@ -303,24 +302,6 @@ class _Held:
             receipt, self._receipt = self._receipt, None
             if receipt is not None:
                 await set_visibility(self._queue, self._id, receipt, 0)
-
-
-async def _send_creating(queue: Any, text: str) -> str:
-    """`AddMessageAndCreateIfNotExistsAsync`; the message id."""
-    try:
-        sent = await queue.send_message(text)
-    except ResourceNotFoundError:
-        try:
-            await queue.create_queue()
-        except HttpResponseError as error:
-            if error.status_code != 409:  # created meanwhile
-                raise
-        sent = await queue.send_message(text)
-    return str(sent.id)
-
-
-def _encoded(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _parsed(content: Any) -> Optional[dict[str, Any]]:

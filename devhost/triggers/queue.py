@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any, Mapping, Optional
 
 from ..bindings.queue_options import MIN_POLLING_S, QueuesOptions
 from ..bindings.queue_storage import (
+    RandomizedBackoff,
     UndecodableMessage,
     decode_body,
     ensure_queue,
@@ -242,31 +242,3 @@ class QueueListener(Listener):
             await asyncio.wait_for(held.release(0), _RELEASE_ON_STOP_S)
         except (AzureError, OSError, asyncio.TimeoutError) as error:  # it reappears when its invisibility lapses
             logger.debug("Queue '%s': message %s not handed back (%s).", self._name, held.facts.id, error)
-
-
-class RandomizedBackoff:
-    """WebJobs `RandomizedExponentialBackoffStrategy`: after a poll that found messages,
-    the minimum; then the minimum plus min × 2^(n-1) × a random 0.8-1.2, up to the
-    maximum, where it stays until a message is found."""
-
-    _RANDOMIZATION = 0.2
-
-    def __init__(self, minimum: float, maximum: float) -> None:
-        self._minimum = minimum
-        self._maximum = maximum
-        self._current = 0.0
-        self._exponent = 0
-
-    def next_delay(self, *, found_message: bool) -> float:
-        if found_message:
-            self._current, self._exponent = self._minimum, 1
-        elif self._current != self._maximum:
-            interval = self._minimum
-            if self._exponent > 0:
-                factor = random.uniform(1 - self._RANDOMIZATION, 1 + self._RANDOMIZATION)
-                interval += factor * 2 ** (self._exponent - 1) * self._minimum
-            if interval < self._maximum:
-                self._current, self._exponent = interval, self._exponent + 1
-            else:
-                self._current = self._maximum
-        return self._current
