@@ -24,6 +24,12 @@ from ..loader import DURABLE_CLIENT, HTTP_OUTPUT
 from .expressions import SettingError, resolve_binding_settings
 from .handlers import BindingHandler, Bindings
 
+# In the worker's order: a bool is an int, so it goes as "int" there too.
+_GENERIC_KINDS: tuple[tuple[type, str], ...] = (
+    (str, "string"), (dict, "dict"), (list, "list"), (int, "int"), (float, "double"), (bool, "bool"),
+)  # fmt: skip
+
+
 class GenericConverter:
     """The worker's `GenericBinding` (worker `bindings/generic.py`): values pass as they
     are; what a parameter annotated `str`/`bytes` and an unregistered binding type get."""
@@ -42,15 +48,13 @@ class GenericConverter:
 
     @classmethod
     def encode(cls, obj: Any, *, expected_type: Optional[type]) -> meta.Datum:
-        kinds: tuple[tuple[type, str], ...] = (
-            (str, "string"), ((bytes, bytearray), "bytes"), (dict, "dict"),  # type: ignore[arg-type]
-            (list, "list"), (bool, "bool"), (int, "int"), (float, "double"),
-        )  # fmt: skip
         if obj is None:
             return meta.Datum(type=None, value=None)
-        for kind, name in kinds:
+        if isinstance(obj, (bytes, bytearray)):
+            return meta.Datum(type="bytes", value=bytes(obj))
+        for kind, name in _GENERIC_KINDS:
             if isinstance(obj, kind):
-                return meta.Datum(type=name, value=bytes(obj) if name == "bytes" else obj)
+                return meta.Datum(type=name, value=obj)
         raise NotImplementedError
 
     @classmethod

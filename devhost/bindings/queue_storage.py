@@ -111,7 +111,7 @@ async def send_creating(queue: Any, text: str) -> str:
     try:
         sent = await queue.send_message(text)
     except ResourceNotFoundError as error:
-        if error.error_code != "QueueNotFound":
+        if getattr(error, "error_code", None) != "QueueNotFound":
             raise
         await ensure_queue(queue)
         sent = await queue.send_message(text)

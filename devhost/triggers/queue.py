@@ -141,7 +141,7 @@ class QueueListener(Listener):
             except HttpResponseError as error:
                 # The host backs off on a missing queue and on server errors, and fails
                 # on anything else (here: the supervisor stops the host, saying why).
-                if error.error_code == "QueueNotFound":
+                if getattr(error, "error_code", None) == "QueueNotFound":
                     await ensure_queue(self._queue)  # deleted meanwhile
                     return False
                 if error.status_code is not None and error.status_code >= 500:
