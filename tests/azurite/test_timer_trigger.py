@@ -54,6 +54,16 @@ def _fresh(host: DurableHost) -> None:
     host.app_module.calls.clear()
 
 
+async def _run_for(durable_host: DurableHost, name: str, span: timedelta) -> tuple[datetime, list[dict[str, Any]]]:
+    """Starts the host, moves its clock by `span`; when it started, and the calls of
+    timer `name` on the way."""
+    async with durable_host as host:
+        _fresh(host)
+        start = host.now
+        await host.advance(span)
+        return start, _calls(host, name)
+
+
 def _occurrences(calls: list[dict[str, Any]]) -> list[datetime]:
     return [datetime.fromisoformat(call["status"]["Next"]) for call in calls]
 
@@ -93,11 +103,7 @@ class TestOccurrences:
     async def test_a_daily_timer_fires_at_each_occurrence_and_records_it(
         self, storage: str, storage_connection: str, host_id: str
     ) -> None:
-        async with _host(storage, storage_connection) as host:
-            _fresh(host)
-            start = host.now
-            await host.advance(timedelta(days=3))
-            calls = _calls(host, "nightly")
+        start, calls = await _run_for(_host(storage, storage_connection), "nightly", timedelta(days=3))
         expected = _daily(start, start + timedelta(days=3), time(2))
         assert _occurrences(calls) == expected and len(expected) == 3
         assert [call["past_due"] for call in calls] == [False] * 3
@@ -111,22 +117,14 @@ class TestOccurrences:
 
     async def test_a_schedule_from_an_app_setting(self, storage_connection: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TIMER_APP_SCHEDULE", "0 15 */6 * * *")
-        async with _host("memory", storage_connection) as host:
-            _fresh(host)
-            start = host.now
-            await host.advance(timedelta(days=1))
-            calls = _calls(host, "configured")
+        start, calls = await _run_for(_host("memory", storage_connection), "configured", timedelta(days=1))
         expected = sorted(
             moment for hour in (0, 6, 12, 18) for moment in _daily(start, start + timedelta(days=1), time(hour, 15))
         )
         assert _occurrences(calls) == expected and len(expected) == 4
 
     async def test_a_timespan_schedule_counts_from_the_last_call(self, storage_connection: str) -> None:
-        async with _host("memory", storage_connection) as host:
-            _fresh(host)
-            start = host.now
-            await host.advance(timedelta(days=1))
-            calls = _calls(host, "every_six_hours")
+        start, calls = await _run_for(_host("memory", storage_connection), "every_six_hours", timedelta(days=1))
         assert _occurrences(calls) == [start + timedelta(hours=6 * n) for n in (1, 2, 3, 4)]
         assert calls[0]["schedule"] == {"AdjustForDST": False}
 
@@ -135,11 +133,7 @@ class TestOccurrences:
     ) -> None:
         monkeypatch.setenv("WEBSITE_TIME_ZONE", "Eastern Standard Time")
         monkeypatch.setenv("TIMER_APP_SCHEDULE", "0 30 9 * * *")
-        async with _host("memory", storage_connection) as host:
-            _fresh(host)
-            start = host.now
-            await host.advance(timedelta(days=2))
-            calls = _calls(host, "configured")
+        start, calls = await _run_for(_host("memory", storage_connection), "configured", timedelta(days=2))
         expected = _daily(start, start + timedelta(days=2), time(9, 30), ZoneInfo("America/New_York"))
         assert [call["status"]["Next"] for call in calls] == [moment.isoformat() for moment in expected]
         stored = json.loads(_status_blob(storage_connection, host_id, "configured").download_blob().readall())
@@ -148,11 +142,7 @@ class TestOccurrences:
     async def test_a_failing_call_does_not_stop_the_schedule(
         self, storage_connection: str, host_id: str, caplog: pytest.LogCaptureFixture
     ) -> None:
-        async with _host("memory", storage_connection) as host:
-            _fresh(host)
-            start = host.now
-            await host.advance(timedelta(days=2))
-            calls = _calls(host, "failing")
+        start, calls = await _run_for(_host("memory", storage_connection), "failing", timedelta(days=2))
         expected = _daily(start, start + timedelta(days=2), time(3))
         assert _occurrences(calls) == expected
         assert sum("Executed 'Functions.failing' (Failed" in line for line in caplog.messages) == len(expected)
