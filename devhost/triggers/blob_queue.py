@@ -39,8 +39,9 @@ from ..bindings.blobs import DownloadedBlob, download
 from ..bindings.queue_options import BASE64, MIN_POLLING_S
 from ..bindings.queue_storage import RandomizedBackoff, encode_body, send_creating
 from ..errors import StartupError
-from ..stores.azure.queues import RENEW_AFTER_S, VISIBILITY_S, delete, set_visibility
+from ..stores.azure.queues import RENEW_AFTER_S, VISIBILITY_S
 from .blob_scan import Watch
+from .queue_messages import HeldMessage, MessageFacts
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class BlobTriggerQueue:
         self._targets: dict[str, Target] = {}
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
-        self._held: dict[asyncio.Task[None], _Held] = {}
+        self._held: dict[asyncio.Task[None], HeldMessage] = {}
         self._defect: Optional[BaseException] = None  # a call's task failed: `run` raises it
 
     def register(self, function_id: str, target: Target) -> None:
@@ -145,7 +146,14 @@ class BlobTriggerQueue:
             self._wake.clear()
             batch = await self._receive()
             for message in batch:
-                held = _Held(self._queue, message.id, str(message.pop_receipt))
+                held = HeldMessage(
+                    queue=self._queue,
+                    facts=MessageFacts(message.id, message.pop_receipt, message.dequeue_count or 0, None, None, None),
+                    text=str(message.content),
+                    pop_receipt=str(message.pop_receipt),
+                    visibility_s=VISIBILITY_S,
+                    renew_every_s=RENEW_AFTER_S,
+                )
                 task = asyncio.get_running_loop().create_task(self._process(message, held))
                 self._running.add(task)
                 self._held[task] = held
@@ -170,7 +178,7 @@ class BlobTriggerQueue:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if held:
-            await asyncio.gather(*(h.release() for h in held), return_exceptions=True)
+            await asyncio.gather(*(h.release(0) for h in held), return_exceptions=True)
 
     def _done(self, task: "asyncio.Task[None]") -> None:
         self._running.discard(task)
@@ -192,7 +200,7 @@ class BlobTriggerQueue:
         except ResourceNotFoundError:  # not created yet: nothing was queued
             return []
 
-    async def _process(self, message: Any, held: "_Held") -> None:
+    async def _process(self, message: Any, held: HeldMessage) -> None:
         """`QueueProcessor`: too many receives → poison; else run, then delete on success,
         poison after the last allowed attempt, or release for the next one."""
         threshold = self._options.poison_blob_threshold
@@ -200,17 +208,18 @@ class BlobTriggerQueue:
             if message.dequeue_count > threshold:
                 await self._poison(message, held)
                 return
-            renewal = asyncio.get_running_loop().create_task(held.keep())
+            renewal = asyncio.get_running_loop().create_task(held.keep_invisible())
             try:
                 succeeded = await self._execute(message)
             finally:
-                await held.stop_keeping(renewal)
+                renewal.cancel()
+                await asyncio.gather(renewal, return_exceptions=True)
             if succeeded:
                 await held.delete()
             elif message.dequeue_count >= threshold:
                 await self._poison(message, held)
             else:
-                await held.release()
+                await held.release(0)
         except _STORAGE_ERRORS as error:
             logger.warning(
                 "Blob trigger queue message '%s' was not settled (%s: %s); it comes back when its visibility lapses.",
@@ -245,7 +254,7 @@ class BlobTriggerQueue:
             return False
         return True
 
-    async def _poison(self, message: Any, held: "_Held") -> None:
+    async def _poison(self, message: Any, held: HeldMessage) -> None:
         """`CopyMessageToPoisonQueueAsync` to the poison queue of the blob's account."""
         body = _parsed(message.content) or {}
         target = self._targets.get(str(body.get("FunctionId")))
@@ -257,51 +266,6 @@ class BlobTriggerQueue:
         poison = self._accounts.queues(connection).get_queue_client(POISON_QUEUE)
         await send_creating(poison, str(message.content))
         await held.delete()
-
-
-class _Held:
-    """A received message: kept invisible while its call runs, then settled once; each
-    operation changes the pop receipt the next one needs."""
-
-    def __init__(self, queue: Any, message_id: str, pop_receipt: str) -> None:
-        self._queue = queue
-        self._id = message_id
-        self._receipt: Optional[str] = pop_receipt
-        self._lock = asyncio.Lock()
-        self._kept = asyncio.Event()
-
-    async def keep(self) -> None:
-        """Renews the visibility until `stop_keeping` (never cancelled inside a renewal,
-        whose new pop receipt the settling needs)."""
-        while True:
-            try:
-                await asyncio.wait_for(self._kept.wait(), RENEW_AFTER_S)
-                return
-            except asyncio.TimeoutError:
-                pass
-            async with self._lock:
-                if self._receipt is None:
-                    return
-                try:
-                    self._receipt = await set_visibility(self._queue, self._id, self._receipt, VISIBILITY_S)
-                except _STORAGE_ERRORS as error:  # it may lapse: then another receive runs it again
-                    logger.debug("Renewing blob trigger message '%s' failed: %s", self._id, error)
-
-    async def stop_keeping(self, renewal: "asyncio.Task[None]") -> None:
-        self._kept.set()
-        await renewal
-
-    async def delete(self) -> None:
-        async with self._lock:
-            receipt, self._receipt = self._receipt, None
-            if receipt is not None:
-                await delete(self._queue, self._id, receipt)
-
-    async def release(self) -> None:
-        async with self._lock:
-            receipt, self._receipt = self._receipt, None
-            if receipt is not None:
-                await set_visibility(self._queue, self._id, receipt, 0)
 
 
 def _parsed(content: Any) -> Optional[dict[str, Any]]:

@@ -38,7 +38,8 @@ _NEVER = "9999-12-31T23:59:59.9999999+00:00"
 # (`LinearSpeedupStrategy`, down to 1 minute).
 VISIBILITY_S = 600
 RENEW_EVERY_S = VISIBILITY_S / 2
-MIN_RENEW_S = 60
+# The shortest renewal interval after failures, as a share of the regular one (1 of 5 minutes).
+_FASTEST_RENEWAL = 1 / 5
 
 
 class QueueBindingError(Exception):
@@ -176,7 +177,9 @@ def by_hand_triggered(queue: str, parameter: str, text: str, binary: bool) -> Tr
 @dataclass(eq=False)
 class HeldMessage:
     """A message this host received and has not deleted or released yet. Each storage
-    call changes the pop receipt the next one needs, so they take turns (`lock`)."""
+    call changes the pop receipt the next one needs, so they take turns (`lock`). The
+    queue trigger holds its messages as the host does (`VISIBILITY_S`, renewed every
+    `RENEW_EVERY_S`); the blob trigger queue holds them shorter (blob_queue.py)."""
 
     queue: Any
     facts: MessageFacts
@@ -184,20 +187,24 @@ class HeldMessage:
     pop_receipt: str
     done: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    visibility_s: int = VISIBILITY_S
+    renew_every_s: float = RENEW_EVERY_S
 
     async def keep_invisible(self) -> None:
-        """Renews the message's invisibility while its function runs (cancelled after)."""
+        """Renews the message's invisibility while its function runs (cancelled after).
+        A renewal under way finishes even then (shielded): its new pop receipt is the
+        one the delete or release that follows needs."""
         from azure.core.exceptions import AzureError
 
-        interval = RENEW_EVERY_S
+        interval = self.renew_every_s
         while True:
             await asyncio.sleep(interval)
             try:
-                if not await self._set_visibility(VISIBILITY_S):
+                if not await asyncio.shield(self._set_visibility(self.visibility_s)):
                     return  # gone: deleted, or taken by another receive
-                interval = RENEW_EVERY_S
+                interval = self.renew_every_s
             except (AzureError, OSError, asyncio.TimeoutError):  # try again sooner
-                interval = max(interval / 2, MIN_RENEW_S)
+                interval = max(interval / 2, self.renew_every_s * _FASTEST_RENEWAL)
 
     async def delete(self) -> None:
         from ..stores.azure.queues import delete
