@@ -9,7 +9,6 @@ them, with the input as a string, as the host's admin API does.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 from typing import Mapping, Optional
 
@@ -22,8 +21,6 @@ from ..loader import FunctionIndex, FunctionInfo
 from ..protocol import format_timestamp
 from ..supervision import Supervisor
 from .listeners import BY_HAND_REASON, Listener, TriggerServices
-
-logger = logging.getLogger(__name__)
 
 
 def _listener_types() -> Mapping[str, type[Listener]]:
@@ -38,6 +35,9 @@ def hosted_trigger_types() -> frozenset[str]:
 
 
 class Triggers:
+    """The listeners of one host's app (built at start, so a bad configuration stops
+    it), started after the HTTP server and stopped before it."""
+
     def __init__(self, index: FunctionIndex, invoker: Invoker, services: TriggerServices) -> None:
         types = _listener_types()
         self._index = index
