@@ -163,13 +163,13 @@ async def send(queue: QueueClient, text: str, *, delay_s: float = 0) -> tuple[st
         visibility_timeout=min(max(math.ceil(delay_s), 0), MAX_VISIBILITY_S) or None,
         time_to_live=-1,
     )
-    return sent.id, sent.pop_receipt
+    return sent.id, str(sent.pop_receipt)  # a new message always has one
 
 
 def _gone(error: HttpResponseError) -> bool:
     """Deleted already, or its visibility lapsed and another receive holds it now: either
     way not ours any more (a copy that comes back is dropped as a duplicate)."""
-    return isinstance(error, ResourceNotFoundError) or error.error_code == "PopReceiptMismatch"
+    return isinstance(error, ResourceNotFoundError) or getattr(error, "error_code", None) == "PopReceiptMismatch"
 
 
 async def set_visibility(queue: QueueClient, message_id: str, pop_receipt: str, seconds: float) -> Optional[str]:

@@ -134,7 +134,8 @@ class HubTables:
     async def query_records(
         self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str]
     ) -> tuple[list[InstanceRecord], Optional[str]]:
-        clauses, parameters = ["RowKey eq ''"], {}
+        clauses: list[str] = ["RowKey eq ''"]
+        parameters: dict[str, Any] = {}
         if query.created_from is not None:
             clauses.append("CreatedTime ge @created_from")
             parameters["created_from"] = query.created_from
@@ -161,7 +162,8 @@ class HubTables:
                     found, _ = await self.get_record(instance_id)
                 if found is not None and query.matches(found):
                     records.append(found)
-            return records, _encode_token(pages.continuation_token)  # one page per call
+            # One page per call; the SDK's page iterator carries the token (untyped there).
+            return records, _encode_token(getattr(pages, "continuation_token", None))
         return records, None
 
     async def _store_columns(self, record: InstanceRecord, stored: Optional[InstanceRecord]) -> dict[str, Any]:
