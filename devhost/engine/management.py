@@ -128,6 +128,13 @@ class Management:
             history = history_events(raw, show_output=show_history_output, show_input=show_input)
         return InstanceStatus.of(record, history)
 
+    async def history(self, instance_id: str) -> list[Event]:
+        """The current execution's history as the engine keeps it, ids included: what the
+        dashboard's timeline pairs up, which `status`'s `historyEvents` cannot serve
+        (ext leaves the ids out, `statuses.history_events`)."""
+        await self.record(instance_id)
+        return await self._store.get_history(instance_id)
+
     async def list(
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
     ) -> tuple[list[InstanceStatus], Optional[str]]:
