@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
+from .catalog import listed_functions
 from .config import VIRTUAL_CLOCK_HUB_SUFFIX
 from .host import Host
 
@@ -75,15 +76,12 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
         "Functions:",
         "",
     ]
-    prefix = config.route_path
-    for info in sorted(index.http, key=lambda f: f.name.lower()):
-        methods = ",".join(info.methods)
-        lines.append(f"\t{info.name}: [{methods}] {origin}{prefix}/{info.route.strip('/')}")
+    for listed in listed_functions(index, origin, config.route_path):
+        if listed.url is not None:
+            lines.append(f"\t{listed.name}: [{','.join(listed.methods)}] {listed.url}")
+        else:
+            lines.append(f"\t{listed.name}: {listed.trigger_type}")
         lines.append("")
-    for info in sorted(index.functions, key=lambda f: f.name.lower()):
-        if info.trigger_type != "httpTrigger":
-            lines.append(f"\t{info.name}: {info.trigger_type}")
-            lines.append("")
     triggers = host.triggers
     assert triggers is not None and host.invoker is not None
     for info in triggers.unhosted:

@@ -132,6 +132,7 @@ class Host:
                 index=self.index,
                 urls=self.urls,
                 route_path=config.route_path,
+                storage=config.storage,
                 max_request_bytes=config.max_request_bytes,
                 guard=config.guard,
             )

@@ -141,6 +141,22 @@ class Management:
         records, token = await self._store.query(query, top=top, continuation=continuation)
         return [InstanceStatus.of(record) for record in records], token
 
+    async def count(self, query: InstanceQuery, *, most: int, pages: int) -> tuple[int, bool]:
+        """How many instances match, and whether that is all of them. Reads at most
+        `pages` pages of the store's query and stops past `most`, so a page that shows
+        counts costs a few storage calls on any hub, never a scan of the Azure table."""
+        found, continuation = 0, None
+        for _ in range(pages):
+            records, continuation = await self._store.query(
+                query, top=most + 1 - found, continuation=continuation
+            )
+            found += len(records)
+            if found > most:
+                return most, False
+            if continuation is None:
+                return found, True
+        return found, False
+
     async def wait_until_done(self, instance_id: str, timeout: float) -> bool:
         """Whether the instance reached a terminal status within `timeout` seconds."""
         try:

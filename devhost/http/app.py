@@ -13,6 +13,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from ..dashboard import pages
 from ..engine.dispatcher import Engine
 from ..engine.management import Management
 from ..errors import DevhostError
@@ -27,6 +28,7 @@ from .keys import (
     MANAGEMENT,
     MAX_REQUEST_BYTES,
     ROUTE_PREFIX,
+    STORAGE,
     TRIGGERS,
     URLS,
 )
@@ -75,6 +77,7 @@ def create_app(
     index: FunctionIndex,
     urls: Urls,
     route_path: str,
+    storage: str,
     max_request_bytes: int,
     guard: GuardSettings,
 ) -> web.Application:
@@ -86,6 +89,7 @@ def create_app(
     app[URLS] = urls
     app[MAX_REQUEST_BYTES] = max_request_bytes
     app[ROUTE_PREFIX] = route_path
+    app[STORAGE] = storage
     router: Router[FunctionInfo] = Router()
     for info in index.http:
         router.add(info.route, frozenset() if info.any_method else frozenset(info.methods), info)
@@ -94,6 +98,9 @@ def create_app(
     admin.add_routes(app)
     if engine.clock.is_virtual:
         devtools.add_routes(app)
+    # Before the app's catch-all, which with an empty routePrefix would take `/devhost`
+    # too; `/` itself goes to the app whenever one of its routes matches it.
+    pages.add_routes(app)
     prefix = app[ROUTE_PREFIX]
     app.router.add_route("*", f"{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}", functions.handle)
     return app

@@ -23,3 +23,5 @@ FUNCTION_ROUTES: "web.AppKey[Router[FunctionInfo]]" = web.AppKey("function_route
 ROUTE_PREFIX: "web.AppKey[str]" = web.AppKey("route_prefix")
 MAX_REQUEST_BYTES: "web.AppKey[int]" = web.AppKey("max_request_bytes")
 TRIGGERS: "web.AppKey[Triggers]" = web.AppKey("triggers")
+# Which store the host runs on (`memory`, `azurite`), as `--storage` names it.
+STORAGE: "web.AppKey[str]" = web.AppKey("storage")

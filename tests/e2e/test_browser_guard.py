@@ -99,7 +99,9 @@ async def _instances(host: DurableHost, http: aiohttp.ClientSession) -> list[dic
 
 async def _visit_from(site: str, pages: int, host: DurableHost, browser: Browser) -> list[int]:
     """Runs the page as served on `site`; the statuses the host answered it, in order."""
-    _, responses = await visit(browser, f"http://{site}:{pages}/?host={host.base_url}")
+    _, responses = await visit(
+        browser, f"http://{site}:{pages}/?host={host.base_url}", loopback_names=(ATTACKER, PARTNER)
+    )
     return [response.status for response in responses if response.url.startswith(host.base_url)]
 
 

@@ -49,3 +49,6 @@ BLOB_CONFIG_APP = Path(__file__).resolve().parents[1] / "apps" / "blob_config_ap
 
 # Timer functions that record each call (one reads its schedule from TIMER_APP_SCHEDULE).
 TIMER_APP = Path(__file__).resolve().parents[1] / "apps" / "timer_app"
+
+# host.json routePrefix "" and a function at `/`: an app that owns the root.
+ROOT_ROUTE_APP = Path(__file__).resolve().parents[1] / "apps" / "root_route_app"

@@ -5,17 +5,27 @@ Playwright's own browser download is never used; nothing leaves the machine.
 Pages come from loopback servers, yet a test often needs them on origins that are not
 loopback ones (a web page on some other site): `loopback_names` makes the browser resolve
 such names to 127.0.0.1, so `http://evil.test:<port>/` is served by a test's server.
+Every page `new_page` opens may reach only loopback and those names: any other request
+is aborted and recorded, so a page that would call out fails its test instead of
+waiting on the network. `screenshot_on_failure` keeps what a failing test's page showed,
+in `test-results/` at the repository's root.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Sequence
+from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, Page, Response, async_playwright
+from playwright.async_api import Browser, Page, Response, Route, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Where a failing test's screenshot goes (pytest-playwright's `--output` default).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 # What this closed network needs: no sandbox (tests run as root), no GPU, and none of the
 # browser's own traffic (updates, sync, field trials) that would wait on the internet.
@@ -50,13 +60,61 @@ async def chromium(*, loopback_names: Sequence[str] = ()) -> AsyncIterator[Brows
             await browser.close()
 
 
-async def visit(browser: Browser, url: str, *, title: str = "done") -> tuple[Page, list[Response]]:
-    """Opens `url` in a fresh browser context (no cookies or cache from other pages) and
-    waits until the page's script sets `document.title` to `title`, which is how a page
-    says it has done all it meant to. The page, and every response its frames received
-    by then (statuses included, even those a `no-cors` fetch hides from the script)."""
+def _on_loopback(url: str, names: frozenset[str]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost") or host in names:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def new_page(browser: Browser, *, loopback_names: Sequence[str] = ()) -> tuple[Page, list[str]]:
+    """A page in a fresh browser context (no cookies or cache from other pages) whose
+    requests reach only loopback and `loopback_names`; the list collects the URLs of the
+    requests it aborted, for the test to find empty."""
+    names = frozenset(name.lower() for name in loopback_names)
+    blocked: list[str] = []
+
+    async def only_loopback(route: Route) -> None:
+        if _on_loopback(route.request.url, names):
+            await route.continue_()
+        else:
+            blocked.append(route.request.url)
+            await route.abort("blockedbyclient")
+
     context = await browser.new_context()
-    page = await context.new_page()
+    await context.route("**/*", only_loopback)
+    return await context.new_page(), blocked
+
+
+@asynccontextmanager
+async def screenshot_on_failure(page: Page, test_name: str) -> AsyncIterator[Page]:
+    """If the block fails, what the page showed then goes to `test-results/<test
+    name>.png`, and the failure names the file."""
+    try:
+        yield page
+    except Exception as failure:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_") + ".png")
+        try:
+            await page.screenshot(path=str(path), full_page=True, timeout=PAGE_LIMIT_MS)
+        except Exception as error:  # the page may be gone; the failure itself matters more
+            failure.add_note(f"no screenshot: {error}")
+        else:
+            failure.add_note(f"screenshot of the page: {path}")
+        raise
+
+
+async def visit(
+    browser: Browser, url: str, *, title: str = "done", loopback_names: Sequence[str] = ()
+) -> tuple[Page, list[Response]]:
+    """Opens `url` in a `new_page` and waits until the page's script sets
+    `document.title` to `title`, which is how a page says it has done all it meant to.
+    The page, and every response its frames received by then (statuses included, even
+    those a `no-cors` fetch hides from the script)."""
+    page, _ = await new_page(browser, loopback_names=loopback_names)
     responses: list[Response] = []
     page.on("response", lambda response: responses.append(response))  # Playwright wants a function
     await page.goto(url, timeout=PAGE_LIMIT_MS)

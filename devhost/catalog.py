@@ -1,0 +1,39 @@
+"""The app's functions as `func start` lists them: HTTP functions with their methods and
+URL, then every other function with its trigger. The console banner prints this list and
+the welcome page shows it, so both always say the same thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .loader import HTTP_TRIGGER, FunctionIndex
+
+
+@dataclass(frozen=True)
+class ListedFunction:
+    name: str
+    trigger_type: str
+    # HTTP functions only: the methods the route takes and the URL it answers on.
+    methods: tuple[str, ...] = ()
+    url: Optional[str] = None
+
+
+def function_url(origin: str, route_path: str, route: str) -> str:
+    """`http://localhost:7071/api/orders/{id}`: the template as the host prints it."""
+    return f"{origin}{route_path}/{route.strip('/')}"
+
+
+def listed_functions(index: FunctionIndex, origin: str, route_path: str) -> list[ListedFunction]:
+    """HTTP functions first, then the rest, each group by name in any case, as `func
+    start` orders its list; `origin` is the URL the caller reaches the host on."""
+    http = [
+        ListedFunction(info.name, info.trigger_type, info.methods, function_url(origin, route_path, info.route))
+        for info in sorted(index.http, key=lambda f: f.name.lower())
+    ]
+    others = [
+        ListedFunction(info.name, info.trigger_type)
+        for info in sorted(index.functions, key=lambda f: f.name.lower())
+        if info.trigger_type != HTTP_TRIGGER
+    ]
+    return http + others
