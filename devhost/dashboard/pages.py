@@ -27,6 +27,7 @@ from ..http.keys import ENGINE, FUNCTION_ROUTES, MANAGEMENT, ROUTE_PREFIX, STORA
 from ..http.urls import WEBHOOK_PATH
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery
+from . import instances
 from .render import DASHBOARD_PATH, STATIC, STATIC_PATH, error_page, render
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_static(STATIC_PATH, STATIC)
     dashboard = web.Application(middlewares=[_pages_for_errors])
     dashboard.router.add_get("/", overview)
+    instances.add_routes(dashboard)
     app.add_subapp(DASHBOARD_PATH, dashboard)
 
 

@@ -51,7 +51,10 @@ class NavItem:
 
 
 # The dashboard's sections, in the header of every page.
-NAV: list[NavItem] = [NavItem("Overview", f"{DASHBOARD_PATH}/", exact=True)]
+NAV: list[NavItem] = [
+    NavItem("Overview", f"{DASHBOARD_PATH}/", exact=True),
+    NavItem("Instances", f"{DASHBOARD_PATH}/instances/"),
+]
 
 
 def moment(value: Optional[datetime]) -> str:

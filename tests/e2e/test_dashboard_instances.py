@@ -1,0 +1,94 @@
+"""The dashboard's instance pages over real HTTP, on both stores: the list filters by
+status and id prefix in the URL and pages on with the store's continuation token; an
+instance's page puts a failure first and draws its timeline (one bar per activity of a
+chain, overlapping bars for a fan-out); an unknown instance or status is a page that
+says so."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+
+import aiohttp
+
+from devhost.dashboard import instances
+from devhost.testing import DurableHost
+
+INSTANCES = "/devhost/dashboard/instances/"
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with http.get(url) as response:
+        assert response.content_type == "text/html"
+        return response.status, await response.text()
+
+
+def _listed(page: str) -> list[str]:
+    return [html.unescape(found) for found in re.findall(r'<td><a href="[^"]+">([^<]+)</a></td>', page)]
+
+
+async def test_the_list_filters_by_status_and_prefix(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    tag = uuid.uuid4().hex[:8]
+    done = await host.start("sequence", None, instance_id=f"{tag}-done")
+    failed = await host.start("fails", None, instance_id=f"{tag}-failed")
+    await host.wait(done)
+    await host.wait(failed)
+
+    _, everything = await _get(http, f"{host.base_url}{INSTANCES}?prefix={tag}")
+    status, only_failed = await _get(http, f"{host.base_url}{INSTANCES}?prefix={tag}&status=Failed")
+
+    assert sorted(_listed(everything)) == [done, failed]
+    assert status == 200 and _listed(only_failed) == [failed]
+    assert 'value="Failed" checked' in only_failed  # the view is in the URL, and the form says so
+
+
+async def test_the_list_pages_on_with_the_continuation_token(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    tag = uuid.uuid4().hex[:8]
+    ids = [await host.start("echo_back", n, instance_id=f"{tag}-{n:02d}") for n in range(instances.PAGE_SIZE + 3)]
+    await host.settle()
+
+    seen: list[str] = []
+    url = f"{host.base_url}{INSTANCES}?prefix={tag}"
+    while url:
+        _, page = await _get(http, url)
+        seen += _listed(page)
+        following = re.search(r'<a class="button" href="([^"]+)" rel="next">', page)
+        url = f"{host.base_url}{html.unescape(following.group(1))}" if following else ""
+    assert sorted(seen) == sorted(ids)
+
+
+async def test_a_failed_instance_shows_its_failure_first(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    failed = await host.start("fails", None)
+    await host.wait(failed)
+
+    status, page = await _get(http, f"{host.base_url}{INSTANCES}{failed}")
+
+    assert status == 200
+    assert page.index('id="failure-heading"') < page.index('id="status-heading"')
+    assert "orchestrator gave up" in html.unescape(page)
+
+
+async def test_a_chains_timeline_has_a_bar_per_activity_and_a_fan_outs_bars_overlap(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    chain = await host.start("sequence", None)
+    fan_out = await host.start("fan_out", 5)
+    await host.wait(chain)
+    await host.wait(fan_out)
+
+    _, chain_page = await _get(http, f"{host.base_url}{INSTANCES}{chain}")
+    _, fan_page = await _get(http, f"{host.base_url}{INSTANCES}{fan_out}")
+
+    chain_lanes = re.findall(r'data-kind="activity"[^>]*data-lane="(\d+)"', chain_page)
+    fan_lanes = re.findall(r'data-kind="activity"[^>]*data-lane="(\d+)"', fan_page)
+    assert len(chain_lanes) == chain_page.count("<td>TaskScheduled</td>") > 1 and set(chain_lanes) == {"0"}
+    assert len(fan_lanes) == 5 and len(set(fan_lanes)) == 5
+
+
+async def test_an_unknown_instance_or_status_is_a_page_saying_so(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    status, page = await _get(http, f"{host.base_url}{INSTANCES}no-such-instance")
+    assert status == 404 and "No instance with ID &#39;no-such-instance&#39; found." in page
+
+    status, page = await _get(http, f"{host.base_url}{INSTANCES}?status=completed")
+    assert status == 400 and "Unknown runtime status &#39;completed&#39;" in page
