@@ -22,11 +22,11 @@ from ..http.keys import ENGINE, MANAGEMENT
 from ..protocol import OrchestrationStatus
 from ..protocol.events import event_type_name
 from ..stores.base import InstanceQuery
-from .render import DASHBOARD_PATH, render
+from . import actions
+from .render import INSTANCES_PATH, render
 from .timeline import build_timeline
 from .timeline_svg import render_svg
 
-INSTANCES_PATH = f"{DASHBOARD_PATH}/instances"
 PAGE_SIZE = 50
 # What a preview cell shows of an input or output before it is cut.
 _PREVIEW_CHARS = 80
@@ -36,6 +36,7 @@ _STATUSES = {status.api_name: status for status in OrchestrationStatus}
 def add_routes(dashboard: web.Application) -> None:
     dashboard.router.add_get("/instances/", instance_list)
     dashboard.router.add_get("/instances/{instance_id}", instance_page)
+    actions.add_routes(dashboard, instance_page)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ async def instance_list(request: web.Request) -> web.Response:
         return render(
             request, "instances.html", status=400, problem=error.message,
             filters=Filters((), "", None), statuses=list(_STATUSES), instances=[], next_url=None, preview=preview,
+            done=None,
         )  # fmt: skip
     instances, token = await request.config_dict[MANAGEMENT].list(
         filters.query(), top=PAGE_SIZE, continuation=filters.page
@@ -110,14 +112,16 @@ async def instance_list(request: web.Request) -> web.Response:
         instances=instances,
         next_url=filters.url(token) if token else None,
         preview=preview,
+        done=request.query.get("done"),
     )
 
 
-async def instance_page(request: web.Request) -> web.Response:
-    """Status, the timeline of the current execution, and its history."""
+async def instance_page(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+    """Status, the timeline of the current execution, its history, and the actions (a
+    refused one's reason as `problem`, with the status the HTTP API would answer)."""
     instance_id = request.match_info["instance_id"]
     management = request.config_dict[MANAGEMENT]
-    status = await management.status(instance_id)  # NotFound: the error page says so
+    instance = await management.status(instance_id)  # NotFound: the error page says so
     history = await management.history(instance_id)
     now = request.config_dict[ENGINE].clock.now()
     timeline = build_timeline(history, now=now)
@@ -125,8 +129,11 @@ async def instance_page(request: web.Request) -> web.Response:
     return render(
         request,
         "instance.html",
-        instance=status,
-        failure=status.output if status.runtime_status == "Failed" else None,
+        status=status,
+        problem=problem,
+        done=request.query.get("done"),
+        instance=instance,
+        failure=instance.output if instance.runtime_status == "Failed" else None,
         timeline=Markup(svg),  # built escaped by timeline_svg.py
         history=[
             HistoryRow(event_type_name(event["EventType"]), str(event.get("Timestamp") or ""), str(event.get("Name") or ""))

@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 DASHBOARD_PATH = "/devhost/dashboard"
+INSTANCES_PATH = f"{DASHBOARD_PATH}/instances"
 STATIC_PATH = "/devhost/static"
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -53,7 +54,7 @@ class NavItem:
 # The dashboard's sections, in the header of every page.
 NAV: list[NavItem] = [
     NavItem("Overview", f"{DASHBOARD_PATH}/", exact=True),
-    NavItem("Instances", f"{DASHBOARD_PATH}/instances/"),
+    NavItem("Instances", f"{INSTANCES_PATH}/"),
 ]
 
 

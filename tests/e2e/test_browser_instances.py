@@ -41,3 +41,31 @@ async def test_filter_by_failed_and_open_the_failure(browser: Browser, request: 
             assert "orchestrator gave up" in await page.locator("section.failure").inner_text()
             assert await page.locator("svg g[data-kind='activity']").count() == 1
             assert blocked == []
+
+
+async def test_raise_event_and_terminate_through_the_page(browser: Browser, request: pytest.FixtureRequest) -> None:
+    """The forms change the instance as the HTTP API then reports: one event raised by
+    the page reaches the orchestrator, then Terminate ends it."""
+    async with DurableHost(PROTOCOL_APP) as host:
+        waiting = await host.start("waits_for_events", None)
+        await host.wait_until(waiting, lambda s: s.runtime_status == "Running")
+        page, blocked = await new_page(browser)
+        async with screenshot_on_failure(page, request.node.nodeid):
+            await page.goto(f"{host.base_url}/devhost/dashboard/instances/{waiting}", timeout=PAGE_LIMIT_MS)
+            event = page.get_by_role("form", name="Raise event")
+            await event.get_by_label("Event name").fill("Go")
+            await event.get_by_label("JSON body").fill('{"n": 1}')
+            await event.get_by_label("Confirm: raise event").check()
+            await event.get_by_role("button", name="Raise event").click()
+            assert "Event 'Go' raised." in await page.get_by_role("status").inner_text()
+            await host.wait_until(waiting, lambda s: s.runtime_status == "Running")
+            terminate = page.get_by_role("form", name="Terminate")
+            await terminate.get_by_label("Reason").fill("done by hand")
+            await terminate.get_by_label("Confirm: terminate").check()
+            await terminate.get_by_role("button", name="Terminate").click()
+            await page.get_by_role("status").wait_for(timeout=PAGE_LIMIT_MS)
+            final = await host.wait(waiting)
+            assert final.runtime_status == "Terminated" and final.output == "done by hand"
+            raised = [e for e in await host.management.history(waiting) if e.get("Name") == "Go"]
+            assert len(raised) == 1
+            assert blocked == []

@@ -92,3 +92,43 @@ async def test_an_unknown_instance_or_status_is_a_page_saying_so(host: DurableHo
 
     status, page = await _get(http, f"{host.base_url}{INSTANCES}?status=completed")
     assert status == 400 and "Unknown runtime status &#39;completed&#39;" in page
+
+
+async def _act(http: aiohttp.ClientSession, host: DurableHost, instance_id: str, action: str, **form: str) -> tuple[int, str, str]:
+    """Posts an action's form as the page does (same origin); status, final URL, page."""
+    async with http.post(
+        f"{host.base_url}{INSTANCES}{instance_id}/{action}", data=form, headers={"Origin": host.base_url}
+    ) as response:
+        return response.status, str(response.url), await response.text()
+
+
+async def test_actions_steer_the_instance_as_the_api_then_reports(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    waiting = await host.start("waits_for_events", None)
+    await host.wait_until(waiting, lambda s: s.runtime_status == "Running")
+
+    status, url, page = await _act(http, host, waiting, "suspend", confirm="on", reason="looking")
+    assert status == 200 and "done=" in url and "Suspension requested." in page
+    await host.wait_until(waiting, lambda s: s.runtime_status == "Suspended")  # the command is a message
+    await _act(http, host, waiting, "resume", confirm="on")
+    await host.wait_until(waiting, lambda s: s.runtime_status == "Running")
+    await _act(http, host, waiting, "terminate", confirm="on", reason="enough")
+    final = await host.wait(waiting)
+    assert final.runtime_status == "Terminated" and final.output == "enough"
+
+    status, _, page = await _act(http, host, waiting, "purge", confirm="on")
+    assert status == 200 and "purged." in html.unescape(page)
+    status, _ = await _get(http, f"{host.base_url}{INSTANCES}{waiting}")
+    assert status == 404
+
+
+async def test_a_refused_action_says_why_in_place(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    done = await host.start("sequence", None)
+    await host.wait(done)
+
+    status, _, page = await _act(http, host, done, "terminate", reason="too late")
+    assert status == 400 and "Tick the confirmation box to go ahead." in page
+    status, _, page = await _act(http, host, done, "raise-event", confirm="on", event_name="x", event_data="{")
+    assert status == 400 and "Invalid JSON content" in page
+    status, _, page = await _act(http, host, done, "resume", confirm="on")
+    assert status in (409, 410) and 'role="alert"' in page
+    assert (await host.status(done)).runtime_status == "Completed"
