@@ -26,7 +26,6 @@ from typing import Any, AsyncIterator, Callable, Optional, Union
 
 import pytest
 import pytest_asyncio
-from azure.functions._durable_functions import df_dumps
 
 from .config import load_config
 from .engine.dispatcher import Engine
@@ -35,6 +34,7 @@ from .engine.statuses import InstanceStatus
 from .errors import HostStopped, NotFound
 from .host import Host
 from .protocol import EventType
+from .protocol.client import client_encoded
 from .stores.base import InstanceRecord
 
 __all__ = ["DurableHost", "durable_host"]
@@ -108,14 +108,14 @@ class DurableHost:
     async def start(self, name: str, input: Any = None, *, instance_id: Optional[str] = None) -> str:
         """Starts an orchestration as `client.start_new(name, instance_id, input)` would."""
         return await self.management.start(
-            name, instance_id=instance_id, input_json=_client_encoded(input)
+            name, instance_id=instance_id, input_json=client_encoded(input)
         )
 
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         await self.management.raise_event(instance_id, name, json.dumps(data))
 
     async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
-        await self.management.signal_entity(name, key, operation, _client_encoded(input))
+        await self.management.signal_entity(name, key, operation, client_encoded(input))
 
     async def read_entity(self, name: str, key: str) -> Any:
         """The entity's state after queued work settled; LookupError if it does not exist."""
@@ -189,11 +189,6 @@ class DurableHost:
         return (
             f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"
         )
-
-
-def _client_encoded(value: Any) -> Optional[str]:
-    """The SDK client posts `df_dumps(value)` as a JSON string (docs/protocol.md I.1)."""
-    return None if value is None else json.dumps(df_dumps(value))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

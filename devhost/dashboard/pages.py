@@ -27,7 +27,7 @@ from ..http.keys import ENGINE, FUNCTION_ROUTES, MANAGEMENT, ROUTE_PREFIX, STORA
 from ..http.urls import WEBHOOK_PATH
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery
-from . import instances
+from . import entities, instances
 from .render import DASHBOARD_PATH, STATIC, STATIC_PATH, error_page, render
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def add_routes(app: web.Application) -> None:
     dashboard = web.Application(middlewares=[_pages_for_errors])
     dashboard.router.add_get("/", overview)
     instances.add_routes(dashboard)
+    entities.add_routes(dashboard)
     app.add_subapp(DASHBOARD_PATH, dashboard)
 
 

@@ -55,6 +55,8 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Overview", f"{DASHBOARD_PATH}/", exact=True),
     NavItem("Instances", f"{INSTANCES_PATH}/"),
+    NavItem("Entities", f"{DASHBOARD_PATH}/entities/"),
+    NavItem("Clock", f"{DASHBOARD_PATH}/clock", exact=True),
 ]
 
 

@@ -132,3 +132,15 @@ async def test_a_refused_action_says_why_in_place(host: DurableHost, http: aioht
     status, _, page = await _act(http, host, done, "resume", confirm="on")
     assert status in (409, 410) and 'role="alert"' in page
     assert (await host.status(done)).runtime_status == "Completed"
+
+
+async def test_bad_entity_and_clock_forms_say_why(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    headers = {"Origin": host.base_url}
+    async with http.post(f"{host.base_url}/devhost/dashboard/entities/signal", data={"entity": "Tally", "key": "k", "operation": "add", "input": "{"}, headers=headers) as response:
+        assert response.status == 400 and "Invalid JSON content" in await response.text()
+    async with http.post(f"{host.base_url}/devhost/dashboard/entities/signal", data={"entity": "Nope", "key": "k"}, headers=headers) as response:
+        assert response.status in (400, 404) and 'role="alert"' in await response.text()
+    async with http.post(f"{host.base_url}/devhost/dashboard/clock", data={"count": "-1", "unit": "hours"}, headers=headers) as response:
+        assert response.status == 400 and "whole number of minutes, hours, days" in await response.text()
+    async with http.post(f"{host.base_url}/devhost/dashboard/clock", data={"count": "1", "unit": "weeks"}, headers=headers) as response:
+        assert response.status == 400

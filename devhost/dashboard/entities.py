@@ -1,0 +1,109 @@
+"""`/devhost/dashboard/entities/`: the entities that exist, a page at a time (optionally
+one entity name), with their state; signal an operation, or delete one's state (a purge
+of its `@name@key` instance, as the HTTP API's purge does). And `/devhost/dashboard/clock`:
+the host's time, and with `--virtual-clock` a form that moves it, firing what falls due.
+
+Everything goes through `Management` and `Engine.advance`, as the HTTP API does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Optional
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from ..errors import BadRequest, DevhostError
+from ..http.keys import ENGINE, MANAGEMENT
+from ..http.queries import json_value
+from ..protocol import entity_instance_id
+from ..protocol.client import client_encoded
+from .render import DASHBOARD_PATH, render
+
+ENTITIES_PATH = f"{DASHBOARD_PATH}/entities"
+CLOCK_PATH = f"{DASHBOARD_PATH}/clock"
+PAGE_SIZE = 50
+_UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
+# A century: far beyond any timer, well inside what datetime holds (as `/devhost/clock/advance`).
+_MOST_DAYS = 100 * 365
+
+
+def add_routes(dashboard: web.Application) -> None:
+    dashboard.router.add_get("/entities/", entity_list)
+    dashboard.router.add_post("/entities/signal", signal)
+    dashboard.router.add_post("/entities/delete", delete)
+    dashboard.router.add_get("/clock", clock)
+    dashboard.router.add_post("/clock", advance)
+
+
+async def entity_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+    name = request.query.get("name", "").strip() or None
+    entities, token = await request.config_dict[MANAGEMENT].entities(
+        name=name, top=PAGE_SIZE, continuation=request.query.get("page") or None
+    )
+    pairs = [("name", name)] if name else []
+    next_url = f"{ENTITIES_PATH}/?{urlencode([*pairs, ('page', token)])}" if token else None
+    return render(
+        request, "entities.html", status=status, entities=entities, name=name or "", next_url=next_url,
+        problem=problem, done=request.query.get("done"),
+    )  # fmt: skip
+
+
+def _done(text: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{ENTITIES_PATH}/?{urlencode({'done': text})}")
+
+
+async def signal(request: web.Request) -> web.StreamResponse:
+    """Signals `operation` with a JSON input (empty: none), encoded as the SDK client
+    encodes it, so the entity's `get_input()` gets the value typed (the HTTP API's raw
+    JSON body would not survive SDK 1.7's double decode: README)."""
+    form = await request.post()
+    name, key, operation = (str(form.get(field, "")).strip() for field in ("entity", "key", "operation"))
+    body = str(form.get("input", "")).strip()
+    try:
+        if not name or not key:
+            raise BadRequest("An entity needs a name and a key.")
+        value = json_value(body.encode()) if body else None
+        await request.config_dict[MANAGEMENT].signal_entity(name, key, operation, client_encoded(value))
+    except DevhostError as error:
+        return await entity_list(request, problem=f"Signal: {error.message}", status=error.status)
+    raise _done(f"Signalled '{operation}' to {name}@{key}.")
+
+
+async def delete(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name, key = (str(form.get(field, "")) for field in ("entity", "key"))
+    try:
+        if form.get("confirm") != "on":
+            raise BadRequest("Tick the confirmation box to go ahead.")
+        await request.config_dict[MANAGEMENT].purge(entity_instance_id(name, key))
+    except DevhostError as error:
+        return await entity_list(request, problem=f"Delete: {error.message}", status=error.status)
+    raise _done(f"Deleted the state of {name}@{key}.")
+
+
+async def clock(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+    engine = request.config_dict[ENGINE]
+    return render(
+        request, "clock.html", status=status, now=engine.clock.now(), virtual=engine.clock.is_virtual,
+        units=list(_UNITS), problem=problem, done=request.query.get("done"),
+    )  # fmt: skip
+
+
+async def advance(request: web.Request) -> web.StreamResponse:
+    """Moves a virtual clock by a count of minutes, hours or days; due timers and
+    schedules fire on the way and the answer comes once their work settled."""
+    form = await request.post()
+    try:
+        unit = _UNITS.get(str(form.get("unit", "")))
+        try:
+            count = int(str(form.get("count", "")))
+        except ValueError:
+            count = -1
+        if unit is None or count < 0 or count * unit > timedelta(days=_MOST_DAYS):
+            raise BadRequest(f"Move the clock by a whole number of {', '.join(_UNITS)}, at most {_MOST_DAYS} days.")
+        moment = await request.config_dict[ENGINE].advance(count * unit)
+    except DevhostError as error:
+        return await clock(request, problem=error.message, status=error.status)
+    raise web.HTTPSeeOther(f"{CLOCK_PATH}?{urlencode({'done': f'The clock moved to {moment:%Y-%m-%d %H:%M:%S} UTC.'})}")

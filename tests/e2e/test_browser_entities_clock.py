@@ -1,0 +1,63 @@
+"""In a real browser: an entity signalled from the dashboard shows its state, and its
+state can be deleted; moving the virtual clock from the dashboard fires a durable timer.
+No request leaves loopback."""
+
+from __future__ import annotations
+
+import uuid
+from typing import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser
+
+from devhost.testing import DurableHost
+from tests.support.apps import PROTOCOL_APP
+from tests.support.browser import PAGE_LIMIT_MS, chromium, new_page, screenshot_on_failure
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def test_signal_an_entity_see_its_state_and_delete_it(browser: Browser, request: pytest.FixtureRequest) -> None:
+    key = f"k{uuid.uuid4().hex[:6]}"
+    async with DurableHost(PROTOCOL_APP) as host:
+        page, blocked = await new_page(browser)
+        async with screenshot_on_failure(page, request.node.nodeid):
+            await page.goto(f"{host.base_url}/devhost/dashboard/entities/", timeout=PAGE_LIMIT_MS)
+            form = page.get_by_role("form", name="Signal")
+            await form.get_by_label("Entity name").fill("Tally")
+            await form.get_by_label("Key").fill(key)
+            await form.get_by_label("Operation").fill("add")
+            await form.get_by_label("JSON input").fill("5")
+            await form.get_by_role("button", name="Signal").click()
+            assert f"Signalled 'add' to Tally@{key}." in await page.get_by_role("status").inner_text()
+            assert await host.read_entity("Tally", key) == 5
+            await page.goto(f"{host.base_url}/devhost/dashboard/entities/?name=Tally", timeout=PAGE_LIMIT_MS)
+            row = page.locator("table.entities tbody tr", has_text=key)
+            assert await row.locator("code.state").inner_text() == "5"
+            await row.get_by_label("Confirm: delete").check()
+            await row.get_by_role("button", name="Delete").click()
+            assert "Deleted the state" in await page.get_by_role("status").inner_text()
+            with pytest.raises(LookupError):
+                await host.read_entity("Tally", key)
+            assert blocked == []
+
+
+async def test_advancing_the_virtual_clock_fires_a_timer(browser: Browser, request: pytest.FixtureRequest) -> None:
+    async with DurableHost(PROTOCOL_APP) as host:
+        sleeping = await host.start("sleeper", 2)
+        await host.wait_until(sleeping, lambda s: s.runtime_status == "Running")
+        page, blocked = await new_page(browser)
+        async with screenshot_on_failure(page, request.node.nodeid):
+            await page.goto(f"{host.base_url}/devhost/dashboard/clock", timeout=PAGE_LIMIT_MS)
+            form = page.get_by_role("form", name="Advance the clock")
+            await form.get_by_label("Move by").fill("3")
+            await form.get_by_label("Unit").select_option("hours")
+            await form.get_by_role("button", name="Advance").click()
+            assert "The clock moved to" in await page.get_by_role("status").inner_text()
+            assert (await host.status(sleeping)).runtime_status == "Completed"  # advance settles before answering
+            assert blocked == []
