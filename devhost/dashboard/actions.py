@@ -1,5 +1,5 @@
-"""Steering one instance from its page: raise an event, terminate, suspend, resume,
-rewind, restart, purge. Each is a form that posts here and goes through `Management`,
+"""Steering instances: from an instance's page raise an event, terminate, suspend,
+resume, rewind, restart, purge; from the list, start one. Each is a form that posts here and goes through `Management`,
 as the HTTP API's commands do, so the dashboard can do nothing the API could not.
 
 A form asks for its confirmation with a required checkbox (no script needed); the
@@ -20,6 +20,7 @@ from ..engine.management import Management
 from ..errors import BadRequest, DevhostError
 from ..http.keys import MANAGEMENT
 from ..http.queries import json_value
+from ..protocol.client import client_encoded
 from .render import INSTANCES_PATH
 
 Form = Mapping[str, str]  # a posted form's text fields (these forms have no file fields)
@@ -29,10 +30,16 @@ Action = Callable[[Management, str, Form], Awaitable[str]]
 Page = Callable[..., Awaitable[web.Response]]
 
 
-def add_routes(dashboard: web.Application, page: Page) -> None:
+def add_routes(dashboard: web.Application, page: Page, listing: Page) -> None:
+    """`page` renders an instance again with a refusal, `listing` the list (a start)."""
+
     async def act(request: web.Request) -> web.StreamResponse:
         return await _act(request, page)
 
+    async def start(request: web.Request) -> web.StreamResponse:
+        return await _start(request, listing)
+
+    dashboard.router.add_post("/instances/start", start)
     dashboard.router.add_post("/instances/{instance_id}/{action}", act)
 
 
@@ -102,3 +109,20 @@ async def _act(request: web.Request, page: Page) -> web.StreamResponse:
         label = action.replace("-", " ").capitalize()
         return await page(request, problem=f"{label}: {error.message}", status=error.status)
     raise web.HTTPSeeOther(target)
+
+
+async def _start(request: web.Request, listing: Page) -> web.StreamResponse:
+    """Starts an orchestrator with a JSON input (encoded as the SDK client encodes it, so
+    `get_input()` gets the value) and an optional instance id; then its page."""
+    posted = await request.post()
+    form = {key: value for key, value in posted.items() if isinstance(value, str)}
+    name, instance_id = form.get("orchestrator", "").strip(), form.get("instance_id", "").strip() or None
+    body = form.get("input", "").strip()
+    try:
+        value = json_value(body.encode()) if body else None
+        started = await request.config_dict[MANAGEMENT].start(
+            name, instance_id=instance_id, input_json=client_encoded(value)
+        )
+    except DevhostError as error:
+        return await listing(request, problem=f"Start: {error.message}", status=error.status)
+    raise web.HTTPSeeOther(instance_url(started, f"Started {name}."))

@@ -21,6 +21,7 @@ from ..errors import BadRequest
 from ..http.keys import ENGINE, MANAGEMENT
 from ..protocol import OrchestrationStatus
 from ..protocol.events import event_type_name
+from ..engine.statuses import InstanceStatus
 from ..stores.base import InstanceQuery
 from . import actions
 from .render import INSTANCES_PATH, render
@@ -36,7 +37,7 @@ _STATUSES = {status.api_name: status for status in OrchestrationStatus}
 def add_routes(dashboard: web.Application) -> None:
     dashboard.router.add_get("/instances/", instance_list)
     dashboard.router.add_get("/instances/{instance_id}", instance_page)
-    actions.add_routes(dashboard, instance_page)
+    actions.add_routes(dashboard, instance_page, instance_list)
 
 
 @dataclass(frozen=True)
@@ -90,29 +91,31 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-async def instance_list(request: web.Request) -> web.Response:
-    """One page of instances; a bad filter is said inline above an empty table."""
+async def instance_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+    """One page of instances and the form that starts one; a bad filter (or a refused
+    start, as `problem`) is said inline."""
+    instances: list[InstanceStatus] = []
+    token: Optional[str] = None
     try:
         filters = Filters.of(request)
-    except BadRequest as error:
-        return render(
-            request, "instances.html", status=400, problem=error.message,
-            filters=Filters((), "", None), statuses=list(_STATUSES), instances=[], next_url=None, preview=preview,
-            done=None,
-        )  # fmt: skip
-    instances, token = await request.config_dict[MANAGEMENT].list(
-        filters.query(), top=PAGE_SIZE, continuation=filters.page
-    )
+    except BadRequest as error:  # an empty table under the reason
+        filters, problem, status = Filters((), "", None), error.message, 400
+    else:
+        instances, token = await request.config_dict[MANAGEMENT].list(
+            filters.query(), top=PAGE_SIZE, continuation=filters.page
+        )
     return render(
         request,
         "instances.html",
-        problem=None,
+        status=status,
+        problem=problem,
         filters=filters,
         statuses=list(_STATUSES),
         instances=instances,
         next_url=filters.url(token) if token else None,
         preview=preview,
         done=request.query.get("done"),
+        orchestrators=sorted(info.durable_name for info in request.config_dict[ENGINE].index.orchestrators.values()),
     )
 
 

@@ -144,3 +144,13 @@ async def test_bad_entity_and_clock_forms_say_why(host: DurableHost, http: aioht
         assert response.status == 400 and "whole number of minutes, hours, days" in await response.text()
     async with http.post(f"{host.base_url}/devhost/dashboard/clock", data={"count": "1", "unit": "weeks"}, headers=headers) as response:
         assert response.status == 400
+
+
+async def test_start_an_instance_with_a_json_input(host: DurableHost, http: aiohttp.ClientSession) -> None:
+    instance_id = f"started-{uuid.uuid4().hex[:8]}"
+    form = {"orchestrator": "echo_back", "instance_id": instance_id, "input": '{"a": [1, 2]}'}
+    async with http.post(f"{host.base_url}{INSTANCES}start", data=form, headers={"Origin": host.base_url}) as response:
+        assert response.status == 200 and str(response.url).endswith(f"/instances/{instance_id}?done=Started+echo_back.")
+    assert (await host.wait(instance_id)).output == {"a": [1, 2]}  # the value, as from the SDK client
+    async with http.post(f"{host.base_url}{INSTANCES}start", data={**form, "input": "[1,"}, headers={"Origin": host.base_url}) as response:
+        assert response.status == 400 and "Start: Invalid JSON content" in await response.text()
