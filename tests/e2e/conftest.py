@@ -1,5 +1,6 @@
 """Hosts for the end-to-end tests, in-process on loopback, on both stores: memory, and
-Azure Storage in the session's Azurite (a fresh task hub per test)."""
+Azure Storage in the session's Azurite (a fresh task hub per test); and the browser for
+the dashboard's tests."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 import pytest_asyncio
+from playwright.async_api import Browser
 
 from devhost.testing import DurableHost
 from tests.support.apps import PROTOCOL_APP
+from tests.support.browser import chromium
 
 FUNCTION_APP = Path(__file__).resolve().parents[2]
 
@@ -48,3 +51,11 @@ async def app_host(storage_connection: str, store_options: dict[str, Any]) -> As
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium through Playwright, for the dashboard's browser tests (the
+    guard's tests map more names to loopback and bring their own)."""
+    async with chromium() as launched:
+        yield launched

@@ -4,21 +4,13 @@ request leaves loopback on the way."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser
 
 from devhost.testing import DurableHost
 from tests.support.apps import PROTOCOL_APP
-from tests.support.browser import PAGE_LIMIT_MS, chromium, new_page, screenshot_on_failure
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
+from tests.support.browser import PAGE_LIMIT_MS, new_page, screenshot_on_failure
 
 
 async def test_filter_by_failed_and_open_the_failure(browser: Browser, request: pytest.FixtureRequest) -> None:

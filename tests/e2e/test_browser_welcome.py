@@ -4,25 +4,17 @@ leaves loopback on the way."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser
 
 from devhost.testing import DurableHost
 from tests.support.apps import PROTOCOL_APP
-from tests.support.browser import PAGE_LIMIT_MS, chromium, new_page, screenshot_on_failure
+from tests.support.browser import PAGE_LIMIT_MS, new_page, screenshot_on_failure
 
 # More Tab presses than the page has stops before its dashboard link (skip link,
 # brand, nav): a bound for a page that lost the link, not an expectation.
 MOST_TABS = 10
-
-
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 async def test_tab_to_the_dashboard_link_and_enter_opens_the_overview(
