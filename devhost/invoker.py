@@ -299,15 +299,20 @@ class Invoker:
         invocation like an exception. Raises what either raised (logged here). Binding
         expressions read the route values, `{query.x}`, `{headers.x}` and the properties
         of a JSON body (WebJobs `HttpTriggerAttributeBindingProvider`)."""
+        plan = self._plans[info]
+        data = self._http_binding_data(request) if plan.uses_storage else BindingData({}, self._clock.now())
+        return await self._call(info, _HTTP_REASON, lambda: request, data, encode)
+
+    def _http_binding_data(self, request: func.HttpRequest) -> BindingData:
+        """What the expressions of an HTTP function's storage bindings read; made only
+        for a function that has such bindings, not on every request."""
         values: dict[str, Any] = {
             **request.route_params,
             "query": dict(request.params),
             "headers": {key.lower(): value for key, value in request.headers.items()},
         }
         body = request.get_body()
-        payload = body.decode("utf-8", "replace") if body else None
-        data = BindingData(values, self._clock.now(), payload)
-        return await self._call(info, _HTTP_REASON, lambda: request, data, encode)
+        return BindingData(values, self._clock.now(), body.decode("utf-8", "replace") if body else None)
 
 
 def _activity_result(result: Any) -> str:

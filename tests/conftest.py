@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
+import pytest_asyncio
 
 from devhost.azurite import AzuriteProcess
 
@@ -26,3 +28,10 @@ def storage_connection(azurite: AzuriteProcess, monkeypatch: pytest.MonkeyPatch)
     """Points `AzureWebJobsStorage` at the session's Azurite, as the app reads it."""
     monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
     return azurite.connection_string
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session for real HTTP against the hosts under test."""
+    async with aiohttp.ClientSession() as session:
+        yield session

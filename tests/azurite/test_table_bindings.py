@@ -30,12 +30,6 @@ async def host(storage_connection: str) -> AsyncIterator[DurableHost]:
 
 
 @pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest_asyncio.fixture
 async def tables(storage_connection: str) -> AsyncIterator[TableServiceClient]:
     """The official SDK on the same account, to seed and inspect what the app wrote."""
     async with TableServiceClient.from_connection_string(storage_connection) as service:

@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser
@@ -45,12 +44,6 @@ async def app_host(storage_connection: str, store_options: dict[str, Any]) -> As
     """This project's function app, its blobs in the session's Azurite."""
     async with DurableHost(FUNCTION_APP, **store_options) as durable_host:
         yield durable_host
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest_asyncio.fixture
