@@ -1,37 +1,38 @@
-"""`/devhost/dashboard/instances/`: the instances of the hub, a page at a time, and one
-instance with its timeline and history.
+"""`/devhost/dashboard/instances/{id}`: one instance, with its timeline and history.
 
-Both read through `Management`, as the HTTP API does: the list is one page of the
-store's query (the continuation token in the URL pages on, so a link reproduces the
-view and no refresh scans the hub), filtered by status and id prefix in the query
-string; the instance page draws `timeline.py`'s bars with `timeline_svg.py`.
+Read through `Management`, as the HTTP API reads: the status, then the current
+execution's history with its ids (which `timeline.py` pairs into bars and
+`timeline_svg.py` draws). Earlier executions of an instance that continued as new are
+not in storage; those this host saw end are one link away (`?execution=`). The history
+table filters by event type in the query string, so a link reproduces the view. The
+list of instances is `listing.py`.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Optional
-from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
 
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..http.keys import ENGINE, MANAGEMENT
-from ..protocol import OrchestrationStatus
+from ..protocol import Event, EventType
 from ..protocol.events import event_type_name
-from ..engine.statuses import InstanceStatus
-from ..stores.base import InstanceQuery
+from ..engine.statuses import parse_stored
 from . import actions
-from .render import INSTANCES_PATH, render
+from .listing import instance_list, refresh_of, REFRESH_CHOICES
+from .render import render
 from .timeline import build_timeline
 from .timeline_svg import render_svg
 
-PAGE_SIZE = 50
-# What a preview cell shows of an input or output before it is cut.
-_PREVIEW_CHARS = 80
-_STATUSES = {status.api_name: status for status in OrchestrationStatus}
+# Fields every row shows in its own columns, or that say nothing to a person.
+_ROW_FIELDS = frozenset({"EventType", "Timestamp", "Name", "EventId", "IsPlayed"})
+# Fields holding stored JSON texts, shown parsed.
+_JSON_FIELDS = frozenset({"Input", "Result", "Details"})
 
 
 def add_routes(dashboard: web.Application) -> None:
@@ -41,94 +42,107 @@ def add_routes(dashboard: web.Application) -> None:
 
 
 @dataclass(frozen=True)
-class Filters:
-    """The list's filters as the query string carries them."""
-
-    statuses: tuple[str, ...]
-    prefix: str
-    page: Optional[str]
-
-    @classmethod
-    def of(cls, request: web.Request) -> "Filters":
-        statuses = tuple(request.query.getall("status", []))
-        unknown = [name for name in statuses if name not in _STATUSES]
-        if unknown:
-            raise BadRequest(f"Unknown runtime status {unknown[0]!r}: choose among {', '.join(_STATUSES)}.")
-        return cls(statuses, request.query.get("prefix", "").strip(), request.query.get("page") or None)
-
-    def query(self) -> InstanceQuery:
-        return InstanceQuery(
-            statuses=frozenset(_STATUSES[name] for name in self.statuses) or None,
-            instance_id_prefix=self.prefix or None,
-        )
-
-    def url(self, page: Optional[str]) -> str:
-        """This view's URL on another page."""
-        pairs = [("status", name) for name in self.statuses]
-        if self.prefix:
-            pairs.append(("prefix", self.prefix))
-        if page:
-            pairs.append(("page", page))
-        return f"{INSTANCES_PATH}/" + (f"?{urlencode(pairs)}" if pairs else "")
-
-
-@dataclass(frozen=True)
 class HistoryRow:
+    """One history event: its columns, and the rest of its fields to expand."""
+
+    index: int
+    event_id: Optional[int]
     event_type: str
     timestamp: str
     name: str
+    details: Optional[str]
+
+    @classmethod
+    def of(cls, index: int, event: Event) -> "HistoryRow":
+        rest = {
+            key: parse_stored(value) if key in _JSON_FIELDS and isinstance(value, str) else value
+            for key, value in event.items()
+            if key not in _ROW_FIELDS and value is not None
+        }
+        event_id = event.get("EventId")
+        return cls(
+            index=index,
+            event_id=event_id if isinstance(event_id, int) and event_id >= 0 else None,
+            event_type=event_type_name(event["EventType"]),
+            timestamp=str(event.get("Timestamp") or ""),
+            name=str(event.get("Name") or ""),
+            details=pretty(rest) if rest else None,
+        )
 
 
-def preview(value: Any) -> str:
-    """A value's JSON, cut to one short line for a table cell."""
-    if value is None:
-        return ""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _PREVIEW_CHARS else text[: _PREVIEW_CHARS - 1] + "…"
+@dataclass(frozen=True)
+class Relative:
+    """Another instance this one knows of: its parent, or a sub-orchestration it started."""
+
+    instance_id: str
+    name: str
 
 
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-async def instance_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
-    """One page of instances and the form that starts one; a bad filter (or a refused
-    start, as `problem`) is said inline."""
-    instances: list[InstanceStatus] = []
-    token: Optional[str] = None
-    try:
-        filters = Filters.of(request)
-    except BadRequest as error:  # an empty table under the reason
-        filters, problem, status = Filters((), "", None), error.message, 400
-    else:
-        instances, token = await request.config_dict[MANAGEMENT].list(
-            filters.query(), top=PAGE_SIZE, continuation=filters.page
-        )
-    return render(
-        request,
-        "instances.html",
-        status=status,
-        problem=problem,
-        filters=filters,
-        statuses=list(_STATUSES),
-        instances=instances,
-        next_url=filters.url(token) if token else None,
-        preview=preview,
-        done=request.query.get("done"),
-        orchestrators=sorted(info.durable_name for info in request.config_dict[ENGINE].index.orchestrators.values()),
-    )
+def parent_of(history: list[Event]) -> Optional[Relative]:
+    for event in history:
+        if event["EventType"] == EventType.EXECUTION_STARTED and event.get("ParentInstance"):
+            parent = event["ParentInstance"]
+            return Relative(parent["OrchestrationInstance"]["InstanceId"], str(parent.get("Name") or ""))
+    return None
+
+
+def execution_of(history: list[Event]) -> Optional[str]:
+    for event in history:
+        if event["EventType"] == EventType.EXECUTION_STARTED:
+            return str(event["OrchestrationInstance"]["ExecutionId"])
+    return None
+
+
+def children_of(history: list[Event]) -> list[Relative]:
+    return [
+        Relative(str(event["InstanceId"]), str(event.get("Name") or ""))
+        for event in history
+        if event["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED
+    ]
+
+
+def _event_filter(request: web.Request) -> tuple[str, ...]:
+    chosen = tuple(request.query.getall("event", []))
+    known = {event_type_name(kind) for kind in EventType}
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise BadRequest(f"Unknown event type {unknown[0]!r}: choose among {', '.join(sorted(known))}.")
+    return chosen
 
 
 async def instance_page(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
-    """Status, the timeline of the current execution, its history, and the actions (a
-    refused one's reason as `problem`, with the status the HTTP API would answer)."""
+    """Status, the timeline of the execution shown (the current one unless `execution`
+    names an earlier one), its history, and the actions (a refused one's reason as
+    `problem`, with the status the HTTP API would answer)."""
     instance_id = request.match_info["instance_id"]
     management = request.config_dict[MANAGEMENT]
     instance = await management.status(instance_id)  # NotFound: the error page says so
     history = await management.history(instance_id)
+    earlier = management.earlier_executions(instance_id)
+    current_execution = execution_of(history)
+    shown_execution = request.query.get("execution")
+    chosen: tuple[str, ...] = ()
+    refresh = 0
+    try:
+        chosen, refresh = _event_filter(request), refresh_of(request)
+        if shown_execution:
+            found = next((e for e in earlier if e.execution_id == shown_execution), None)
+            if found is None:
+                raise NotFound(
+                    f"Execution {shown_execution!r} of this instance is not kept: only the current one is "
+                    "stored, and earlier ones only while the host that ran them keeps running."
+                )
+            history = found.history
+    except (BadRequest, NotFound) as error:
+        problem, status, shown_execution = error.message, error.status, None
     now = request.config_dict[ENGINE].clock.now()
     timeline = build_timeline(history, now=now)
     svg = render_svg(timeline.bars, start=timeline.start, end=timeline.end, markers=timeline.markers)
+    rows = [HistoryRow.of(n, event) for n, event in enumerate(history, start=1)]
     return render(
         request,
         "instance.html",
@@ -136,11 +150,17 @@ async def instance_page(request: web.Request, *, problem: Optional[str] = None, 
         problem=problem,
         done=request.query.get("done"),
         instance=instance,
-        failure=instance.output if instance.runtime_status == "Failed" else None,
+        failure=instance.output if instance.runtime_status == "Failed" and not shown_execution else None,
         timeline=Markup(svg),  # built escaped by timeline_svg.py
-        history=[
-            HistoryRow(event_type_name(event["EventType"]), str(event.get("Timestamp") or ""), str(event.get("Name") or ""))
-            for event in history
-        ],
+        event_counts=sorted(Counter(row.event_type for row in rows).items()),
+        chosen_events=chosen,
+        history=[row for row in rows if not chosen or row.event_type in chosen],
+        parent=parent_of(history),
+        children=children_of(history),
+        earlier=earlier,
+        current_execution=current_execution,
+        shown_execution=shown_execution,
+        refresh=refresh,
+        refresh_choices=REFRESH_CHOICES,
         pretty=pretty,
     )

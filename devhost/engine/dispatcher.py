@@ -28,6 +28,7 @@ from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
 from ..supervision import Supervisor
 from .host_failures import Failure, Rejections, host_failure, internal_error
+from .generations import EarlierExecutions
 from .lingering import Lingering
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
@@ -93,6 +94,7 @@ class Engine:
         # Commits storage refused, by instance (episodes) or work message (activities).
         self._rejections = Rejections()
         self.schedules: list[Scheduled] = []
+        self.earlier = EarlierExecutions()
 
     async def start(self) -> None:
         self._loops = Supervisor(self.store.unavailable_errors)
@@ -180,6 +182,7 @@ class Engine:
             return
         self._rejections.forget(item.instance_id)
         self._lingering.committed(item, checkpoint, seconds)
+        self.earlier.keep(item.instance_id, checkpoint.ended)
         for level, line in checkpoint.traces:
             logger.log(level, line)
         self._signal_commit()

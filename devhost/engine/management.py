@@ -27,7 +27,7 @@ from ..protocol import (
 )
 from ..ids import new_guid, new_hex
 from ..protocol.keys import is_control, storage_key_problem
-from ..stores.base import BoundedStore, InstanceQuery, InstanceRecord, Message
+from ..stores.base import BoundedStore, EndedExecution, InstanceQuery, InstanceRecord, Message
 from .dispatcher import Engine
 from .actions import ReplayFailure
 from .statuses import EntityStatus, InstanceStatus, entity_status, history_events
@@ -135,6 +135,11 @@ class Management:
         await self.record(instance_id)
         return await self._store.get_history(instance_id)
 
+    def earlier_executions(self, instance_id: str) -> list[EndedExecution]:
+        """The executions the instance continued as new from, as far as this host saw
+        them end (`generations.py`): storage keeps only the current one."""
+        return self._engine.earlier.of(instance_id)
+
     async def list(
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
     ) -> tuple[list[InstanceStatus], Optional[str]]:
@@ -221,6 +226,7 @@ class Management:
         """Any instance, whatever its status, entities too: ext's Azure Storage provider
         (`PurgeInstanceHistoryAsync`) checks nothing, so neither do we. Work still on its
         way to a purged instance is dropped."""
+        self._engine.earlier.forget(instance_id)
         return 1 if await self._store.purge(instance_id) else 0
 
     async def purge_by(self, query: InstanceQuery) -> int:
@@ -245,7 +251,7 @@ class Management:
                 break
         deleted = 0
         for instance_id in targets:
-            deleted += 1 if await self._store.purge(instance_id) else 0
+            deleted += await self.purge(instance_id)
         return deleted
 
     async def _orchestration_record(self, instance_id: str) -> Optional[InstanceRecord]:

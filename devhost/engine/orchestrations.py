@@ -27,7 +27,7 @@ from ..protocol import (
     parse_orchestrator_failure,
     parse_orchestrator_state,
 )
-from ..stores.base import Checkpoint, InstanceRecord, Message, WorkItem
+from ..stores.base import Checkpoint, EndedExecution, InstanceRecord, Message, WorkItem
 from . import traces
 from .delivery import (
     CONTROL_TYPES,
@@ -363,6 +363,7 @@ class _Episode:
         the new input, custom status kept, and the events of this batch that arrived after
         the decision carried over in their order (D.2)."""
         assert self.record is not None
+        self.checkpoint.ended.append(EndedExecution(self.record.execution_id, self.history + self.new_events))
         execution = uuid.uuid5(uuid.NAMESPACE_OID, f"{self.record.execution_id}:next").hex
         payload = replay.continue_as_new_input
         stored_input = None if payload is None else json.dumps(payload)

@@ -120,6 +120,14 @@ class WorkItem:
     token: Any = None
 
 
+@dataclass(frozen=True)
+class EndedExecution:
+    """An execution as it was when it continued as new."""
+
+    execution_id: str
+    history: list[Event]
+
+
 @dataclass
 class Checkpoint:
     """The result of an episode, committed as one unit.
@@ -142,6 +150,10 @@ class Checkpoint:
     # entity operation), as (logging level, text): logged once the checkpoint is
     # committed, so whoever reads one can read the new state.
     traces: list[tuple[int, str]] = field(default_factory=list)
+    # Executions this episode ended by continuing as new, with their whole history: not
+    # written (the new execution replaces the history, as DTFx writes it over the old
+    # rows), handed after the commit to the engine's `EarlierExecutions`.
+    ended: list["EndedExecution"] = field(default_factory=list)
 
     @property
     def changes_history(self) -> bool:
@@ -186,6 +198,8 @@ class InstanceQuery:
     created_to: Optional[datetime] = None
     statuses: Optional[frozenset[OrchestrationStatus]] = None
     instance_id_prefix: Optional[str] = None
+    # The orchestrator's name, exactly: the dashboard's filter (the HTTP API has none).
+    name: Optional[str] = None
     # True: only entities; False: only orchestrations; None: both (as ext's HTTP API lists).
     entities: Optional[bool] = False
 
@@ -199,6 +213,8 @@ class InstanceQuery:
         if self.statuses is not None and record.status not in self.statuses:
             return False
         if self.instance_id_prefix and not record.instance_id.startswith(self.instance_id_prefix):
+            return False
+        if self.name is not None and record.name != self.name:
             return False
         return True
 

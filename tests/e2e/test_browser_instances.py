@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from devhost.testing import DurableHost
 from tests.support.apps import PROTOCOL_APP
@@ -60,4 +60,46 @@ async def test_raise_event_and_terminate_through_the_page(browser: Browser, requ
             assert final.runtime_status == "Terminated" and final.output == "done by hand"
             raised = [e for e in await host.management.history(waiting) if e.get("Name") == "Go"]
             assert len(raised) == 1
+            assert blocked == []
+
+
+async def test_an_auto_refreshing_page_follows_the_instance(browser: Browser, request: pytest.FixtureRequest) -> None:
+    """With auto-refresh chosen on the page, events raised through the HTTP API show up
+    without a reload: the status turns Completed and the history gains the events."""
+    async with DurableHost(PROTOCOL_APP) as host:
+        waiting = await host.start("waits_for_events", None)
+        await host.wait_until(waiting, lambda s: s.runtime_status == "Running")
+        page, blocked = await new_page(browser)
+        async with screenshot_on_failure(page, request.node.nodeid):
+            await page.goto(f"{host.base_url}/devhost/dashboard/instances/{waiting}", timeout=PAGE_LIMIT_MS)
+            await page.get_by_label("Auto-refresh").select_option("2")
+            await page.get_by_role("button", name="Show").click()
+            await page.wait_for_url("**refresh=2**", timeout=PAGE_LIMIT_MS)
+            loaded = await page.evaluate("performance.timeOrigin")
+            for n in (1, 2):
+                await host.raise_event(waiting, "Go", n)
+            await host.wait(waiting)
+            badge = page.locator("#status-heading + dl .status")
+            await expect(badge).to_have_text("Completed", timeout=PAGE_LIMIT_MS)
+            await expect(page.locator("table.history td", has_text="EventRaised")).to_have_count(2)
+            assert await page.evaluate("performance.timeOrigin") == loaded  # the same page, not a reload
+            assert blocked == []
+
+
+async def test_sort_and_name_filter_from_the_table(browser: Browser, request: pytest.FixtureRequest) -> None:
+    async with DurableHost(PROTOCOL_APP) as host:
+        ids = [await host.start(name, None, instance_id=f"view-{n}") for n, name in enumerate(("sequence", "echo_back", "sequence"))]
+        await host.settle()
+        page, blocked = await new_page(browser)
+        async with screenshot_on_failure(page, request.node.nodeid):
+            await page.goto(f"{host.base_url}/devhost/dashboard/instances/", timeout=PAGE_LIMIT_MS)
+            await page.get_by_label("Orchestrator", exact=True).select_option("sequence")
+            await page.get_by_role("button", name="Filter").click()
+            await page.wait_for_url("**name=sequence**", timeout=PAGE_LIMIT_MS)
+            await page.get_by_role("link", name="Instance id").click()
+            await page.get_by_role("link", name="Instance id").click()  # again: descending
+            await page.wait_for_url("**order=desc**", timeout=PAGE_LIMIT_MS)
+            cells = page.locator("table.instances tbody tr td:first-child")
+            assert await cells.all_inner_texts() == [ids[2], ids[0]]
+            assert await page.locator("th[aria-sort='descending']").inner_text() == "Instance id ▼"
             assert blocked == []

@@ -12,7 +12,7 @@ import uuid
 
 import aiohttp
 
-from devhost.dashboard import instances
+from devhost.dashboard import listing
 from devhost.testing import DurableHost
 
 INSTANCES = "/devhost/dashboard/instances/"
@@ -45,7 +45,7 @@ async def test_the_list_filters_by_status_and_prefix(host: DurableHost, http: ai
 
 async def test_the_list_pages_on_with_the_continuation_token(host: DurableHost, http: aiohttp.ClientSession) -> None:
     tag = uuid.uuid4().hex[:8]
-    ids = [await host.start("echo_back", n, instance_id=f"{tag}-{n:02d}") for n in range(instances.PAGE_SIZE + 3)]
+    ids = [await host.start("echo_back", n, instance_id=f"{tag}-{n:02d}") for n in range(listing.PAGE_SIZE + 3)]
     await host.settle()
 
     seen: list[str] = []

@@ -146,6 +146,9 @@ class HubTables:
             prefix = escape_key(query.instance_id_prefix)
             clauses.append("PartitionKey ge @low and PartitionKey lt @high")
             parameters["low"], parameters["high"] = prefix, prefix + "\uffff"
+        if query.name is not None:
+            clauses.append("Name eq @name")
+            parameters["name"] = query.name
         if query.statuses:
             names = sorted(status.api_name for status in query.statuses)
             clauses.append("(" + " or ".join(f"RuntimeStatus eq '{n}'" for n in names) + ")")
