@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
-# The browser tests drive Debian's Chromium (no browser download: see tests/support/browser.py).
-CHROMIUM := /usr/bin/chromium
+# The browser tests drive a system Chromium (no browser download: see
+# tests/support/browser.py): Debian's, or another one named by CHROMIUM=/path.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup start test azurite bench clean
@@ -22,6 +24,7 @@ $(STAMP_NODE): package.json package-lock.json
 	@touch $@
 
 $(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "The browser tests need Chromium: install it (brew install --cask chromium, dnf install chromium, ...) and run make with CHROMIUM=/path/to/chromium." >&2; exit 1; }
 	@echo "Installing Debian's chromium (browser tests)..."
 	@log=$$(mktemp); { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium; } >$$log 2>&1 \

@@ -14,6 +14,7 @@ in `test-results/` at the repository's root.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +23,8 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Page, Response, Route, async_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's, unless CHROMIUM names another (the Makefile passes its own on).
+CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")
 
 # Where a failing test's screenshot goes (pytest-playwright's `--output` default).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -48,7 +50,7 @@ PAGE_LIMIT_MS = 30_000
 async def chromium(*, loopback_names: Sequence[str] = ()) -> AsyncIterator[Browser]:
     """Headless Chromium for the block; each of `loopback_names` resolves to 127.0.0.1."""
     if not CHROMIUM.exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium.")
+        raise RuntimeError(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium, or set CHROMIUM to a Chromium.")
     flags = list(_FLAGS)
     if loopback_names:
         flags.append("--host-resolver-rules=" + ", ".join(f"MAP {name} 127.0.0.1" for name in loopback_names))
