@@ -31,6 +31,8 @@ from .timeline_svg import render_svg
 
 # Fields every row shows in its own columns, or that say nothing to a person.
 _ROW_FIELDS = frozenset({"EventType", "Timestamp", "Name", "EventId", "IsPlayed"})
+# The timeline's axes, as `?axis=` names them.
+_AXES = ("time", "episodes")
 # Fields holding stored JSON texts, shown parsed.
 _JSON_FIELDS = frozenset({"Input", "Result", "Details"})
 
@@ -105,6 +107,15 @@ def children_of(history: list[Event]) -> list[Relative]:
     ]
 
 
+def _axis_of(request: web.Request) -> Optional[str]:
+    """`time` or `episodes` when the URL chooses the timeline's axis; None: the timeline
+    decides (`Timeline.by_time`)."""
+    axis = request.query.get("axis") or None
+    if axis not in (None, *_AXES):
+        raise BadRequest(f"The timeline is drawn by {' or '.join(_AXES)}, not {axis!r}.")
+    return axis
+
+
 def _event_filter(request: web.Request) -> tuple[str, ...]:
     chosen = tuple(request.query.getall("event", []))
     known = {event_type_name(kind) for kind in EventType}
@@ -127,8 +138,9 @@ async def instance_page(request: web.Request, *, problem: Optional[str] = None, 
     shown_execution = request.query.get("execution")
     chosen: tuple[str, ...] = ()
     refresh = 0
+    axis: Optional[str] = None
     try:
-        chosen, refresh = _event_filter(request), refresh_of(request)
+        chosen, refresh, axis = _event_filter(request), refresh_of(request), _axis_of(request)
         if shown_execution:
             found = next((e for e in earlier if e.execution_id == shown_execution), None)
             if found is None:
@@ -141,7 +153,14 @@ async def instance_page(request: web.Request, *, problem: Optional[str] = None, 
         problem, status, shown_execution = error.message, error.status, None
     now = request.config_dict[ENGINE].clock.now()
     timeline = build_timeline(history, now=now)
-    svg = render_svg(timeline.bars, start=timeline.start, end=timeline.end, markers=timeline.markers)
+    by_time = timeline.by_time if axis is None else axis == "time"
+    svg = render_svg(
+        timeline.bars,
+        start=timeline.start,
+        end=timeline.end,
+        markers=timeline.markers,
+        episodes=None if by_time else timeline.episodes,
+    )
     rows = [HistoryRow.of(n, event) for n, event in enumerate(history, start=1)]
     return render(
         request,
@@ -152,6 +171,8 @@ async def instance_page(request: web.Request, *, problem: Optional[str] = None, 
         instance=instance,
         failure=instance.output if instance.runtime_status == "Failed" and not shown_execution else None,
         timeline=Markup(svg),  # built escaped by timeline_svg.py
+        by_time=by_time,
+        axis_urls={name: str(request.rel_url.update_query(axis=name)) for name in _AXES},
         event_counts=sorted(Counter(row.event_type for row in rows).items()),
         chosen_events=chosen,
         history=[row for row in rows if not chosen or row.event_type in chosen],

@@ -76,6 +76,10 @@ class Bar:
     outcome: Outcome
     attempt: Optional[int] = None
     detail: Optional[str] = None
+    # The episodes (1 for the first, counted by OrchestratorStarted) the bar began and
+    # ended in: the axis that still tells work apart when a virtual clock stood still.
+    first_episode: int = 1
+    last_episode: int = 1
 
     @property
     def duration(self) -> timedelta:
@@ -91,6 +95,7 @@ class Marker:
     label: str
     at: datetime
     detail: Optional[str] = None
+    episode: int = 1
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,18 @@ class Timeline:
     markers: tuple[Marker, ...]
     start: datetime
     end: datetime
+    # Episodes of the history, plus one while the execution runs (work still open ends
+    # in the episode to come).
+    episodes: int = 1
+
+    @property
+    def by_time(self) -> bool:
+        """Whether time tells the work apart: not when most bars took no time at all, as
+        everything does between two moves of a virtual clock (the episodes then do)."""
+        if self.end <= self.start:
+            return False
+        instant = sum(1 for bar in self.bars if bar.end <= bar.start)
+        return instant * 2 < len(self.bars) or not self.bars
 
 
 def build_timeline(history: Sequence[Event], *, now: datetime) -> Timeline:
@@ -155,6 +172,7 @@ class _Reader:
         self._fired_timer: Optional[_Span] = None  # the last, which may be a retry's delay
         self._ended: Optional[_Point] = None
         self._terminated = False
+        self._episodes: list[int] = []  # the episode of each history index
         self._handlers: dict[int, Callable[[Event, _Point], None]] = {
             EventType.TASK_SCHEDULED: self._task_scheduled,
             EventType.SUB_ORCHESTRATION_INSTANCE_CREATED: self._sub_orchestration_created,
@@ -179,11 +197,15 @@ class _Reader:
     def read(self) -> Timeline:
         start: Optional[datetime] = None
         latest: Optional[datetime] = None
+        episode = 0
         for index, event in enumerate(self._history):
             kind, moment = event["EventType"], parse_timestamp(event["Timestamp"])
             if start is None or kind == EventType.EXECUTION_STARTED:
                 start = moment
             latest = max(moment, latest or moment)
+            if kind == EventType.ORCHESTRATOR_STARTED or episode == 0:
+                episode += 1
+            self._episodes.append(episode)
             if kind == EventType.ORCHESTRATOR_STARTED:
                 self._orchestrator_ran = False
             elif kind not in _HOST_ONLY:
@@ -194,16 +216,19 @@ class _Reader:
         start = start or self._now
         # A `now` behind the history (the caller read another clock) ends nothing early.
         end = self._ended or (max(self._now, latest or start), len(self._history))
+        # Work still open ends in the episode to come.
+        self._episodes.append(episode + (0 if self._ended else 1))
         self._add_pending_wait()
         for span in self._spans:
             if span.finish is None:
                 span.finish = end
                 span.outcome = Outcome.RUNNING if self._ended is None else Outcome.UNFINISHED
         return Timeline(
-            bars=_laid_out(self._spans),
+            bars=_laid_out(self._spans, self._episodes),
             markers=tuple(self._markers),
             start=start,
             end=end[0],
+            episodes=max(self._episodes[-1], 1),
         )
 
     # --- work scheduled -----------------------------------------------------------------
@@ -319,11 +344,13 @@ class _Reader:
             return  # a termination is followed by ExecutionCompleted (Terminated)
         status = OrchestrationStatus(event.get("OrchestrationStatus", OrchestrationStatus.COMPLETED))
         failure = event.get("FailureDetails") or {}
-        self._end(Marker(status.api_name, at[0], failure.get("ErrorMessage")), at)
+        self._end(Marker(status.api_name, at[0], failure.get("ErrorMessage"), self._episodes[at[1]]), at)
 
     def _execution_terminated(self, event: Event, at: _Point) -> None:
         self._terminated = True
-        self._end(Marker(OrchestrationStatus.TERMINATED.api_name, at[0], event.get("Input")), at)
+        self._end(
+            Marker(OrchestrationStatus.TERMINATED.api_name, at[0], event.get("Input"), self._episodes[at[1]]), at
+        )
 
     def _end(self, marker: Marker, at: _Point) -> None:
         self._markers.append(marker)
@@ -331,7 +358,7 @@ class _Reader:
 
     def _marker_of(self, label: str, field_name: str) -> Callable[[Event, _Point], None]:
         def handle(event: Event, at: _Point) -> None:
-            self._markers.append(Marker(label, at[0], event.get(field_name)))
+            self._markers.append(Marker(label, at[0], event.get(field_name), self._episodes[at[1]]))
 
         return handle
 
@@ -348,10 +375,11 @@ def _entity_failure(text: Any) -> Optional[str]:
     return str(parse_stored(response.get("result")) or "the operation failed")
 
 
-def _laid_out(spans: list[_Span]) -> tuple[Bar, ...]:
+def _laid_out(spans: list[_Span], episodes: list[int]) -> tuple[Bar, ...]:
     """Greedy interval partitioning, in start order: each bar takes the lowest lane free
     at its start (a lane whose last bar ended before it began), else a new one; this
-    uses as few lanes as the most work running at once."""
+    uses as few lanes as the most work running at once. `episodes` maps each history
+    index (and one past the end: work still open) to its episode."""
     ordered = sorted(spans, key=lambda span: span.begin)
     free: list[int] = []
     busy: list[tuple[_Point, int]] = []
@@ -372,6 +400,8 @@ def _laid_out(spans: list[_Span]) -> tuple[Bar, ...]:
                 outcome=span.outcome,
                 attempt=span.attempt,
                 detail=span.detail,
+                first_episode=episodes[span.begin[1]],
+                last_episode=max(episodes[span.finish[1]], episodes[span.begin[1]]),
             )
         )
     return tuple(bars)

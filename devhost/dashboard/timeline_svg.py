@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Optional, Sequence
@@ -81,17 +82,19 @@ def render_svg(
     start: datetime,
     end: datetime,
     markers: Sequence[Marker] = (),
+    episodes: Optional[int] = None,
     limit: int = MAX_BARS,
 ) -> str:
     """The timeline from `start` to `end` (a `Timeline`'s span): the first `limit` bars
-    and markers, in the order given."""
+    and markers, in the order given. With `episodes` (a `Timeline`'s count), x is the
+    episode rather than the time: the view for work a virtual clock gave no duration."""
     drawn, shown_markers = list(bars[:limit]), list(markers[:limit])
     omitted = len(bars) - len(drawn) + len(markers) - len(shown_markers)
     top = _LEGEND + _AXIS
     bottom = top + (max((bar.lane for bar in drawn), default=0) + 1) * _LANE
     below = bottom + (_MARKS if shown_markers else 0)
     height = below + (_NOTE if omitted or not bars else 0) + 4
-    scale = _Scale(start, end)
+    scale: _Scale = _TimeScale(start, end) if episodes is None else _EpisodeScale(episodes)
     summary = _esc(_summary(bars, len(drawn)))
     parts = [
         (
@@ -101,7 +104,7 @@ def render_svg(
         ),
         f"<title>{summary}</title>",
         _HATCH,
-        _legend(bars, start, end),
+        _legend(bars, scale.extent(start, end)),
         _axis(scale, top, bottom),
         '<g class="bars">',
         *_bars(drawn, scale, top),
@@ -119,24 +122,88 @@ def render_svg(
     return "\n".join(parts)
 
 
-class _Scale:
+class _Scale(ABC):
+    """Where bars and markers go across, and the axis's ticks."""
+
+    width = _WIDTH - _LEFT - _RIGHT
+
+    def place(self, fraction: float) -> float:
+        return _LEFT + min(max(fraction, 0.0), 1.0) * self.width
+
+    def extent(self, start: datetime, end: datetime) -> str:
+        """The legend's words for the whole span."""
+        return f"from {_clock(start)} UTC, {_duration(end - start)}"
+
+    @abstractmethod
+    def bar(self, bar: Bar) -> tuple[float, float]:
+        """x and width."""
+
+    @abstractmethod
+    def marker(self, marker: Marker) -> float: ...
+
+    @abstractmethod
+    def ticks(self) -> list[tuple[float, str]]: ...
+
+
+class _TimeScale(_Scale):
     """Times to x; a span of no time (a chain under a virtual clock) is drawn as 1 ms."""
 
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start = start
         self.elapsed_ms = max(_ms(end - start), 0.0)
         self.span_ms = max(self.elapsed_ms, 1.0)
-        self.width = _WIDTH - _LEFT - _RIGHT
 
     def x(self, moment: datetime) -> float:
-        fraction = min(max(_ms(moment - self.start) / self.span_ms, 0.0), 1.0)
-        return _LEFT + fraction * self.width
+        return self.place(_ms(moment - self.start) / self.span_ms)
+
+    def bar(self, bar: Bar) -> tuple[float, float]:
+        return self.x(bar.start), max(self.x(bar.end) - self.x(bar.start), _MIN_BAR)
+
+    def marker(self, marker: Marker) -> float:
+        return self.x(marker.at)
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """A few round steps of time since the start, labelled in one unit."""
+        step = next((s for s in _STEPS if self.span_ms / s <= _MAX_TICKS), None)
+        if step is None:  # beyond the table (years): whole multiples of its last step
+            step = _STEPS[-1] * math.ceil(self.span_ms / _MAX_TICKS / _STEPS[-1])
+        unit, unit_name = next((u for u in _UNITS if self.span_ms >= 2 * u[0]), _UNITS[-1])
+        return [
+            (self.place(n * step / self.span_ms), "0" if n == 0 else f"{n * step / unit:g} {unit_name}")
+            for n in range(int(self.elapsed_ms // step) + 1)
+        ]
+
+
+class _EpisodeScale(_Scale):
+    """Episodes to x, each a column: work runs from the episode that scheduled it to the
+    one its result reached, so a chain steps along and a fan-out's bars overlap."""
+
+    def __init__(self, episodes: int) -> None:
+        self.episodes = max(episodes, 1)
+
+    def bar(self, bar: Bar) -> tuple[float, float]:
+        left, right = self._middle(bar.first_episode), self._middle(bar.last_episode)
+        return left, max(right - left, _MIN_BAR)
+
+    def marker(self, marker: Marker) -> float:
+        return self._middle(marker.episode)
+
+    def extent(self, start: datetime, end: datetime) -> str:
+        plural = "" if self.episodes == 1 else "s"
+        return f"{self.episodes} episode{plural} from {_clock(start)} UTC, {_duration(end - start)}"
+
+    def ticks(self) -> list[tuple[float, str]]:
+        every = math.ceil(self.episodes / _MAX_TICKS)
+        return [(self._middle(n), f"episode {n}") for n in range(1, self.episodes + 1, every)]
+
+    def _middle(self, episode: int) -> float:
+        return self.place((episode - 0.5) / self.episodes)
 
 
 def _bars(bars: list[Bar], scale: _Scale, top: int) -> list[str]:
     """One `<g>` per bar, the shortest drawn last: work that took no time stays visible
     over a long bar beside it (a failed attempt where its retry delay begins)."""
-    extents = [(scale.x(bar.start), max(scale.x(bar.end) - scale.x(bar.start), _MIN_BAR)) for bar in bars]
+    extents = [scale.bar(bar) for bar in bars]
     labels = _labels(bars, extents, top)
     out: list[str] = []
     for index in sorted(range(len(bars)), key=lambda i: -extents[i][1]):
@@ -195,7 +262,7 @@ def _markers(markers: list[Marker], scale: _Scale, top: int, bottom: int) -> lis
     out: list[str] = []
     taken = -math.inf
     for marker in markers:
-        x = scale.x(marker.at)
+        x = scale.marker(marker)
         label = _clip(marker.label, _LABEL_CHARS)
         width = len(label) * _CHAR
         left = x - width - 4 if x > _WIDTH / 2 else x + 4
@@ -213,7 +280,7 @@ def _markers(markers: list[Marker], scale: _Scale, top: int, bottom: int) -> lis
     return out
 
 
-def _legend(bars: Sequence[Bar], start: datetime, end: datetime) -> str:
+def _legend(bars: Sequence[Bar], span: str) -> str:
     """The kinds present (and the failure mark when a bar failed), then the span."""
     kinds = [kind for kind in BarKind if any(bar.kind == kind for bar in bars)]
     items: list[str] = []
@@ -230,22 +297,14 @@ def _legend(bars: Sequence[Bar], start: datetime, end: datetime) -> str:
             f'stroke-width="2"/><rect x="{x:.1f}" y="6" width="12" height="12" fill="url(#{_HATCH_ID})"/>'
             f'<text x="{x + 16:.1f}" y="16" fill="{_INK}">failed</text>'
         )
-    span = f"from {_clock(start)} UTC, {_duration(end - start)}"
     items.append(f'<text x="{_WIDTH - _RIGHT}" y="16" text-anchor="end" fill="{_INK}">{_esc(span)}</text>')
     return '<g class="legend">' + "".join(items) + "</g>"
 
 
 def _axis(scale: _Scale, top: int, bottom: int) -> str:
-    """A few ticks at round steps of time since the start, labelled in one unit."""
-    step = next((s for s in _STEPS if scale.span_ms / s <= _MAX_TICKS), None)
-    if step is None:  # beyond the table (years): whole multiples of its last step
-        step = _STEPS[-1] * math.ceil(scale.span_ms / _MAX_TICKS / _STEPS[-1])
-    unit, unit_name = next((u for u in _UNITS if scale.span_ms >= 2 * u[0]), _UNITS[-1])
     ticks: list[str] = []
-    for n in range(int(scale.elapsed_ms // step) + 1):
-        x = _LEFT + n * step / scale.span_ms * scale.width
-        label = "0" if n == 0 else f"{n * step / unit:g} {unit_name}"
-        anchor = "start" if n == 0 else "end" if x > _WIDTH - _RIGHT - 30 else "middle"
+    for n, (x, label) in enumerate(scale.ticks()):
+        anchor = "start" if n == 0 and x < _LEFT + 30 else "end" if x > _WIDTH - _RIGHT - 30 else "middle"
         ticks.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{_GRID}" '
             f'stroke-width="0.5" stroke-dasharray="2 3"/>'

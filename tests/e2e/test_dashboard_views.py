@@ -120,3 +120,19 @@ async def test_executions_it_continued_as_new_from_are_one_link_away(
     assert "Timeline of earlier execution" in oldest and '"Input": "first"' in oldest
     assert '"Input": "second"' not in oldest.split('id="history-heading"')[1]
     assert status == 404 and "is not kept" in gone
+
+
+async def test_the_timeline_is_drawn_by_episode_under_a_still_clock_or_by_time_when_asked(
+    host: DurableHost, http: aiohttp.ClientSession
+) -> None:
+    chain = await host.start("sequence", None)
+    await host.wait(chain)
+
+    _, by_episode = await _get(http, f"{host.base_url}{INSTANCES}{chain}")
+    _, by_time = await _get(http, f"{host.base_url}{INSTANCES}{chain}?axis=time&event=TaskCompleted")
+    status, bad = await _get(http, f"{host.base_url}{INSTANCES}{chain}?axis=colour")
+
+    assert ">episode 1</text>" in by_episode and '<strong aria-current="true">episode</strong>' in by_episode
+    assert ">episode 1</text>" not in by_time and '<strong aria-current="true">time</strong>' in by_time
+    assert "axis=episodes" in by_time and "event=TaskCompleted" in by_time.split('class="axis-choice"')[1]
+    assert status == 400 and "drawn by time or episodes" in bad

@@ -323,3 +323,56 @@ def _contrast_with_white(colour: str) -> float:
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return 1.05 / (luminance + 0.05)
+
+
+# --- the episode axis -------------------------------------------------------------------
+
+
+def _bar_spans(drawing: ElementTree.Element) -> list[tuple[float, float]]:
+    """Each drawn bar's (left, right), in the order drawn."""
+    spans = []
+    for group in _drawn_bars(drawing):
+        rect = group.find(f"{_SVG}rect")
+        assert rect is not None
+        left = float(rect.get("x") or 0)
+        spans.append((left, left + float(rect.get("width") or 0)))
+    return spans
+
+
+async def test_under_a_still_clock_a_chain_steps_along_the_episodes(host: DurableHost) -> None:
+    timeline = await _finished(host, "sequence", 1)
+    assert not timeline.by_time  # every bar took no virtual time
+    assert [(bar.first_episode, bar.last_episode) for bar in timeline.bars] == [(1, 2), (2, 3), (3, 4)]
+    assert timeline.episodes == 4 and timeline.markers[0].episode == 4
+
+    svg = render_svg(timeline.bars, start=timeline.start, end=timeline.end, markers=timeline.markers, episodes=timeline.episodes)
+    spans = sorted(_bar_spans(ElementTree.fromstring(svg)))
+    assert all(before[1] <= after[0] + 0.01 and before[0] < after[0] for before, after in zip(spans, spans[1:]))
+    axis = next(g for g in ElementTree.fromstring(svg).iter(f"{_SVG}g") if g.get("class") == "axis")
+    assert [text.text for text in axis.iter(f"{_SVG}text")] == [f"episode {n}" for n in range(1, 5)]
+
+
+async def test_on_the_episode_axis_a_fan_outs_bars_overlap(host: DurableHost) -> None:
+    timeline = await _finished(host, "fan_out", 4)
+    bars = _of(timeline, BarKind.ACTIVITY)
+    assert {bar.first_episode for bar in bars} == {1}
+    svg = render_svg(bars, start=timeline.start, end=timeline.end, episodes=timeline.episodes)
+    spans = _bar_spans(ElementTree.fromstring(svg))
+    assert max(left for left, _ in spans) < min(right for _, right in spans)
+
+
+async def test_open_work_reaches_the_episode_to_come(host: DurableHost) -> None:
+    instance_id = await host.start("waits_for_events", None)
+    await host.settle()
+    timeline = await _timeline(host, instance_id)
+    (wait,) = timeline.bars
+    assert (wait.outcome, wait.last_episode) == (Outcome.RUNNING, timeline.episodes)
+    assert timeline.episodes == wait.first_episode + 1
+
+
+async def test_time_is_the_axis_when_work_took_time(host: DurableHost) -> None:
+    instance_id = await host.start("sleeper", 2)
+    await host.settle()
+    await host.advance(timedelta(hours=2))
+    await host.wait(instance_id)
+    assert (await _timeline(host, instance_id)).by_time
