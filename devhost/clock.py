@@ -1,13 +1,16 @@
 """The host's notion of now: the system clock, or a virtual one that moves only when told.
 
 Everything that timestamps (episodes, timers, status times) reads the clock through
-this interface, so a test can skip a 72-hour timeout by moving the virtual clock.
+this interface, so a test can skip a 72-hour timeout by moving the virtual clock. What
+a move fired on its way (`Advanced`) is told to every caller alike: the test API, the
+HTTP route and the dashboard.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional, Protocol
+from typing import Literal, Optional, Protocol
 
 
 class Clock(Protocol):
@@ -38,3 +41,22 @@ class VirtualClock:
     def set(self, moment: datetime) -> None:
         if moment > self._now:
             self._now = moment
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One thing a virtual clock fired on its way: a durable timer (`what` is its
+    instance's id, `when` the timer's fire time) or a timer trigger's schedule (`what` is
+    the function's name, `when` the occurrence it ran)."""
+
+    kind: Literal["timer", "schedule"]
+    when: datetime
+    what: str
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What moving a virtual clock did: the moment it reached, and what fired, in order."""
+
+    now: datetime
+    fired: tuple[Fired, ...] = ()

@@ -27,6 +27,7 @@ from typing import Any, AsyncIterator, Callable, Optional, Union
 import pytest
 import pytest_asyncio
 
+from .clock import Advanced, Fired
 from .config import load_config
 from .engine.dispatcher import Engine
 from .engine.management import Management
@@ -37,7 +38,7 @@ from .protocol import EventType
 from .protocol.client import client_encoded
 from .stores.base import InstanceRecord
 
-__all__ = ["DurableHost", "durable_host"]
+__all__ = ["Advanced", "DurableHost", "Fired", "durable_host"]
 
 
 class DurableHost:
@@ -129,9 +130,10 @@ class DurableHost:
         """Returns once no work is queued or running (timers not yet due aside)."""
         await self._engine.settle()
 
-    async def advance(self, by: Union[timedelta, float]) -> datetime:
-        """Moves the virtual clock; every timer due on the way fires, in order, and the
-        call returns once the work they cause has settled."""
+    async def advance(self, by: Union[timedelta, float]) -> Advanced:
+        """Moves the virtual clock; every timer and schedule due on the way fires, in
+        order, and the call returns once the work they cause has settled, with the
+        moment reached and what fired (`fired`: kind, when, what)."""
         delta = by if isinstance(by, timedelta) else timedelta(seconds=by)
         return await self._engine.advance(delta)
 

@@ -1,40 +1,32 @@
 """`/devhost/dashboard/entities/`: the entities that exist, a page at a time (optionally
 one entity name), with their state; signal an operation, or delete one's state (a purge
-of its `@name@key` instance, as the HTTP API's purge does). And `/devhost/dashboard/clock`:
-the host's time, and with `--virtual-clock` a form that moves it, firing what falls due.
+of its `@name@key` instance, as the HTTP API's purge does).
 
-Everything goes through `Management` and `Engine.advance`, as the HTTP API does.
+Everything goes through `Management`, as the HTTP API does.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Optional
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from ..errors import BadRequest, DevhostError
-from ..http.keys import ENGINE, MANAGEMENT
+from ..http.keys import MANAGEMENT
 from ..http.queries import json_value
 from ..protocol import entity_instance_id
 from ..protocol.client import client_encoded
 from .render import DASHBOARD_PATH, render
 
 ENTITIES_PATH = f"{DASHBOARD_PATH}/entities"
-CLOCK_PATH = f"{DASHBOARD_PATH}/clock"
 PAGE_SIZE = 50
-_UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
-# A century: far beyond any timer, well inside what datetime holds (as `/devhost/clock/advance`).
-_MOST_DAYS = 100 * 365
 
 
 def add_routes(dashboard: web.Application) -> None:
     dashboard.router.add_get("/entities/", entity_list)
     dashboard.router.add_post("/entities/signal", signal)
     dashboard.router.add_post("/entities/delete", delete)
-    dashboard.router.add_get("/clock", clock)
-    dashboard.router.add_post("/clock", advance)
 
 
 async def entity_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
@@ -82,28 +74,3 @@ async def delete(request: web.Request) -> web.StreamResponse:
         return await entity_list(request, problem=f"Delete: {error.message}", status=error.status)
     raise _done(f"Deleted the state of {name}@{key}.")
 
-
-async def clock(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
-    engine = request.config_dict[ENGINE]
-    return render(
-        request, "clock.html", status=status, now=engine.clock.now(), virtual=engine.clock.is_virtual,
-        units=list(_UNITS), problem=problem, done=request.query.get("done"),
-    )  # fmt: skip
-
-
-async def advance(request: web.Request) -> web.StreamResponse:
-    """Moves a virtual clock by a count of minutes, hours or days; due timers and
-    schedules fire on the way and the answer comes once their work settled."""
-    form = await request.post()
-    try:
-        unit = _UNITS.get(str(form.get("unit", "")))
-        try:
-            count = int(str(form.get("count", "")))
-        except ValueError:
-            count = -1
-        if unit is None or count < 0 or count * unit > timedelta(days=_MOST_DAYS):
-            raise BadRequest(f"Move the clock by a whole number of {', '.join(_UNITS)}, at most {_MOST_DAYS} days.")
-        moment = await request.config_dict[ENGINE].advance(count * unit)
-    except DevhostError as error:
-        return await clock(request, problem=error.message, status=error.status)
-    raise web.HTTPSeeOther(f"{CLOCK_PATH}?{urlencode({'done': f'The clock moved to {moment:%Y-%m-%d %H:%M:%S} UTC.'})}")

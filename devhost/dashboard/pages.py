@@ -27,7 +27,7 @@ from ..http.keys import ENGINE, FUNCTION_ROUTES, MANAGEMENT, ROUTE_PREFIX, STORA
 from ..http.urls import WEBHOOK_PATH
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery
-from . import entities, instances
+from . import clock, entities, instances
 from .render import DASHBOARD_PATH, STATIC, STATIC_PATH, error_page, render
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def add_routes(app: web.Application) -> None:
     dashboard.router.add_get("/", overview)
     instances.add_routes(dashboard)
     entities.add_routes(dashboard)
+    clock.add_routes(dashboard)
     app.add_subapp(DASHBOARD_PATH, dashboard)
 
 

@@ -6,7 +6,7 @@ work runs `maxConcurrentActivityFunctions` at a time. Messages that pile up for 
 instance while one of its episodes runs are all delivered to the next one, so a fan-out
 of N costs a few replays, not N (and results still coming are waited for: see
 lingering.py). With a virtual clock, `advance` fires due timers in
-order and returns only once the work they cause has settled.
+order, returns only once the work they cause has settled, and tells what fired.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional, Protocol, TypeVar
 
-from ..clock import Clock, VirtualClock
+from ..clock import Advanced, Clock, Fired, VirtualClock
 from ..errors import BadRequest, HostStopped, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
@@ -51,7 +51,9 @@ class Scheduled(Protocol):
 
     def next_due(self) -> Optional[datetime]: ...
 
-    async def fire(self, due: datetime) -> None: ...
+    async def fire(self, due: datetime) -> list[Fired]:
+        """Fires what is due at `due`; returns what fired, in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -307,8 +309,9 @@ class Engine:
                 "still running (or keeps scheduling work that is due now)."
             )
 
-    async def advance(self, delta: timedelta) -> datetime:
-        """Moves the virtual clock, firing every timer due on the way in order."""
+    async def advance(self, delta: timedelta) -> Advanced:
+        """Moves the virtual clock, firing every timer and schedule due on the way in
+        order (at one moment: the durable timers first, then the schedules)."""
         clock = self.clock
         if not isinstance(clock, VirtualClock):
             raise BadRequest("The clock only moves when the host runs with --virtual-clock.")
@@ -317,22 +320,22 @@ class Engine:
         async with self._advance_lock:
             target = clock.now() + delta
             await self.settle()
-            fired = 0
+            fired: list[Fired] = []
             while (due := self._next_due()) is not None and due <= target:
                 clock.set(due)
                 timer_due = self.store.next_timer_due()
                 if timer_due is not None and timer_due <= due:
-                    fired += await self.store.release_timers(due)
+                    fired += map(_timer_fired, await self.store.release_timers(due))
                 for schedule in self.schedules:
                     schedule_due = schedule.next_due()
                     if schedule_due is not None and schedule_due <= due:
-                        await schedule.fire(due)
-                        fired += 1
+                        fired += await schedule.fire(due)
                 await self.settle()
-                if fired > _MAX_TIMERS_PER_ADVANCE:
+                if len(fired) > _MAX_TIMERS_PER_ADVANCE:
                     raise BadRequest(
-                        f"Advancing fired more than {_MAX_TIMERS_PER_ADVANCE} timers without "
-                        "reaching the target: an orchestration keeps scheduling timers."
+                        f"Advancing fired more than {_MAX_TIMERS_PER_ADVANCE} timers and schedules "
+                        "without reaching the target: an orchestration keeps scheduling timers, or a "
+                        "schedule is that frequent."
                     )
             clock.set(target)
             await self.settle()
@@ -340,7 +343,7 @@ class Engine:
                 await self.store.clock_moved(clock.now())
             except self.store.unavailable_errors as error:
                 logger.warning("The virtual clock's time could not be saved (%s); a restart goes back.", error)
-            return clock.now()
+            return Advanced(clock.now(), tuple(fired))
 
     def _next_due(self) -> Optional[datetime]:
         """The earliest durable timer or schedule the virtual clock passes next."""
@@ -375,3 +378,8 @@ class Engine:
                 await asyncio.wait_for(signal.wait(), timeout=min(remaining, 0.5))
             except asyncio.TimeoutError:
                 pass
+
+
+def _timer_fired(timer: Message) -> Fired:
+    assert timer.fire_at is not None, "a store holds back only messages with a fire time"
+    return Fired("timer", timer.fire_at, timer.instance_id)

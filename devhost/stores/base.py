@@ -303,8 +303,9 @@ class Store(ABC):
         """The earliest fire time of a timer this store holds back, if any."""
 
     @abstractmethod
-    async def release_timers(self, now: datetime) -> int:
-        """Makes every timer due at `now` deliverable; returns how many."""
+    async def release_timers(self, now: datetime) -> list[Message]:
+        """Makes every timer due at `now` deliverable; returns the timers it released, in
+        the order they fell due (a virtual clock's advance tells what fired)."""
 
     async def clock_moved(self, now: datetime) -> None:
         """A virtual clock was advanced to `now` (a persistent store keeps it)."""

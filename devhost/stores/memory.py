@@ -125,13 +125,13 @@ class MemoryStore(Store):
     def next_timer_due(self) -> Optional[datetime]:
         return self._timers[0][0] if self._timers else None
 
-    async def release_timers(self, now: datetime) -> int:
-        released = 0
+    async def release_timers(self, now: datetime) -> list[Message]:
+        released: list[Message] = []
         while self._timers and self._timers[0][0] <= now:
             _, _, message = heapq.heappop(self._timers)
-            if message.instance_id in self._records:
+            if message.instance_id in self._records:  # a purged instance's timer is dropped
                 self._route(message)
-                released += 1
+                released.append(message)
         self._update_idle()
         return released
 

@@ -14,6 +14,7 @@ from typing import Mapping, Optional
 
 from azure.functions import meta
 
+from ..clock import Fired
 from ..errors import BadRequest, NotFound
 from ..ids import new_guid
 from ..invoker import Invoker, Triggered
@@ -70,13 +71,17 @@ class Triggers:
     def next_due(self) -> Optional[datetime]:
         return min((due for listener in self._listeners.values() if (due := listener.next_due()) is not None), default=None)
 
-    async def fire(self, due: datetime) -> None:
-        """Fires every schedule due at `due`, in function-name order, each call awaited."""
+    async def fire(self, due: datetime) -> list[Fired]:
+        """Fires every schedule due at `due`, in function-name order, each call awaited;
+        returns each function with the occurrence it ran."""
+        fired: list[Fired] = []
         for name in sorted(self._listeners):
             listener = self._listeners[name]
             moment = listener.next_due()
             if moment is not None and moment <= due:
                 await listener.fire(due)
+                fired.append(Fired("schedule", moment, listener.info.name))
+        return fired
 
     # --- by hand ------------------------------------------------------------------------
 

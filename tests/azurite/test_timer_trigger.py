@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, timezone, tzinfo
@@ -20,6 +21,7 @@ import aiohttp
 import pytest
 from azure.storage.blob import BlobLeaseClient, BlobServiceClient
 
+from devhost.dashboard.render import iso_moment
 from devhost.errors import StartupError
 from devhost.testing import DurableHost
 from tests.support.apps import TIMER_APP
@@ -27,6 +29,10 @@ from tests.support.waiting import eventually
 
 STORES = pytest.mark.parametrize("storage", ["memory", "azurite"])
 UNSET = "0001-01-01T00:00:00+00:00"  # .NET's default DateTime, as the host writes it
+# A schedule the dashboard's clock lists after an advance: (occurrence, function).
+_SCHEDULE_ROW = re.compile(
+    r'<td><time datetime="([^"]+)">[^<]*</time></td>\s*<td>Schedule</td><td><code>([^<]+)</code></td>'
+)
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +120,23 @@ class TestOccurrences:
         stored = _status_blob(storage_connection, host_id, "nightly").download_blob().readall()
         last, following = expected[-1].isoformat(), (expected[-1] + timedelta(days=1)).isoformat()
         assert stored == f'{{"Last":"{last}","Next":"{following}","LastUpdated":"{last}"}}'.encode()
+
+    @STORES
+    async def test_the_dashboard_lists_each_schedule_fired_at_its_occurrence(
+        self, storage: str, storage_connection: str, host_id: str, http: aiohttp.ClientSession
+    ) -> None:
+        async with _host(storage, storage_connection) as host:
+            _fresh(host)
+            start = host.now
+            form, origin = {"count": "1", "unit": "days"}, {"Origin": host.base_url}
+            async with http.post(f"{host.base_url}/devhost/dashboard/clock", data=form, headers=origin) as response:
+                page = await response.text()
+            called = sum(len(calls) for calls in host.app_module.calls.values())
+        rows = _SCHEDULE_ROW.findall(page)
+        assert rows == sorted(rows) and len(rows) == called  # in order: by time, then by name
+        assert rows[0] == (iso_moment(start), "at_startup")  # runOnStartup: due at the start
+        nightly = _daily(start, start + timedelta(days=1), time(2))
+        assert [when for when, name in rows if name == "nightly"] == [iso_moment(moment) for moment in nightly]
 
     async def test_a_schedule_from_an_app_setting(self, storage_connection: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TIMER_APP_SCHEDULE", "0 15 */6 * * *")

@@ -1,10 +1,11 @@
 """In a real browser: an entity signalled from the dashboard shows its state, and its
-state can be deleted; moving the virtual clock from the dashboard fires a durable timer.
-No request leaves loopback."""
+state can be deleted; moving the virtual clock from the dashboard fires a durable timer,
+listed with a link to its instance. No request leaves loopback."""
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Browser
@@ -39,9 +40,12 @@ async def test_signal_an_entity_see_its_state_and_delete_it(browser: Browser, re
             assert blocked == []
 
 
-async def test_advancing_the_virtual_clock_fires_a_timer(browser: Browser, request: pytest.FixtureRequest) -> None:
+async def test_advancing_the_virtual_clock_fires_a_timer_and_lists_it(
+    browser: Browser, request: pytest.FixtureRequest
+) -> None:
     async with DurableHost(PROTOCOL_APP) as host:
-        sleeping = await host.start("sleeper", 2)
+        # A `%` and a space: the link must quote the id, or it would name another page.
+        sleeping = await host.start("sleeper", 2, instance_id=f"nap 100% {uuid.uuid4().hex[:6]}")
         await host.wait_until(sleeping, lambda s: s.runtime_status == "Running")
         page, blocked = await new_page(browser)
         async with screenshot_on_failure(page, request.node.nodeid):
@@ -52,4 +56,10 @@ async def test_advancing_the_virtual_clock_fires_a_timer(browser: Browser, reque
             await form.get_by_role("button", name="Advance").click()
             assert "The clock moved to" in await page.get_by_role("status").inner_text()
             assert (await host.status(sleeping)).runtime_status == "Completed"  # advance settles before answering
+            fired = page.get_by_role("table", name="Fired on the way")
+            row = fired.get_by_role("row").filter(has_text="Durable timer")
+            assert await row.count() == 1
+            await row.get_by_role("link", name=sleeping).click()
+            await page.wait_for_url(f"**/devhost/dashboard/instances/{quote(sleeping, safe='')}", timeout=PAGE_LIMIT_MS)
+            assert sleeping in await page.get_by_role("main").inner_text()
             assert blocked == []

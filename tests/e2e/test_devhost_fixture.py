@@ -10,7 +10,7 @@ import pytest
 from devhost.errors import HostStopped
 from devhost.stores.base import Message
 from devhost.stores.memory import MemoryStore
-from devhost.testing import DurableHost
+from devhost.testing import Advanced, DurableHost, Fired
 from tests.support.apps import PROTOCOL_APP
 
 
@@ -20,6 +20,14 @@ async def test_approval_escalates_after_72_hours(durable_host: DurableHost) -> N
     await durable_host.raise_event(iid, "ApprovalEvent", {"approved": True, "approver": "lead"})
     status = await durable_host.wait(iid)
     assert status.output == {"decision": "approved", "by": "lead", "escalated": True}
+
+
+async def test_advance_says_what_fired_and_where_the_clock_got_to(durable_host: DurableHost) -> None:
+    start = durable_host.now
+    iid = await durable_host.start("approval_workflow", {"request_id": "r-3"})
+    advanced = await durable_host.advance(timedelta(hours=80))
+    # The request's 72-hour timeout, then the director's 24 hours, not yet up.
+    assert advanced == Advanced(start + timedelta(hours=80), (Fired("timer", start + timedelta(hours=72), iid),))
 
 
 async def test_waiting_too_long_says_what_the_instance_waits_for(durable_host: DurableHost) -> None:

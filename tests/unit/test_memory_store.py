@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from devhost.clock import VirtualClock
 from devhost.protocol import OrchestrationStatus, events
 from devhost.stores.base import Checkpoint, InstanceRecord, Message
@@ -31,6 +33,27 @@ async def test_future_timers_wait_for_release_and_due_ones_are_delivered_at_once
     await store.send([Message("i", events.timer_fired(clock.now(), 1, clock.now()), fire_at=clock.now())])
     item = await store.next_work_item()
     assert [m.event["TimerId"] for m in item.messages] == [1]
+
+
+async def test_a_release_returns_the_timers_it_released_earliest_first() -> None:
+    """What a virtual clock's advance reports as fired: a purged instance's timer is not."""
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+    start, hour = clock.now(), timedelta(hours=1)
+    for instance_id in ("kept", "purged"):
+        record = InstanceRecord(instance_id, "orch", "e", OrchestrationStatus.RUNNING, start, start)
+        begun = events.execution_started(start, instance_id=instance_id, execution_id="e", name="orch", input=None)
+        await store.create_instance(record, Message(instance_id, begun, "e"))
+    await store.purge("purged")
+    due = [("kept", 2 * hour), ("purged", hour), ("kept", hour), ("kept", 3 * hour)]
+    await store.send([
+        Message(instance_id, events.timer_fired(start, n, start + after), "e", fire_at=start + after)
+        for n, (instance_id, after) in enumerate(due)
+    ])  # fmt: skip
+    clock.set(start + 2 * hour)  # as an advance does before it releases
+    released = await store.release_timers(clock.now())
+    assert [(m.instance_id, m.fire_at) for m in released] == [("kept", start + hour), ("kept", start + 2 * hour)]
+    assert store.next_timer_due() == start + 3 * hour
 
 
 async def test_messages_handed_back_go_ahead_of_those_that_arrived_meanwhile() -> None:

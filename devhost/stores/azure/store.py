@@ -349,7 +349,7 @@ class AzureStore(Store):
     def next_timer_due(self) -> Optional[datetime]:
         return self._timers.next_due()
 
-    async def release_timers(self, now: datetime) -> int:
+    async def release_timers(self, now: datetime) -> list[Message]:
         """A timer whose release storage fails goes back in the book, to be released by
         the next try (the timer loop's, or the next advance)."""
         due = self._timers.take_due(now)
@@ -360,7 +360,7 @@ class AzureStore(Store):
         self._update_idle()
         if failed:
             raise failed[0][1]
-        return sum(1 for released in outcomes if released is True)
+        return [timer.message for timer, released in zip(due, outcomes) if released is True]
 
     async def _release(self, timer: PendingTimer) -> bool:
         """Makes one timer deliverable; False if it surfaced by itself and was taken."""
