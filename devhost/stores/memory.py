@@ -126,12 +126,14 @@ class MemoryStore(Store):
         return self._timers[0][0] if self._timers else None
 
     async def release_timers(self, now: datetime) -> list[Message]:
-        released: list[Message] = []
+        due: list[Message] = []
         while self._timers and self._timers[0][0] <= now:
-            _, _, message = heapq.heappop(self._timers)
-            if message.instance_id in self._records:  # a purged instance's timer is dropped
-                self._route(message)
-                released.append(message)
+            due.append(heapq.heappop(self._timers)[2])
+        # Routed only once all are out: `_route` holds back again a timer still due in
+        # the clock's future (`now` ahead of the clock), which must not be popped twice.
+        released = [message for message in due if message.instance_id in self._records]
+        for message in released:  # a purged instance's timer is dropped
+            self._route(message)
         self._update_idle()
         return released
 
