@@ -56,6 +56,19 @@ async def test_a_release_returns_the_timers_it_released_earliest_first() -> None
     assert store.next_timer_due() == start + 3 * hour
 
 
+async def test_a_release_ahead_of_the_clock_holds_the_timer_back_again() -> None:
+    """The clock decides when a timer is delivered, whatever moment a release names."""
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+    start, hour = clock.now(), timedelta(hours=1)
+    record = InstanceRecord("i", "orch", "e", OrchestrationStatus.RUNNING, start, start)
+    begun = events.execution_started(start, instance_id="i", execution_id="e", name="orch", input=None)
+    await store.create_instance(record, Message("i", begun, "e"))
+    await store.send([Message("i", events.timer_fired(start, 0, start + hour), "e", fire_at=start + hour)])
+    await store.release_timers(start + 2 * hour)
+    assert store.next_timer_due() == start + hour
+
+
 async def test_messages_handed_back_go_ahead_of_those_that_arrived_meanwhile() -> None:
     clock = VirtualClock()
     store = MemoryStore(clock)
