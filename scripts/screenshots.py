@@ -4,7 +4,8 @@ devhost, a few instances of its patterns, each main view in Chromium.
     .venv/bin/python scripts/screenshots.py            # writes docs/images/*.png
 
 It starts its own Azurite on free ports (the app's activities keep blobs) and devhost
-on the system clock, as `make start` runs it (under a virtual clock work takes no time), drives the app through its HTTP routes as a client would, and
+on the system clock, as `make start` runs it (then a second one with a virtual clock
+for the Clock page), drives the app through its HTTP routes as a client would, and
 launches the same system Chromium as the browser tests (`CHROMIUM`, Debian's by
 default). Nothing leaves loopback.
 """
@@ -82,6 +83,24 @@ async def _shoot(host: DurableHost, shown: dict[str, str]) -> None:
             print(f"docs/images/{name}.png")
 
 
+async def _shoot_the_clock() -> None:
+    """The Clock page after moving a virtual clock past an approval's 72-hour timeout."""
+    async with DurableHost(ROOT) as host:
+        async with aiohttp.ClientSession() as http:
+            await _start(http, host, "approval_workflow", {"request_id": "R-8", "description": "Conference trip"})
+        await host.settle()
+        async with chromium() as browser:
+            page, _ = await new_page(browser)
+            await page.set_viewport_size(VIEWPORT)
+            await page.goto(f"{host.base_url}/devhost/dashboard/clock")
+            await page.get_by_label("Move by").fill("3")
+            await page.get_by_label("Unit").select_option("days")
+            await page.get_by_role("button", name="Advance").click()
+            await page.wait_for_url("**advance=**")
+            await page.screenshot(path=str(IMAGES / "clock.png"), full_page=False)
+            print("docs/images/clock.png")
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         azurite = AzuriteProcess.on_free_ports(Path(scratch)).start()
@@ -91,6 +110,7 @@ async def main() -> None:
                 ROOT, storage="azurite", connection=azurite.connection_string, virtual_clock=False
             ) as host:
                 await _shoot(host, await _populate(host))
+            await _shoot_the_clock()
         finally:
             azurite.stop()
 
