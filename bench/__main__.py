@@ -1,8 +1,11 @@
-"""`python -m bench [--storage memory|azurite|both] [--quick]`: the host's figures.
+"""`python -m bench [--storage memory|azurite|both] [--only workloads|dashboard] [--quick]`:
+the host's figures.
 
-For each scenario: the host's wall time, the rate, the multiple of the Azure Storage
-provider's published per-instance target, the SDK's own replay floor measured in the
-same run, and efficiency = floor / host time (performance.md).
+Workloads: for each scenario, the host's wall time, the rate, the multiple of the Azure
+Storage provider's published per-instance target, the SDK's own replay floor measured in
+the same run, and efficiency = floor / host time (performance.md). Dashboard: each page
+on a 10,000-instance hub (1,000 with --quick), its time and, on Azure, the storage calls
+it makes and the rows they read (bench/dashboard.py).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable, Optional
 
-from bench import floor, scenarios
+from bench import dashboard, floor, scenarios
 from devhost.azurite import AzuriteProcess
 from devhost.loader import load_app
 from devhost.testing import DurableHost
@@ -130,19 +133,25 @@ def _report(storage: str, rows: list[Row]) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--storage", choices=("memory", "azurite", "both"), default="both")
+    parser.add_argument("--only", choices=("workloads", "dashboard"), help="one part of the figures")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     stores = ("memory", "azurite") if options.storage == "both" else (options.storage,)
     results: dict[str, list[Row]] = {}
+    hub_size = 1_000 if options.quick else 10_000
     with ExitStack() as stack:
         connection = None
         if "azurite" in stores:
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-azurite-")))
             connection = stack.enter_context(AzuriteProcess.on_free_ports(data)).connection_string
         for storage in stores:
-            results[storage] = asyncio.run(_measure(storage, connection, options.quick))
-            _report(storage, results[storage])
+            if options.only != "dashboard":
+                results[storage] = asyncio.run(_measure(storage, connection, options.quick))
+                _report(storage, results[storage])
+            if options.only != "workloads":
+                pages, seeded = asyncio.run(dashboard.measure(storage, connection, hub_size))
+                dashboard.report(storage, hub_size, pages, seeded)
     if len(results) == 2:
         print("\n== Azurite time / memory time ==")
         for memory_row, azure_row in zip(results["memory"], results["azurite"]):

@@ -40,3 +40,15 @@ def Tally(context: df.DurableEntityContext) -> None:
     if context.operation_name == "add":
         value += context.get_input()
     context.set_state(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def finish(context: df.DurableOrchestrationContext):
+    """Ends at once: the dashboard benchmark's Completed instances."""
+    return context.get_input()
+
+
+@app.orchestration_trigger(context_name="context")
+def give_up(context: df.DurableOrchestrationContext):
+    """Fails at once: the dashboard benchmark's Failed instances."""
+    raise ValueError("the order was declined")

@@ -17,7 +17,7 @@ from ..http.keys import MANAGEMENT
 from ..http.queries import json_value
 from ..protocol import entity_instance_id
 from ..protocol.client import client_encoded
-from .render import DASHBOARD_PATH, render
+from .render import DASHBOARD_PATH, STORE_READS, render
 
 ENTITIES_PATH = f"{DASHBOARD_PATH}/entities"
 PAGE_SIZE = 50
@@ -32,7 +32,7 @@ def add_routes(dashboard: web.Application) -> None:
 async def entity_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
     name = request.query.get("name", "").strip() or None
     entities, token = await request.config_dict[MANAGEMENT].entities(
-        name=name, top=PAGE_SIZE, continuation=request.query.get("page") or None
+        name=name, top=PAGE_SIZE, continuation=request.query.get("page") or None, pages=STORE_READS
     )
     pairs = [("name", name)] if name else []
     next_url = f"{ENTITIES_PATH}/?{urlencode([*pairs, ('page', token)])}" if token else None

@@ -25,7 +25,7 @@ from ..errors import BadRequest
 from ..http.keys import ENGINE, MANAGEMENT
 from ..protocol import OrchestrationStatus
 from ..stores.base import InstanceQuery
-from .render import INSTANCES_PATH, render
+from .render import INSTANCES_PATH, STORE_READS, render
 
 PAGE_SIZE = 50
 # What a preview cell shows of an input or output before it is cut.
@@ -222,7 +222,7 @@ async def instance_list(request: web.Request, *, problem: Optional[str] = None, 
         filters, problem, status = Filters(), error.message, 400
     else:
         instances, token = await request.config_dict[MANAGEMENT].list(
-            filters.query(), top=PAGE_SIZE, continuation=filters.page
+            filters.query(), top=PAGE_SIZE, continuation=filters.page, pages=STORE_READS
         )
     orchestrators = sorted(info.durable_name for info in engine.index.orchestrators.values())
     return render(

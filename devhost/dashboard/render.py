@@ -19,6 +19,11 @@ from aiohttp import web
 
 DASHBOARD_PATH = "/devhost/dashboard"
 INSTANCES_PATH = f"{DASHBOARD_PATH}/instances"
+# A page's table is filled from at most this many reads of the store (`Management.list`'s
+# and `entities`' `pages`), however many rows the hub holds: one read unless the store
+# answered short (rows a filter dropped, a real table's partition boundaries, deleted
+# entities), and then a page that shows what it found and links on.
+STORE_READS = 5
 STATIC_PATH = "/devhost/static"
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

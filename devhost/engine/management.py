@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
+import time
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -33,6 +34,8 @@ from .actions import ReplayFailure
 from .statuses import EntityStatus, InstanceStatus, entity_status, history_events
 
 MAX_INSTANCE_ID_LENGTH = 256
+# ext's `QueryEntitiesAsync` reads on past an empty page of entities for at most 100 ms.
+EMPTY_PAGES_FOR_S = 0.1
 
 
 def validate_instance_id(instance_id: str) -> None:
@@ -141,26 +144,46 @@ class Management:
         return self._engine.earlier.of(instance_id)
 
     async def list(
-        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
+        self,
+        query: InstanceQuery,
+        *,
+        top: Optional[int] = None,
+        continuation: Optional[str] = None,
+        pages: int = 1,
     ) -> tuple[list[InstanceStatus], Optional[str]]:
-        records, token = await self._store.query(query, top=top, continuation=continuation)
+        """A page of at most `top` instances. One page of the store's query, as ext's
+        HTTP API answers, short or even empty where the service answered so (a real
+        table ends a page at partition boundaries, and after 5 s); with `pages` above 1,
+        what a person's view asks, the store is read on while the page is short of
+        `top`, at most `pages` times, so a filter that few rows of a big hub match still
+        fills the page and no read scans the hub."""
+        records, token = await self._read(query, top=top, continuation=continuation, pages=pages)
         return [InstanceStatus.of(record) for record in records], token
 
     async def count(self, query: InstanceQuery, *, most: int, pages: int) -> tuple[int, bool]:
         """How many instances match, and whether that is all of them. Reads at most
-        `pages` pages of the store's query and stops past `most`, so a page that shows
+        `pages` pages of the store's query and stops past `most`, without the rows'
+        values (no blob of a large input is fetched to be counted), so a page that shows
         counts costs a few storage calls on any hub, never a scan of the Azure table."""
-        found, continuation = 0, None
+        lean = dataclasses.replace(query, values=False)
+        records, continuation = await self._read(lean, top=most + 1, continuation=None, pages=pages)
+        if len(records) > most:
+            return most, False
+        return len(records), continuation is None
+
+    async def _read(
+        self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str], pages: int
+    ) -> tuple[builtins.list[InstanceRecord], Optional[str]]:
+        """Up to `top` records from at most `pages` reads of the store, and where to go on."""
+        records: builtins.list[InstanceRecord] = []
         for _ in range(pages):
-            records, continuation = await self._store.query(
-                query, top=most + 1 - found, continuation=continuation
+            page, continuation = await self._store.query(
+                query, top=None if top is None else top - len(records), continuation=continuation
             )
-            found += len(records)
-            if found > most:
-                return most, False
-            if continuation is None:
-                return found, True
-        return found, False
+            records += page
+            if continuation is None or (top is not None and len(records) >= top):
+                break
+        return records, continuation
 
     async def wait_until_done(self, instance_id: str, timeout: float) -> bool:
         """Whether the instance reached a terminal status within `timeout` seconds."""
@@ -334,14 +357,19 @@ class Management:
         continuation: Optional[str] = None,
         last_operation_from: Optional[datetime] = None,
         last_operation_to: Optional[datetime] = None,
+        pages: Optional[int] = None,
     ) -> tuple[builtins.list[EntityStatus], Optional[str]]:
-        """One page of at most `top` entities that exist (ext `ListEntitiesAsync`: the
-        store is read again only while a page came back empty)."""
+        """One page of at most `top` entities that exist. As ext's `QueryEntitiesAsync`,
+        the store is read again only while a page came back empty (rows of entities
+        whose state was deleted), and never past `EMPTY_PAGES_FOR_S`; `pages` also
+        bounds the reads by count (the dashboard's, whatever the storage's speed)."""
         prefix = entity_instance_id(name, "") if name else "@"
         query = InstanceQuery(instance_id_prefix=prefix, entities=True)
         last_operation_to = last_operation_to or self._now()
+        began, reads = time.monotonic(), 0
         while True:
             records, continuation = await self._store.query(query, top=top, continuation=continuation)
+            reads += 1
             found = [
                 status
                 for record in records
@@ -350,5 +378,10 @@ class Management:
                 and (status := entity_status(record)) is not None
                 and status.exists
             ]
-            if found or continuation is None:
+            if (
+                found
+                or continuation is None
+                or time.monotonic() - began > EMPTY_PAGES_FOR_S
+                or (pages is not None and reads >= pages)
+            ):
                 return found, continuation

@@ -202,6 +202,9 @@ class InstanceQuery:
     name: Optional[str] = None
     # True: only entities; False: only orchestrations; None: both (as ext's HTTP API lists).
     entities: Optional[bool] = False
+    # False: the records may come without input, output and custom status, which a store
+    # then need not read (large ones are blobs): what a count asks.
+    values: bool = True
 
     def matches(self, record: InstanceRecord) -> bool:
         if self.entities is not None and self.entities != record.instance_id.startswith("@"):

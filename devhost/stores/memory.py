@@ -41,6 +41,9 @@ class MemoryStore(Store):
         super().__init__()
         self._clock = clock
         self._records: dict[str, InstanceRecord] = {}
+        # The records' ids in order, kept as they come and go: a page of a query starts
+        # where its token says instead of sorting the hub on every call.
+        self._ids: list[str] = []
         self._histories: dict[str, list[Event]] = {}
         self._instances: ReadyInstances[Message] = ReadyInstances(self._update_idle)
         self._activities: asyncio.Queue[Message] = asyncio.Queue()
@@ -72,7 +75,7 @@ class MemoryStore(Store):
         for message in checkpoint.outgoing:
             self._route(message)
         if checkpoint.record is not None:
-            self._records[instance_id] = checkpoint.record
+            self._put(checkpoint.record)
         if checkpoint.replace_history:
             self._histories[instance_id] = list(checkpoint.new_events)
         elif checkpoint.new_events:
@@ -148,10 +151,15 @@ class MemoryStore(Store):
 
     async def create_instance(self, record: InstanceRecord, start: Message) -> None:
         ensure_replaceable(self._records.get(record.instance_id))
-        self._records[record.instance_id] = record
+        self._put(record)
         self._histories[record.instance_id] = []
         self._instances.forget(record.instance_id)
         self._route(start)
+
+    def _put(self, record: InstanceRecord) -> None:
+        if record.instance_id not in self._records:
+            bisect.insort(self._ids, record.instance_id)
+        self._records[record.instance_id] = record
 
     async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
         return self._records.get(instance_id)
@@ -162,11 +170,16 @@ class MemoryStore(Store):
     async def query(
         self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
     ) -> tuple[list[InstanceRecord], Optional[str]]:
-        ids = sorted(self._records)
         after = decode_continuation(continuation, _TOKEN_FIELDS).get("after") if continuation else None
+        ids = self._ids
         start = bisect.bisect_right(ids, after) if after is not None else 0
+        if query.instance_id_prefix:
+            start = max(start, bisect.bisect_left(ids, query.instance_id_prefix))
         page: list[InstanceRecord] = []
-        for instance_id in ids[start:]:
+        for index in range(start, len(ids)):
+            instance_id = ids[index]
+            if query.instance_id_prefix and not instance_id.startswith(query.instance_id_prefix):
+                break  # past the ids with the prefix
             record = self._records[instance_id]
             if not query.matches(record):
                 continue
@@ -177,6 +190,8 @@ class MemoryStore(Store):
 
     async def purge(self, instance_id: str) -> bool:
         existed = self._records.pop(instance_id, None) is not None
+        if existed:
+            del self._ids[bisect.bisect_left(self._ids, instance_id)]
         self._histories.pop(instance_id, None)
         self._instances.forget(instance_id)
         return existed

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Optional
 
 from devhost.clock import VirtualClock
 from devhost.protocol import OrchestrationStatus, events
-from devhost.stores.base import Checkpoint, InstanceRecord, Message
+from devhost.stores.base import Checkpoint, InstanceQuery, InstanceRecord, Message
 from devhost.stores.memory import MemoryStore
 
 
@@ -102,3 +103,26 @@ async def test_a_start_after_a_purge_is_not_swallowed_by_the_purged_episode() ->
     await store.commit(episode, Checkpoint(record=episode.record, consumed=list(episode.messages)))
     assert [m.id for m in (await store.next_work_item()).messages] == [new_start.id]
     assert (await store.get_record("x")) == new_record
+
+
+async def test_pages_follow_instance_id_order_through_starts_and_purges() -> None:
+    """The store keeps ids in order as instances come and go (no sort per query): pages
+    and prefixes see every instance once, in id order, purged ones gone."""
+    clock = VirtualClock()
+    store = MemoryStore(clock)
+    for instance_id in ("b-2", "a-1", "c-1", "b-1", "a-2", "b-3"):
+        record = InstanceRecord(instance_id, "orch", "e", OrchestrationStatus.PENDING, clock.now(), clock.now())
+        started = events.execution_started(clock.now(), instance_id=instance_id, execution_id="e", name="orch", input=None)
+        await store.create_instance(record, Message(instance_id, started, "e"))
+    await store.purge("b-2")
+
+    seen: list[str] = []
+    token: Optional[str] = None
+    while True:
+        page, token = await store.query(InstanceQuery(), top=2, continuation=token)
+        seen += [record.instance_id for record in page]
+        if token is None:
+            break
+    prefixed, _ = await store.query(InstanceQuery(instance_id_prefix="b-"))
+    assert seen == ["a-1", "a-2", "b-1", "b-3", "c-1"]
+    assert [record.instance_id for record in prefixed] == ["b-1", "b-3"]

@@ -134,26 +134,14 @@ class HubTables:
     async def query_records(
         self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str]
     ) -> tuple[list[InstanceRecord], Optional[str]]:
-        clauses: list[str] = ["RowKey eq ''"]
-        parameters: dict[str, Any] = {}
-        if query.created_from is not None:
-            clauses.append("CreatedTime ge @created_from")
-            parameters["created_from"] = query.created_from
-        if query.created_to is not None:
-            clauses.append("CreatedTime le @created_to")
-            parameters["created_to"] = query.created_to
-        if query.instance_id_prefix:
-            prefix = escape_key(query.instance_id_prefix)
-            clauses.append("PartitionKey ge @low and PartitionKey lt @high")
-            parameters["low"], parameters["high"] = prefix, prefix + "\uffff"
-        if query.name is not None:
-            clauses.append("Name eq @name")
-            parameters["name"] = query.name
-        if query.statuses:
-            names = sorted(status.api_name for status in query.statuses)
-            clauses.append("(" + " or ".join(f"RuntimeStatus eq '{n}'" for n in names) + ")")
+        """One page of the service's answer (which may be short of `top`, or empty with a
+        continuation: a real table stops a page at partition boundaries and after 5 s)."""
+        clauses, parameters = _filter(query)
         pages = self._instances.query_entities(
-            " and ".join(clauses), parameters=parameters, results_per_page=top or 1000
+            " and ".join(clauses),
+            parameters=parameters,
+            results_per_page=min(top or _PAGE_MOST, _PAGE_MOST),
+            select=None if query.values else _LEAN_COLUMNS,
         ).by_page(continuation_token=_decode_token(continuation))
         records: list[InstanceRecord] = []
         async for page in pages:
@@ -406,6 +394,45 @@ class HubTables:
                 value = json.loads(value)
             event[field] = value
         return event
+
+
+# The most entities a table answers in one page (more is the caller's error).
+_PAGE_MOST = 1000
+# What a query without values reads of a row: everything a record holds but the input,
+# output and custom status (and the names of their blobs), as DTFx's `FetchInput` and
+# `FetchOutput` leave columns out of its `select`.
+_LEAN_COLUMNS = [
+    "PartitionKey", "Name", "ExecutionId", "RuntimeStatus", "CreatedTime", "LastUpdatedTime",
+    "CompletedTime", "Version", "ParentInstanceId",
+]  # fmt: skip
+
+
+def _filter(query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
+    """The query's filters the service applies (DTFx `OrchestrationInstanceStatusQueryCondition`),
+    so a page holds rows that match rather than rows dropped here: `matches` only checks."""
+    clauses: list[str] = ["RowKey eq ''"]
+    parameters: dict[str, Any] = {}
+    if query.created_from is not None:
+        clauses.append("CreatedTime ge @created_from")
+        parameters["created_from"] = query.created_from
+    if query.created_to is not None:
+        clauses.append("CreatedTime le @created_to")
+        parameters["created_to"] = query.created_to
+    if query.instance_id_prefix:
+        prefix = escape_key(query.instance_id_prefix)
+        clauses.append("PartitionKey ge @low and PartitionKey lt @high")
+        parameters["low"], parameters["high"] = prefix, prefix + "\uffff"
+    elif query.entities is False:
+        # Entity ids, and only they, start with "@" (orchestration ids may not), and "A"
+        # follows it: DTFx's `ExcludeEntities` clause. (Entities are listed by the "@" prefix.)
+        clauses.append("(PartitionKey lt '@' or PartitionKey ge 'A')")
+    if query.name is not None:
+        clauses.append("Name eq @name")
+        parameters["name"] = query.name
+    if query.statuses:
+        names = sorted(status.api_name for status in query.statuses)
+        clauses.append("(" + " or ".join(f"RuntimeStatus eq '{n}'" for n in names) + ")")
+    return clauses, parameters
 
 
 def _sentinel_write(entity: dict[str, Any], etag: Optional[str]) -> tuple[Any, ...]:
