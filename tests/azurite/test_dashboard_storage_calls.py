@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import aiohttp
 
 from devhost.azurite import AzuriteProcess, connection_string
-from devhost.dashboard import entities, instances
+from devhost.dashboard import entities, listing
 from devhost.dashboard.pages import COUNT_PAGES, STATUS_ORDER
 from devhost.dashboard.render import STORE_READS
 from devhost.http.urls import WEBHOOK_PATH as API
@@ -102,12 +102,12 @@ async def test_each_page_costs_the_same_storage_calls_on_a_hub_twice_the_size(az
         assert len(big[name][1]) == len(small[name][1]), f"{name}: more storage calls on a bigger hub"
     assert len(big["overview"][1]) <= len(STATUS_ORDER) * COUNT_PAGES
     for name in ("instances", "failed", "prefix", "entities"):
-        assert sum(call.entities for call in big[name][1]) <= instances.PAGE_SIZE
+        assert sum(call.entities for call in big[name][1]) <= listing.PAGE_SIZE
     page = {name: loaded[0] for name, loaded in big.items()}
     assert re.search(r'count__number">3</span> <span class="status[^"]*">Failed<', page["overview"])
-    assert len(_listed(page["instances"])) == instances.PAGE_SIZE and _next(page["instances"])
+    assert len(_listed(page["instances"])) == listing.PAGE_SIZE and _next(page["instances"])
     assert sorted(_listed(page["failed"])) == failed and not _next(page["failed"])
-    assert len(_listed(page["prefix"])) == instances.PAGE_SIZE and _next(page["prefix"])
+    assert len(_listed(page["prefix"])) == listing.PAGE_SIZE and _next(page["prefix"])
     assert _entity_keys(page["entities"]) == ["a", "b", "c"]
 
 
@@ -168,5 +168,5 @@ async def test_a_filter_answered_with_an_empty_page_still_fills_the_dashboards_p
 
             answered.clear()
             query = InstanceQuery(statuses=frozenset({OrchestrationStatus.FAILED}))
-            shown, more = await host.management.list(query, top=instances.PAGE_SIZE, pages=STORE_READS)
+            shown, more = await host.management.list(query, top=listing.PAGE_SIZE, pages=STORE_READS)
             assert answered and [s.instance_id for s in shown] == failed and more is None
