@@ -24,6 +24,13 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
         return response.status, html.unescape(await response.text())
 
 
+async def _instance_views(http: aiohttp.ClientSession, host: DurableHost, *queries: str) -> list[tuple[int, str]]:
+    """A finished chain's page, as each query string asks for it."""
+    chain = await host.start("sequence", None)
+    await host.wait(chain)
+    return [await _get(http, f"{host.base_url}{INSTANCES}{chain}{query}") for query in queries]
+
+
 def _listed(page: str) -> list[str]:
     return re.findall(r'<td><a href="[^"]+">([^<]+)</a></td>', page)
 
@@ -87,12 +94,9 @@ async def test_an_instance_links_its_parent_and_its_sub_orchestrations(
 async def test_the_history_filters_by_event_type_and_expands_each_events_fields(
     host: DurableHost, http: aiohttp.ClientSession
 ) -> None:
-    chain = await host.start("sequence", None)
-    await host.wait(chain)
-
-    _, everything = await _get(http, f"{host.base_url}{INSTANCES}{chain}")
-    _, completions = await _get(http, f"{host.base_url}{INSTANCES}{chain}?event=TaskCompleted")
-    status, unknown = await _get(http, f"{host.base_url}{INSTANCES}{chain}?event=Nope")
+    (_, everything), (_, completions), (status, unknown) = await _instance_views(
+        http, host, "", "?event=TaskCompleted", "?event=Nope"
+    )
 
     history = completions.split('id="history-heading"')[1]
     types = re.findall(r"<tr>\s*<td>\d+</td><td>(\w+)</td>", history)
@@ -125,12 +129,9 @@ async def test_executions_it_continued_as_new_from_are_one_link_away(
 async def test_the_timeline_is_drawn_by_episode_under_a_still_clock_or_by_time_when_asked(
     host: DurableHost, http: aiohttp.ClientSession
 ) -> None:
-    chain = await host.start("sequence", None)
-    await host.wait(chain)
-
-    _, by_episode = await _get(http, f"{host.base_url}{INSTANCES}{chain}")
-    _, by_time = await _get(http, f"{host.base_url}{INSTANCES}{chain}?axis=time&event=TaskCompleted")
-    status, bad = await _get(http, f"{host.base_url}{INSTANCES}{chain}?axis=colour")
+    (_, by_episode), (_, by_time), (status, bad) = await _instance_views(
+        http, host, "", "?axis=time&event=TaskCompleted", "?axis=colour"
+    )
 
     assert ">episode 1</text>" in by_episode and '<strong aria-current="true">episode</strong>' in by_episode
     assert ">episode 1</text>" not in by_time and '<strong aria-current="true">time</strong>' in by_time

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Optional, Union
+from typing import AsyncIterator, Callable, Union
+
+from .proxies import LoopbackProxy, read_body, read_head
 
 
 @dataclass(frozen=True)
@@ -43,47 +45,34 @@ GARBLED = b"HTTP/1.1 ???\r\n\r\n"
 HANG = Hang()
 
 
-class FaultyHttpProxy:
+class FaultyHttpProxy(LoopbackProxy):
     """Reads each request whole (head, then a Content-Length body), asks `fault`, and
     either answers with its bytes or forwards the request on a fresh upstream connection
     (`Connection: close`, so the response ends where the upstream closes)."""
 
     def __init__(self, upstream_port: int, fault: Fault) -> None:
-        self._upstream_port = upstream_port
+        super().__init__(upstream_port)
         self._fault = fault
-        self._server: Optional[asyncio.AbstractServer] = None
         self.answered = 0  # requests the proxy answered itself
         self.hung = asyncio.Event()  # a request is being held unanswered
         self._released = asyncio.Event()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
 
     def release_hung(self) -> None:
         """Closes the held requests' connections, unanswered."""
         self._released.set()
 
     async def close(self) -> None:
-        assert self._server is not None
         self.release_hung()
-        self._server.close()
-        await self._server.wait_closed()
+        await super().close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
+            lines = await read_head(reader)
+            if lines is None:
+                return
             method, path, _ = lines[0].split(" ", 2)
-            headers = [line for line in lines[1:] if line]
-            length = next(
-                (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0
-            )
-            body = await reader.readexactly(length)
+            headers = lines[1:]
+            raw, body = await read_body(reader, lines, to_close=False)
             answer = self._fault(Request(method, path, body))
             if isinstance(answer, Hang):
                 self.hung.set()
@@ -92,7 +81,7 @@ class FaultyHttpProxy:
                 self.answered += 1
                 writer.write(answer)
             else:
-                writer.write(await self._forward(lines[0], headers, body))
+                writer.write(await self._forward(lines[0], headers, raw))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the client went away
@@ -100,7 +89,7 @@ class FaultyHttpProxy:
             writer.close()
 
     async def _forward(self, request_line: str, headers: list[str], body: bytes) -> bytes:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         kept = [h for h in headers if not h.lower().startswith("connection:")]
         head = "\r\n".join([request_line, *kept, "Connection: close", "", ""]).encode("latin-1")
         up_writer.write(head + body)
