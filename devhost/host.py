@@ -21,6 +21,7 @@ from .config import HostConfig, public_origin, url_host
 from .engine.dispatcher import Engine
 from .engine.management import Management
 from .errors import StartupError
+from .extras import require_azure_storage
 from .http.app import create_app
 from .http.server import HostRunner
 from .http.urls import Urls
@@ -37,6 +38,7 @@ def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
     if config.storage == "memory":
         return MemoryStore(clock)
     if config.storage == "azurite":
+        require_azure_storage("The Azure Storage store (--storage azurite)")
         from .stores.azure import AzureStore  # imported only when used: the Azure SDKs are heavy
 
         if not config.connection:

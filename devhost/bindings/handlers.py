@@ -7,6 +7,7 @@ from typing import Any, Callable, Mapping, Optional, Protocol
 
 from azure.functions import meta
 
+from ..extras import require_azure_storage
 from .accounts import StorageAccounts
 from .expressions import BindingData
 
@@ -46,11 +47,14 @@ class Bindings:
     def types() -> frozenset[str]:
         return frozenset(_factories())
 
-    def handler(self, binding_type: str) -> Optional[BindingHandler]:
+    def handler(self, binding_type: str, *, function: str) -> Optional[BindingHandler]:
+        """The type's handler (None for a type devhost does not fill); `function`, the
+        first to use the type, is named if its SDK is missing."""
         handler = self._handlers.get(binding_type)
         if handler is None:
             factory = _factories().get(binding_type)
             if factory is None:
                 return None
+            require_azure_storage(f"Function '{function}' ({binding_type} binding)")
             handler = self._handlers[binding_type] = factory(self.accounts)
         return handler

@@ -147,7 +147,7 @@ def plan_function(
             binding = resolve_binding_settings(raw, settings) if kind in checked_types else dict(raw)
         except SettingError as error:
             raise StartupError(f"Error indexing method 'Functions.{name}': {error}") from None
-        handler = handlers.handler(kind)
+        handler = handlers.handler(kind, function=name)
         if handler is not None:
             handler.check(name, binding)
         parameter = _parameter(name, binding, annotations, handler, check=kind in checked_types)

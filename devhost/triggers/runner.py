@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Mapping, Optional
+from importlib import import_module
+from typing import Optional
 
 from azure.functions import meta
 
 from ..clock import Fired
 from ..errors import BadRequest, NotFound
+from ..extras import require_azure_storage
 from ..ids import new_guid
 from ..invoker import Invoker, Triggered
 from ..loader import FunctionIndex, FunctionInfo
@@ -24,15 +26,25 @@ from ..supervision import Supervisor
 from .listeners import BY_HAND_REASON, Listener, TriggerServices
 
 
-def _listener_types() -> Mapping[str, type[Listener]]:
-    """trigger type -> its listener (imported here: each imports its storage SDK)."""
-    from . import blob, queue, timer
-
-    return {"blobTrigger": blob.BlobListener, "queueTrigger": queue.QueueListener, "timerTrigger": timer.TimerListener}
+# trigger type -> the module and class of its listener. Each module imports its storage
+# SDK, so it is imported only for an app with such a trigger, once the SDKs are known to
+# be installed (the timer's too: its status and lock are blobs).
+_LISTENERS = {
+    "blobTrigger": ("blob", "BlobListener"),
+    "queueTrigger": ("queue", "QueueListener"),
+    "timerTrigger": ("timer", "TimerListener"),
+}
 
 
 def hosted_trigger_types() -> frozenset[str]:
-    return frozenset(_listener_types())
+    return frozenset(_LISTENERS)
+
+
+def _listener_type(info: FunctionInfo) -> type[Listener]:
+    require_azure_storage(f"Function '{info.name}' ({info.trigger_type})")
+    module, name = _LISTENERS[info.trigger_type]
+    listener: type[Listener] = getattr(import_module(f"{__package__}.{module}"), name)
+    return listener
 
 
 class Triggers:
@@ -40,13 +52,12 @@ class Triggers:
     it), started after the HTTP server and stopped before it."""
 
     def __init__(self, index: FunctionIndex, invoker: Invoker, services: TriggerServices) -> None:
-        types = _listener_types()
         self._index = index
         self._services = services
         self._listeners: dict[str, Listener] = {
-            info.name.lower(): types[info.trigger_type](info, invoker.plan(info).trigger.binding, services)
+            info.name.lower(): _listener_type(info)(info, invoker.plan(info).trigger.binding, services)
             for info in index.others
-            if info.trigger_type in types
+            if info.trigger_type in _LISTENERS
         }
         self._calls: set[asyncio.Task[None]] = set()
 
