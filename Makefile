@@ -14,9 +14,11 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 setup: $(STAMP_PY) $(STAMP_NODE) $(CHROMIUM)
 
-$(STAMP_PY): requirements.txt requirements-dev.txt
+# devhost itself goes in editable, so the suite gets its pytest plugin as a user does;
+# pip also refuses to set up if a pin falls outside the range pyproject.toml declares.
+$(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e '.[azure,testing]'
 	@touch $@
 
 $(STAMP_NODE): package.json package-lock.json

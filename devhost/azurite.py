@@ -52,7 +52,10 @@ def find_azurite(start: Optional[Path] = None) -> Path:
     found = shutil.which("azurite")
     if found:
         return Path(found)
-    raise AzuriteError("Azurite is not installed: run `make setup` (it runs `npm ci`).")
+    raise AzuriteError(
+        "Azurite is not installed: `npm install azurite` in the project (in devhost's own "
+        "repository, `make setup`)."
+    )
 
 
 def free_port() -> int:

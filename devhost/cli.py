@@ -1,4 +1,5 @@
-"""`python -m devhost start ...`: options in, a running host out; one-line errors.
+"""`devhost start ...` (or `python -m devhost start ...`): options in, a running host
+out; one-line errors.
 
 Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM), 1 when the host cannot start
 or a background loop of it ended for good (the message says why; an app that fails to
@@ -24,7 +25,7 @@ from .host import Host
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
-        prog="python -m devhost",
+        prog=_program(),
         description="Run a Python v2-model Durable Functions app locally, like `func start`.",
     )
     commands = root.add_subparsers(dest="command", required=True)
@@ -52,6 +53,12 @@ def parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     return root
+
+
+def _program() -> str:
+    """The name usage lines show: the console command as typed, or `python -m devhost`."""
+    name = Path(sys.argv[0]).name
+    return "python -m devhost" if name in ("", "__main__.py", "-c") else Path(name).stem
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
@@ -24,17 +24,24 @@ _PRINTED = threading.Condition()
 
 class DevhostProcess:
     """`python -m devhost start ...` with its console read as it is printed (by a thread,
-    so a chatty host never blocks on a full pipe)."""
+    so a chatty host never blocks on a full pipe); `command`, `cwd` and `environ` run
+    another installation of devhost (say, the `devhost` command of a fresh environment)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(
+        self,
+        *args: str,
+        command: Sequence[str] = (sys.executable, "-m", "devhost"),
+        cwd: Path = ROOT,
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self.args = args
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "start", *args],
-            cwd=ROOT,
+            [*command, "start", *args],
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**(os.environ if environ is None else environ), "PYTHONUNBUFFERED": "1"},
         )
         self.lines: list[str] = []
         self.closed = False
