@@ -26,8 +26,12 @@ async def test_advance_says_what_fired_and_where_the_clock_got_to(durable_host: 
     start = durable_host.now
     iid = await durable_host.start("approval_workflow", {"request_id": "r-3"})
     advanced = await durable_host.advance(timedelta(hours=80))
-    # The request's 72-hour timeout, then the director's 24 hours, not yet up.
-    assert advanced == Advanced(start + timedelta(hours=80), (Fired("timer", start + timedelta(hours=72), iid),))
+    # The request's 72-hour timeout, then the director's 24 hours, not yet up. (The app's
+    # nightly schedule fires too where its storage, Azurite's default ports, is up.)
+    timers = tuple(fired for fired in advanced.fired if fired.kind == "timer")
+    assert Advanced(advanced.now, timers) == Advanced(
+        start + timedelta(hours=80), (Fired("timer", start + timedelta(hours=72), iid),)
+    )
 
 
 async def test_waiting_too_long_says_what_the_instance_waits_for(durable_host: DurableHost) -> None:
