@@ -1,15 +1,27 @@
 """Errors the host raises on purpose; each HTTP one knows its status code.
 
     DevhostError
-    ├── NotFound            404  unknown instance, entity or function
-    ├── BadRequest          400  malformed JSON, bad query values, invalid ids
+    ├── NotFound            404  unknown instance, entity or function       (LookupError)
+    ├── BadRequest          400  malformed JSON, bad query values, invalid ids (ValueError)
     ├── Gone                410  the instance already reached a terminal state
     ├── Conflict            409  an instance with that id is still running, or its status
     │                            does not allow the command (suspend a suspended one, ...)
-    ├── NotSettled          504  work did not settle in time (a clock advance, a test's settle)
-    ├── StorageUnavailable  503  storage did not answer a request's call in time, or failed it
-    ├── HostStopped         503  a background loop of the host ended for good (a defect)
+    ├── NotSettled          504  work did not settle in time (a clock advance, a test's
+    │                            settle)                                      (TimeoutError)
+    ├── StorageUnavailable  503  storage did not answer a request's call in time, or
+    │                            could not be reached                      (ConnectionError)
+    ├── HostStopped         503  a background loop of the host ended for good (RuntimeError)
     └── StartupError        (CLI) the host cannot start; printed as one line
+
+Each also subclasses the nearest built-in (in brackets), as attrs' exceptions do, so
+`except LookupError` around a status read or `except TimeoutError` around a settle
+works without importing devhost. `Gone`, `Conflict` and `StartupError` have none: no
+built-in means "the instance's state forbids this", and a start fails for reasons of
+every kind (bad JSON, a port in use, an app that raises on import: see `cause`).
+TimeoutError and ConnectionError are OSErrors, and from Python 3.11 `asyncio.TimeoutError`
+is TimeoutError: no `except` of those in devhost wraps a call that raises these errors
+(the supervisor's retries included), so adding the bases changed what devhost catches
+nowhere.
 
 The engine and stores raise these; the HTTP error middleware alone turns them into
 responses, and the CLI alone prints a StartupError.
@@ -18,6 +30,18 @@ responses, and the CLI alone prints a StartupError.
 from __future__ import annotations
 
 from typing import Optional
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "DevhostError",
+    "Gone",
+    "HostStopped",
+    "NotFound",
+    "NotSettled",
+    "StartupError",
+    "StorageUnavailable",
+]
 
 
 class DevhostError(Exception):
@@ -31,13 +55,13 @@ class DevhostError(Exception):
         self.cause = cause
 
 
-class NotFound(DevhostError):
+class NotFound(DevhostError, LookupError):
     """Raised when an instance, entity, function or route does not exist."""
 
     status = 404
 
 
-class BadRequest(DevhostError):
+class BadRequest(DevhostError, ValueError):
     """Raised when a request's body, query or path values are not acceptable."""
 
     status = 400
@@ -55,20 +79,21 @@ class Conflict(DevhostError):
     status = 409
 
 
-
-class StorageUnavailable(DevhostError):
-    """Raised when a storage call made for a request fails or does not answer in time."""
-
-    status = 503
-
-
-class HostStopped(DevhostError):
-    """Raised to whoever waits on the host once a background loop of it ended for good."""
+class StorageUnavailable(DevhostError, ConnectionError):
+    """Raised when a storage call made for a request cannot reach storage or gets no
+    answer in time."""
 
     status = 503
 
 
-class NotSettled(DevhostError):
+class HostStopped(DevhostError, RuntimeError):
+    """Raised to whoever waits on the host once a background loop of it ended for good
+    (a `RuntimeError`, as `concurrent.futures.BrokenExecutor` is for a pool that broke)."""
+
+    status = 503
+
+
+class NotSettled(DevhostError, TimeoutError):
     """Raised when queued or running work does not finish within the time allowed."""
 
     status = 504

@@ -32,7 +32,7 @@ from .config import load_config
 from .engine.dispatcher import Engine
 from .engine.management import Management
 from .engine.statuses import InstanceStatus
-from .errors import HostStopped, NotFound
+from .errors import HostStopped
 from .host import Host
 from .protocol import EventType
 from .protocol.client import client_encoded
@@ -119,12 +119,10 @@ class DurableHost:
         await self.management.signal_entity(name, key, operation, client_encoded(input))
 
     async def read_entity(self, name: str, key: str) -> Any:
-        """The entity's state after queued work settled; LookupError if it does not exist."""
+        """The entity's state after queued work settled; NotFound (a LookupError) if it
+        does not exist."""
         await self.settle()
-        try:
-            return (await self.management.entity(name, key)).state
-        except NotFound as error:
-            raise LookupError(error.message) from None
+        return (await self.management.entity(name, key)).state
 
     async def settle(self) -> None:
         """Returns once no work is queued or running (timers not yet due aside)."""
