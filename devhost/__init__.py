@@ -2,5 +2,6 @@
 
 It loads a function app, drives its orchestrators and entities through the SDK's own
 JSON protocol, runs activities and timers, and serves the same HTTP surface as
-`func start` with the Durable extension. `devhost.testing` wraps it for tests.
+`func start` with the Durable extension. `devhost.testing` wraps it for tests, and
+`devhost.pytest_plugin` gives pytest the `durable_host` fixture.
 """

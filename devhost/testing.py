@@ -11,21 +11,19 @@
         assert status.output == {"decision": "approved", "by": "lead", "escalated": True}
 
 `DurableHost` starts the app's host on a free loopback port (memory store and virtual
-clock unless told otherwise), so plain HTTP against `base_url` works too. With
-`pytest_plugins = ["devhost.testing"]`, the `durable_host` fixture gives one per test for
-the app in the `durable_app_dir` ini option (default: the rootdir).
+clock unless told otherwise), so plain HTTP against `base_url` works too. The pytest
+plugin (`devhost.pytest_plugin`) gives one per test as the `durable_host` fixture; this
+module imports no test framework, so any runner (or a script) can use it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Optional, Union
-
-import pytest
-import pytest_asyncio
+from typing import Any, Callable, Optional, Union
 
 from .clock import Advanced, Fired
 from .config import load_config
@@ -38,11 +36,20 @@ from .protocol import EventType
 from .protocol.client import client_encoded
 from .stores.base import InstanceRecord
 
-__all__ = ["Advanced", "DurableHost", "Fired", "durable_host"]
+__all__ = ["Advanced", "DurableHost", "Fired"]
+
+
+# What local.settings.json files say for Azurite on its default ports; the storage SDKs
+# read it as the emulator's account (azure-data-tables `_base_client.py`).
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 
 
 class DurableHost:
-    """An in-process host for one app; use as `async with DurableHost(app_dir) as host:`."""
+    """An in-process host for one app; use as `async with DurableHost(app_dir) as host:`.
+
+    `storage="azurite"` takes `connection`, else the app's storage setting
+    (AzureWebJobsStorage, from the environment or local.settings.json), else Azurite's
+    development account: a test suite needs no settings to run on a local Azurite."""
 
     def __init__(
         self,
@@ -62,6 +69,8 @@ class DurableHost:
             hub=hub,
             virtual_clock=virtual_clock,
         )
+        if storage == "azurite" and not self._config.connection:
+            self._config = replace(self._config, connection=DEVELOPMENT_STORAGE)
         self._host = Host(self._config)
 
     async def __aenter__(self) -> "DurableHost":
@@ -80,6 +89,11 @@ class DurableHost:
     def base_url(self) -> str:
         """`http://127.0.0.1:<port>`: the app's routes are under `/api`."""
         return self._host.base_url
+
+    @property
+    def hub(self) -> str:
+        """The task hub's name (what Azure Storage's tables and queues are named for)."""
+        return self._config.hub
 
     @property
     def app_module(self) -> Any:
@@ -190,19 +204,3 @@ class DurableHost:
             f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"
         )
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        "durable_app_dir",
-        "folder with the function_app.py that the durable_host fixture runs",
-        default=".",
-    )
-
-
-@pytest_asyncio.fixture
-async def durable_host(request: pytest.FixtureRequest) -> AsyncIterator[DurableHost]:
-    """A fresh host per test: memory store, virtual clock."""
-    configured = request.config.getini("durable_app_dir") or "."
-    app_dir = Path(request.config.rootpath) / configured
-    async with DurableHost(app_dir) as host:
-        yield host
