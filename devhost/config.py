@@ -1,7 +1,8 @@
 """host.json, local.settings.json and command-line options folded into one HostConfig.
 
 As with `func start`: `local.settings.json` `Values` go into the environment unless a
-variable is already set, host.json supplies the Durable settings, and the task hub
+variable is already set (while the host runs: environment.py), host.json supplies the
+Durable settings, and the task hub
 name comes from `--hub`, else `extensions.durableTask.hubName` (with `%Setting%`
 references resolved), else `WEBSITE_SITE_NAME`, else `TestHubName`.
 """
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -50,6 +52,8 @@ class HostConfig:
     extensions: dict[str, Any] = field(default_factory=dict)
     # host.json `singleton`, the lock periods of listeners only one host runs (timers).
     singleton: dict[str, Any] = field(default_factory=dict)
+    # local.settings.json `Values`, which the host puts into the environment while it runs.
+    app_settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def route_path(self) -> str:
@@ -82,12 +86,12 @@ def load_config(
     allowed_hosts: tuple[str, ...] = (),
     environ: Optional[dict[str, str]] = None,
 ) -> HostConfig:
-    """Reads the app's settings files; `environ` (default `os.environ`) receives the
-    `Values` of local.settings.json that are not already set."""
-    env = os.environ if environ is None else environ
+    """Reads the app's settings files; settings resolve as the host will see them, from
+    `environ` (default `os.environ`) and, where it lacks them, local.settings.json."""
     if not app_dir.is_dir():
         raise StartupError(f"App directory '{app_dir}' does not exist.")
-    apply_local_settings(app_dir, env)
+    app_settings = local_settings(app_dir)
+    env = ChainMap(os.environ if environ is None else environ, app_settings)
     guard = _guard_settings(app_dir, (*allowed_hosts, host))  # the name it listens on, too
     host_json = read_json(app_dir / "host.json", required=False)
     extensions = _section(host_json, "extensions")
@@ -117,17 +121,17 @@ def load_config(
         guard=guard,
         extensions=extensions,
         singleton=_section(host_json, "singleton"),
+        app_settings=app_settings,
     )
 
 
-def apply_local_settings(app_dir: Path, env: dict[str, str] | Any) -> None:
+def local_settings(app_dir: Path) -> dict[str, str]:
+    """local.settings.json `Values` as the environment would hold them (a null is unset)."""
     settings = read_json(app_dir / "local.settings.json", required=False)
     values = settings.get("Values") or {}
     if not isinstance(values, dict):
         raise StartupError("local.settings.json: 'Values' must be an object of strings.")
-    for name, value in values.items():
-        if name not in env and value is not None:
-            env[name] = str(value)
+    return {name: str(value) for name, value in values.items() if value is not None}
 
 
 def _guard_settings(app_dir: Path, allowed_hosts: tuple[str, ...]) -> GuardSettings:

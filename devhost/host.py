@@ -1,7 +1,10 @@
 """One running host: the app, its store and clock, the engine and the HTTP server.
 
 The CLI and the test harness both build a `Host` from a `HostConfig`; this is the only
-place the parts are wired together.
+place the parts are wired together. Hosts in one process keep apart: each takes back, when
+it stops, the app settings it put into the environment (environment.py) and the app
+modules it imported (app_modules.py), and the SDK's client session outlives every host
+but the last.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Optional
 
 from aiohttp import web
 
+from .app_modules import AppModules
 from .bindings.accounts import StorageAccounts, host_id
 from .bindings.handlers import Bindings
 from .clock import Clock, SystemClock, VirtualClock
 from .config import HostConfig, public_origin, url_host
 from .engine.dispatcher import Engine
 from .engine.management import Management
+from .environment import PROCESS as ENVIRONMENT, AppliedSettings
 from .errors import StartupError
 from .extras import require_azure_storage
 from .http.app import create_app
@@ -72,6 +77,9 @@ class Host:
         self._invoker: Optional[Invoker] = None
         self._runner: Optional[HostRunner] = None
         self._port = config.port
+        self._settings: Optional[AppliedSettings] = None
+        self._modules = AppModules(config.app_dir)
+        self._sdk_session = False
 
     @property
     def invoker(self) -> Optional[Invoker]:
@@ -84,9 +92,13 @@ class Host:
     async def start(self) -> None:
         began = time.perf_counter()
         config = self.config
-        self.index = load_app(config.app_dir)
-        listener = _listen(config.host, config.port)
+        _SDK_SESSION.acquire()
+        self._sdk_session = True
+        self._settings = ENVIRONMENT.apply(config.app_settings)
+        listener: Optional[socket.socket] = None
         try:
+            self.index = load_app(config.app_dir, self._modules)
+            listener = _listen(config.host, config.port)
             self._port = listener.getsockname()[1]
             origin = public_origin(config.host, self._port)
             rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "localhost", "") else config.host
@@ -145,7 +157,8 @@ class Host:
             self.engine.schedules.append(self.triggers)
             await self.triggers.start(self.engine.loops)
         except BaseException:
-            listener.close()
+            if listener is not None:
+                listener.close()
             await self.stop()
             raise
         self.startup_ms = round((time.perf_counter() - began) * 1000)
@@ -166,7 +179,13 @@ class Host:
         if self._accounts is not None:
             await self._accounts.close()
             self._accounts = None
-        await _close_sdk_session()
+        if self._sdk_session:
+            self._sdk_session = False
+            await _SDK_SESSION.release()
+        self._modules.release()
+        if self._settings is not None:
+            self._settings.release()
+            self._settings = None
 
     async def __aenter__(self) -> "Host":
         await self.start()
@@ -199,11 +218,28 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-async def _close_sdk_session() -> None:
+class _SdkSession:
     """The SDK client keeps one aiohttp session per process, bound to the loop that made
-    it; close it with the host so a later host on another loop gets a fresh one."""
-    from azure.durable_functions.models.utils import http_utils
+    it (azure/durable_functions/models/utils/http_utils.py `_client_session`). It is
+    closed when the last running host stops: not under another host whose app's client
+    calls may be under way, and not left for a later host on another loop. Hosts running
+    at once therefore share one event loop, as the tests of one pytest test do."""
 
-    close = getattr(http_utils, "_close_session", None)
-    if close is not None:
-        await close()
+    def __init__(self) -> None:
+        self._hosts = 0
+
+    def acquire(self) -> None:
+        self._hosts += 1
+
+    async def release(self) -> None:
+        self._hosts -= 1
+        if self._hosts:
+            return
+        from azure.durable_functions.models.utils import http_utils
+
+        close = getattr(http_utils, "_close_session", None)
+        if close is not None:
+            await close()
+
+
+_SDK_SESSION = _SdkSession()

@@ -1,6 +1,7 @@
 """Import a v2-model function app and index its functions, as the Python worker does.
 
-The worker imports `function_app.py` with the app directory on `sys.path`, finds the one
+The worker imports `function_app.py` with the app directory on `sys.path` (here: first on
+it, and apart from other apps' hosts in this process, app_modules.py), finds the one
 `FunctionRegister` (a `func.FunctionApp` or `df.DFApp`) and asks it for its functions
 (docs/protocol.md A). Durable names follow the trigger's `orchestration`/`activity`/
 `entityName` property, else the function name; lookups are case-insensitive.
@@ -14,12 +15,15 @@ import inspect
 import json
 import logging
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Optional
 
 import azure.functions as func
 
+from .app_modules import AppModules
 from .engine.actions import KnownFunctions
 from .errors import StartupError
 
@@ -149,24 +153,23 @@ class FunctionIndex:
         )
 
 
-# `get_functions()` may be called once per app object, so an app imported once in a
-# process (several hosts in one test session) is indexed once and shared.
-_INDEXED: dict[Path, FunctionIndex] = {}
+# `get_functions()` may be called once per app object: a script module hosts reuse (one
+# the test imported itself, see app_modules.py) is indexed once, its index shared.
+_INDEXED: "weakref.WeakKeyDictionary[ModuleType, FunctionIndex]" = weakref.WeakKeyDictionary()
 
 
-def load_app(app_dir: Path) -> FunctionIndex:
-    """Imports `app_dir/function_app.py` and indexes it; raises StartupError with the cause."""
+def load_app(app_dir: Path, modules: AppModules) -> FunctionIndex:
+    """Imports `app_dir/function_app.py` (its modules kept in `modules`, which the host
+    releases when it stops) and indexes it; raises StartupError with the cause."""
     app_dir = app_dir.resolve()
-    if app_dir in _INDEXED:
-        return _INDEXED[app_dir]
     script = app_dir / "function_app.py"
     if not app_dir.is_dir():
         raise StartupError(f"App directory '{app_dir}' does not exist.")
     if not script.is_file():
         raise StartupError(f"'{script}' not found: a v2-model app needs a function_app.py.")
-    if str(app_dir) not in sys.path:
-        sys.path.insert(0, str(app_dir))
-    module = _import_script(script)
+    module = modules.load(lambda: _import_script(script))
+    if module in _INDEXED:
+        return _INDEXED[module]
     registers = [
         value for value in vars(module).values() if isinstance(value, func.FunctionRegister)
     ]
@@ -180,12 +183,14 @@ def load_app(app_dir: Path) -> FunctionIndex:
     except ValueError as error:
         raise StartupError(f"Indexing '{script}' failed: {error}") from error
     index = FunctionIndex(app_dir=app_dir, functions=functions, module=module)
-    _INDEXED[app_dir] = index
+    _INDEXED[module] = index
     return index
 
 
-def _import_script(script: Path) -> Any:
-    """Imports the script as `function_app`, or a unique name if another app holds that."""
+def _import_script(script: Path) -> ModuleType:
+    """Imports the script as `function_app`, or a unique name if a module the host does
+    not own holds that name (the test's import of another app); the test's own import
+    of this very script is used as it is."""
     module_name = "function_app"
     existing = sys.modules.get(module_name)
     if existing is not None and Path(getattr(existing, "__file__", "")).resolve() != script:

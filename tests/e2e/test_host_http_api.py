@@ -199,7 +199,6 @@ async def test_suspended_instance_holds_events_until_resumed(host: DurableHost, 
 
 
 async def test_rewind_reruns_the_failed_activity(host: DurableHost, http: aiohttp.ClientSession) -> None:
-    host.app_module.ATTEMPTS.pop("rewind", None)
     instance = await host.start("fragile", {"key": "rewind", "failures": 1})
     failed = await host.wait(instance)
     assert failed.runtime_status == "Failed"

@@ -71,7 +71,6 @@ async def test_events_and_commands(host: DurableHost) -> None:
 
 async def test_rewind_restart_and_purge(host: DurableHost) -> None:
     client = _client(host)
-    host.app_module.ATTEMPTS.pop("sdk-rewind", None)
     failed = await client.start_new("fragile", None, {"key": "sdk-rewind", "failures": 1})
     await host.wait(failed)
     await client.rewind(failed, "try again")

@@ -17,10 +17,15 @@ def _app(tmp_path: Path, host: dict, values: dict) -> Path:
     return tmp_path
 
 
-def test_local_settings_fill_the_environment_but_never_override_it(tmp_path: Path) -> None:
-    env = {"Existing": "from-shell"}
-    load_config(_app(tmp_path, {}, {"Existing": "from-file", "New": "value"}), environ=env)
-    assert env == {"Existing": "from-shell", "New": "value"}
+def test_local_settings_fill_in_what_the_environment_lacks_and_leave_it_alone(tmp_path: Path) -> None:
+    """Only a running host puts them into the environment (tests/e2e/test_host_isolation.py)."""
+    env = {"Existing": "from-shell", "HubSetting": "FromShell"}
+    host = {"extensions": {"durableTask": {"hubName": "%HubSetting%"}}}
+    values = {"Existing": "from-file", "New": "value", "HubSetting": "FromFile", "Unset": None}
+    config = load_config(_app(tmp_path, host, values), environ=env)
+    assert (config.hub, config.connection) == ("FromShell", None)
+    assert config.app_settings == {"Existing": "from-file", "New": "value", "HubSetting": "FromFile"}
+    assert env == {"Existing": "from-shell", "HubSetting": "FromShell"}
 
 
 def test_hub_name_resolution(tmp_path: Path) -> None:

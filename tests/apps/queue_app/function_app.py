@@ -1,7 +1,7 @@
 """Queue triggers and queue outputs, for devhost's queue tests. Every queue is named by an
-app setting (`%ORDERS_QUEUE%`, ...), so each test gives its own queues and tests share
-the one imported app without sharing messages. What the functions saw is kept in `seen`,
-by message body, for the tests to read.
+app setting (`%ORDERS_QUEUE%`, ...), so each test gives its own queues and tests on one
+Azurite share no messages. What the functions saw is kept in `seen` (each host's import
+of the app its own), by message body, for the tests to read.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Timer functions that record each call, for devhost's timer trigger tests.
 
 Each call appends what the function was given to `calls[<function name>]`, which tests
-read through `DurableHost.app_module` (the module is shared by every host of a test
-session, so tests clear it first).
+read through `DurableHost.app_module` (each host imports the module afresh).
 """
 
 from typing import Any
