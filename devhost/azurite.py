@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+__all__ = ["AzuriteError", "AzuriteProcess", "connection_string", "main"]
+
 # Azurite's documented development account; public, the same on every machine.
 ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = (

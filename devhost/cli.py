@@ -22,6 +22,8 @@ from .config import load_config
 from .errors import StartupError
 from .host import Host
 
+__all__ = ["main"]
+
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(

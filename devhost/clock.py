@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal, Optional, Protocol
 
+__all__ = ["Advanced", "Fired"]
+
 
 class Clock(Protocol):
     @property

@@ -23,6 +23,8 @@ from ..protocol import (
 from ..stores.base import InstanceRecord
 from .entities import EntityState
 
+__all__ = ["EntityStatus", "InstanceStatus"]
+
 # How the status API shapes `historyEvents` (ext `DurableClient`).
 _EPISODE_MARKERS = frozenset({EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED})
 _SCHEDULING = frozenset({EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_INSTANCE_CREATED})
