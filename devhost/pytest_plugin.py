@@ -20,10 +20,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional
 
 import pytest
-import pytest_asyncio
 
 from .testing import DurableHost
 
@@ -86,8 +85,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"devhost: app {options.app_dir}, storage {options.storage} ({where})"
 
 
-@pytest_asyncio.fixture
-async def durable_host(request: pytest.FixtureRequest) -> AsyncIterator[DurableHost]:
+async def _durable_host(request: pytest.FixtureRequest) -> AsyncIterator[DurableHost]:
     """A fresh host for this test on the session's app and store, with a virtual clock,
     stopped after the test."""
     options = request.config.stash[_OPTIONS]
@@ -95,6 +93,26 @@ async def durable_host(request: pytest.FixtureRequest) -> AsyncIterator[DurableH
         options.app_dir, storage=options.storage, connection=options.connection, hub=options.hub
     ) as host:
         yield host
+
+
+def _needs_pytest_asyncio() -> DurableHost:
+    """A project with pytest but not pytest-asyncio still runs its own tests (pytest loads
+    this plugin wherever devhost is installed); only a test that asks for the fixture
+    hears what is missing."""
+    raise pytest.UsageError(
+        "The durable_host fixture runs on pytest-asyncio: pip install 'durable-devhost[testing]'."
+    )
+
+
+def _fixture() -> Any:
+    try:
+        import pytest_asyncio
+    except ImportError:  # devhost installed without its [testing] extra
+        return pytest.fixture(_needs_pytest_asyncio, name="durable_host")
+    return pytest_asyncio.fixture(_durable_host, name="durable_host")
+
+
+durable_host = _fixture()
 
 
 def _session_options(config: pytest.Config) -> _Options:

@@ -201,6 +201,21 @@ def test_without_extras_devhost_start_serves_an_app_on_the_memory_store(bare: En
         _stops_cleanly(host)
 
 
+def test_a_project_with_pytest_but_not_pytest_asyncio_keeps_its_tests_running(bare: Environment, tmp_path: Path) -> None:
+    """pytest loads the plugin wherever devhost is installed: without the [testing] extra
+    a project's own tests still run, and only the fixture says what it needs."""
+    installed = _run(bare.python, "-m", "pip", "install", "-q", "pytest", cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    (tmp_path / "test_plain.py").write_text(
+        "def test_plain() -> None:\n    assert True\n\n\n"
+        "def test_wants_the_host(durable_host: object) -> None:\n    pass\n",
+        encoding="utf-8",
+    )
+    result = _run(bare.python, "-m", "pytest", "-q", "test_plain.py", cwd=tmp_path)
+    assert "1 passed" in result.stdout and "1 error" in result.stdout, result.stdout + result.stderr
+    assert "pip install 'durable-devhost[testing]'" in result.stdout
+
+
 def test_without_extras_the_azure_storage_parts_name_the_extra_to_install(bare: Environment, tmp_path: Path) -> None:
     with bare.host("--port", "0", "--storage", "azurite", "--connection", "UseDevelopmentStorage=true") as host:
         code, console = host.finished()
