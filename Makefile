@@ -38,7 +38,11 @@ start: setup
 azurite: setup
 	@$(PY) -m devhost.azurite --location .azurite
 
+# The quality gates first (lint, format, strict types on devhost/), then the suite.
 test: setup
+	$(PY) -m ruff check
+	$(PY) -m ruff format --check
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: setup

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator, Optional
 
 _LOCK = threading.Lock()
 # Apps whose hosts run, in the order they started.
-_RUNNING: list["AppModules"] = []
+_RUNNING: list[AppModules] = []
 
 
 class AppModules:
@@ -53,7 +53,7 @@ class AppModules:
             sys.path.insert(0, str(self.app_dir))  # first, even if a later entry has it too
             self._on_path = True
             _RUNNING.append(self)
-            script: Optional[ModuleType] = None
+            script: ModuleType | None = None
             try:
                 script = run_import()
                 return script
@@ -105,7 +105,7 @@ def _top(name: str) -> str:
     return name.partition(".")[0]
 
 
-def _location(module: ModuleType) -> Optional[Path]:
+def _location(module: ModuleType) -> Path | None:
     """The module's file, or a namespace package's first folder."""
     spec = getattr(module, "__spec__", None)
     origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)

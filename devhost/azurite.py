@@ -14,17 +14,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 __all__ = ["AzuriteError", "AzuriteProcess", "connection_string", "main"]
 
 # Azurite's documented development account; public, the same on every machine.
 ACCOUNT_NAME = "devstoreaccount1"
-ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEFAULT_PORTS = (10000, 10001, 10002)
 _READY_TIMEOUT_S = 60.0
 
@@ -44,7 +42,7 @@ def connection_string(host: str, ports: tuple[int, int, int]) -> str:
     )
 
 
-def find_azurite(start: Optional[Path] = None) -> Path:
+def find_azurite(start: Path | None = None) -> Path:
     """`node_modules/.bin/azurite` in this or a parent directory, else on PATH."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
@@ -55,8 +53,7 @@ def find_azurite(start: Optional[Path] = None) -> Path:
     if found:
         return Path(found)
     raise AzuriteError(
-        "Azurite is not installed: `npm install azurite` in the project (in devhost's own "
-        "repository, `make setup`)."
+        "Azurite is not installed: `npm install azurite` in the project (in devhost's own repository, `make setup`)."
     )
 
 
@@ -79,18 +76,18 @@ class AzuriteProcess:
     location: Path
     ports: tuple[int, int, int] = DEFAULT_PORTS
     host: str = "127.0.0.1"
-    _process: Optional[subprocess.Popen[bytes]] = None
+    _process: subprocess.Popen[bytes] | None = None
     reused: bool = False
 
     @classmethod
-    def on_free_ports(cls, location: Path) -> "AzuriteProcess":
+    def on_free_ports(cls, location: Path) -> AzuriteProcess:
         return cls(location=location, ports=(free_port(), free_port(), free_port()))
 
     @property
     def connection_string(self) -> str:
         return connection_string(self.host, self.ports)
 
-    def start(self) -> "AzuriteProcess":
+    def start(self) -> AzuriteProcess:
         if all(is_listening(self.host, port) for port in self.ports):
             self.reused = True
             return self
@@ -106,17 +103,17 @@ class AzuriteProcess:
             "--skipApiVersionCheck",
             "--loose",
         ]  # fmt: skip
-        log = open(self.location / "azurite.log", "ab")
         # A session of its own: Ctrl+C in the terminal stops the host first, which still
-        # needs storage to hand back its work; Azurite is stopped after it.
-        self._process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+        # needs storage to hand back its work; Azurite is stopped after it. (The child
+        # keeps its own copy of the log's descriptor.)
+        with open(self.location / "azurite.log", "ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._wait_ready()
         return self
 
@@ -126,8 +123,7 @@ class AzuriteProcess:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise AzuriteError(
-                    f"Azurite exited with code {self._process.returncode}; "
-                    f"see {self.location / 'azurite.log'}"
+                    f"Azurite exited with code {self._process.returncode}; see {self.location / 'azurite.log'}"
                 )
             if all(is_listening(self.host, port) for port in self.ports):
                 return
@@ -148,7 +144,7 @@ class AzuriteProcess:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> "AzuriteProcess":
+    def __enter__(self) -> AzuriteProcess:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -172,7 +168,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
     if "--" in args:
@@ -189,8 +185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     where = ", ".join(f"{azurite.host}:{port}" for port in azurite.ports)
     print(
-        f"Azurite {'already running' if azurite.reused else 'started'} on {where}"
-        f" (data in {azurite.location})",
+        f"Azurite {'already running' if azurite.reused else 'started'} on {where} (data in {azurite.location})",
         flush=True,
     )
     try:

@@ -5,7 +5,8 @@ host with many instances does not grow without end."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Generic, Iterator, Optional, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -19,7 +20,7 @@ class LruCache(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._weight = 0
 
-    def get(self, key: K) -> Optional[V]:
+    def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -35,7 +36,7 @@ class LruCache(Generic[K, V]):
             _, (_, dropped) = self._entries.popitem(last=False)
             self._weight -= dropped
 
-    def pop(self, key: K) -> Optional[V]:
+    def pop(self, key: K) -> V | None:
         entry = self._entries.pop(key, None)
         if entry is None:
             return None

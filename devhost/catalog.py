@@ -5,7 +5,6 @@ the welcome page shows it, so both always say the same thing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from .loader import HTTP_TRIGGER, FunctionIndex
 
@@ -16,7 +15,7 @@ class ListedFunction:
     trigger_type: str
     # HTTP functions only: the methods the route takes and the URL it answers on.
     methods: tuple[str, ...] = ()
-    url: Optional[str] = None
+    url: str | None = None
 
 
 def function_url(origin: str, route_path: str, route: str) -> str:

@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from . import console
 from .config import load_config
@@ -63,7 +64,7 @@ def _program() -> str:
     return "python -m devhost" if name in ("", "__main__.py", "-c") else Path(name).stem
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
     console.install(30 if options.quiet else 20)
     try:

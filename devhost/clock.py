@@ -9,8 +9,8 @@ HTTP route and the dashboard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Literal, Optional, Protocol
+from datetime import UTC, datetime
+from typing import Literal, Protocol
 
 __all__ = ["Advanced", "Fired"]
 
@@ -26,7 +26,7 @@ class SystemClock:
     is_virtual = False
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class VirtualClock:
@@ -34,8 +34,8 @@ class VirtualClock:
 
     is_virtual = True
 
-    def __init__(self, start: Optional[datetime] = None) -> None:
-        self._now = (start or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = (start or datetime.now(UTC)).astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now

@@ -14,9 +14,10 @@ import logging
 import os
 import re
 from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from .engine.dispatcher import EngineSettings
 from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse_strategy
@@ -38,7 +39,7 @@ class HostConfig:
     host: str = "127.0.0.1"
     port: int = 7071
     storage: str = "memory"
-    connection: Optional[str] = None
+    connection: str | None = None
     hub: str = DEFAULT_HUB
     virtual_clock: bool = False
     route_prefix: str = "api"
@@ -62,7 +63,6 @@ class HostConfig:
         return f"/{self.route_prefix}" if self.route_prefix else ""
 
 
-
 def public_origin(host: str, port: int) -> str:
     """The origin URLs are built on, as `func start` prints them (`localhost` for loopback);
     an IPv6 address goes in brackets."""
@@ -80,11 +80,11 @@ def load_config(
     host: str = "127.0.0.1",
     port: int = 7071,
     storage: str = "memory",
-    connection: Optional[str] = None,
-    hub: Optional[str] = None,
+    connection: str | None = None,
+    hub: str | None = None,
     virtual_clock: bool = False,
     allowed_hosts: tuple[str, ...] = (),
-    environ: Optional[dict[str, str]] = None,
+    environ: dict[str, str] | None = None,
 ) -> HostConfig:
     """Reads the app's settings files; settings resolve as the host will see them, from
     `environ` (default `os.environ`) and, where it lacks them, local.settings.json."""

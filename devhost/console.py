@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from .catalog import listed_functions
@@ -24,7 +24,7 @@ class ConsoleHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            moment = datetime.fromtimestamp(record.created, timezone.utc)
+            moment = datetime.fromtimestamp(record.created, UTC)
             stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
             text = f"[{stamp}] {record.getMessage()}"
             user_traceback = getattr(record, "user_traceback", None)
@@ -52,7 +52,7 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
     assert index is not None and host.urls is not None
     now = host.clock.now()
     clock = f"virtual, at {_moment(now)} (POST /devhost/clock/advance)" if config.virtual_clock else "system"
-    ahead = now - datetime.now(timezone.utc)
+    ahead = now - datetime.now(UTC)
     origin = host.urls.origin
     lines = [
         f"devhost: local Durable Functions host for {config.app_dir}",
@@ -70,8 +70,7 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
             if config.virtual_clock and ahead > timedelta(seconds=1)
             else []
         ),
-        f"[{_moment(datetime.now(timezone.utc))}] "
-        f"Host started ({host.startup_ms}ms)",
+        f"[{_moment(datetime.now(UTC))}] Host started ({host.startup_ms}ms)",
         "",
         "Functions:",
         "",
@@ -102,7 +101,7 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
 
 
 def _moment(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _span(span: timedelta) -> str:

@@ -12,7 +12,8 @@ import inspect
 import os
 import secrets
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import azure.functions as func
 from azure.functions import _abc

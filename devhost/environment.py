@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Mapping, MutableMapping
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class SharedEnvironment:
         self._added: dict[str, _Added] = {}
         self._lock = threading.Lock()  # hosts may run on loops of other threads
 
-    def apply(self, values: Mapping[str, str]) -> "AppliedSettings":
+    def apply(self, values: Mapping[str, str]) -> AppliedSettings:
         """Adds the unset `values`; the result's `release` takes back this host's part."""
         held: list[str] = []
         with self._lock:

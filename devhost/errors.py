@@ -29,8 +29,6 @@ responses, and the CLI alone prints a StartupError.
 
 from __future__ import annotations
 
-from typing import Optional
-
 __all__ = [
     "BadRequest",
     "Conflict",
@@ -49,7 +47,7 @@ class DevhostError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, *, cause: Optional[BaseException] = None) -> None:
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.cause = cause

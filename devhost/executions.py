@@ -9,8 +9,8 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .ids import new_guid
 from .loader import FunctionInfo
@@ -32,7 +32,7 @@ class Failure:
         return f"{self.type_name}: {self.message}" if self.message else self.type_name
 
     @classmethod
-    def of(cls, error: BaseException) -> "Failure":
+    def of(cls, error: BaseException) -> Failure:
         return cls(
             type_name=type(error).__name__,
             message=str(error),
@@ -51,6 +51,7 @@ def traced(info: FunctionInfo, reason: str, call: Callable[[], str]) -> str:
     executed(info, invocation_id, started, None)
     return result
 
+
 def executing(info: FunctionInfo, reason: str, invocation_id: str) -> float:
     if logger.isEnabledFor(logging.INFO):
         logger.info(
@@ -62,11 +63,12 @@ def executing(info: FunctionInfo, reason: str, invocation_id: str) -> float:
         )
     return time.perf_counter()
 
+
 def executed(
     info: FunctionInfo,
     invocation_id: str,
     started: float,
-    error: Optional[BaseException],
+    error: BaseException | None,
 ) -> None:
     duration = round((time.perf_counter() - started) * 1000)
     extra = {"function": info.name, "invocation_id": invocation_id, "duration_ms": duration}

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 import time
-from typing import Optional
+import uuid
 
 from aiohttp import web
 
@@ -24,7 +23,8 @@ from .clock import Clock, SystemClock, VirtualClock
 from .config import HostConfig, public_origin, url_host
 from .engine.dispatcher import Engine
 from .engine.management import Management
-from .environment import PROCESS as ENVIRONMENT, AppliedSettings
+from .environment import PROCESS as ENVIRONMENT
+from .environment import AppliedSettings
 from .errors import StartupError
 from .extras import require_azure_storage
 from .http.app import create_app
@@ -65,24 +65,24 @@ class Host:
     def __init__(self, config: HostConfig) -> None:
         self.config = config
         self.clock: Clock = VirtualClock() if config.virtual_clock else SystemClock()
-        self.index: Optional[FunctionIndex] = None
-        self.engine: Optional[Engine] = None
-        self.management: Optional[Management] = None
-        self.urls: Optional[Urls] = None
-        self.triggers: Optional[Triggers] = None
-        self._accounts: Optional[StorageAccounts] = None
+        self.index: FunctionIndex | None = None
+        self.engine: Engine | None = None
+        self.management: Management | None = None
+        self.urls: Urls | None = None
+        self.triggers: Triggers | None = None
+        self._accounts: StorageAccounts | None = None
         self.startup_ms = 0
         # What a stop left running in user code (a thread cannot be stopped).
         self.abandoned: list[str] = []
-        self._invoker: Optional[Invoker] = None
-        self._runner: Optional[HostRunner] = None
+        self._invoker: Invoker | None = None
+        self._runner: HostRunner | None = None
         self._port = config.port
-        self._settings: Optional[AppliedSettings] = None
+        self._settings: AppliedSettings | None = None
         self._modules = AppModules(config.app_dir)
         self._sdk_session = False
 
     @property
-    def invoker(self) -> Optional[Invoker]:
+    def invoker(self) -> Invoker | None:
         return self._invoker
 
     @property
@@ -95,7 +95,7 @@ class Host:
         _SDK_SESSION.acquire()
         self._sdk_session = True
         self._settings = ENVIRONMENT.apply(config.app_settings)
-        listener: Optional[socket.socket] = None
+        listener: socket.socket | None = None
         try:
             self.index = load_app(config.app_dir, self._modules)
             listener = _listen(config.host, config.port)
@@ -187,7 +187,7 @@ class Host:
             self._settings.release()
             self._settings = None
 
-    async def __aenter__(self) -> "Host":
+    async def __aenter__(self) -> Host:
         await self.start()
         return self
 

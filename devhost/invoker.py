@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from typing import Any, TypeVar
 
 import azure.functions as func
 from azure.functions import meta
@@ -25,9 +26,9 @@ from .bindings.handlers import Bindings
 from .bindings.plan import Plan, plan_function
 from .clock import Clock
 from .context import InvocationContext
+from .executions import Failure, executed, executing, traced
 from .ids import new_guid
 from .loader import FunctionIndex, FunctionInfo
-from .executions import Failure, executed, executing, traced
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ _DURABLE_REASON = "(null)"
 
 # The durable client binding JSON for a connection name and a task hub (None: the
 # defaults, the host's own hub).
-ClientBinding = Callable[[Optional[str], Optional[str]], str]
+ClientBinding = Callable[[str | None, str | None], str]
 _HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
@@ -80,10 +81,10 @@ class Triggered:
     reason: str
     metadata: Mapping[str, meta.Datum] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
-    payload: Optional[str] = None
+    payload: str | None = None
     # The host could not bind the trigger's value (a queue message that is not UTF-8 for
     # a string parameter): the call fails with this, logged like any failed execution.
-    unbound: Optional[Exception] = None
+    unbound: Exception | None = None
     # What the host's `Trigger Details: ...` line after `Executing` says (WebJobs
     # `TriggeredFunctionData.TriggerDetails`), in order.
     details: Mapping[str, str] = field(default_factory=dict)
@@ -93,8 +94,8 @@ class Triggered:
 class ActivityOutcome:
     """`result` is the encoded output (JSON text) when `failure` is None."""
 
-    result: Optional[str] = None
-    failure: Optional[Failure] = None
+    result: str | None = None
+    failure: Failure | None = None
 
 
 class Invoker:
@@ -181,7 +182,7 @@ class Invoker:
         data: BindingData,
         encode: Callable[[Any], T],
         *,
-        details: Optional[Mapping[str, str]] = None,
+        details: Mapping[str, str] | None = None,
     ) -> T:
         """One invocation: the trigger's value bound, storage inputs read, the function
         called (a sync one on the pool), what it returned `encode`d (worker side), its
@@ -243,44 +244,38 @@ class Invoker:
     def run_orchestrator(self, info: FunctionInfo, context_json: str) -> str:
         """Returns the state JSON; raises what the SDK raised (its message carries the
         `$OutOfProcData$` state on orchestrator failures). Called from a worker thread."""
-        return traced(
-            info, _DURABLE_REASON, lambda: info.user_function(func.OrchestrationContext(context_json))
-        )
+        return traced(info, _DURABLE_REASON, lambda: info.user_function(func.OrchestrationContext(context_json)))
 
     def run_entity(self, info: FunctionInfo, batch_json: str) -> str:
-        return traced(
-            info, _DURABLE_REASON, lambda: info.user_function(func.EntityContext(batch_json))
-        )
+        return traced(info, _DURABLE_REASON, lambda: info.user_function(func.EntityContext(batch_json)))
 
-    async def run_activities(
-        self, batch: list[tuple[FunctionInfo, Optional[str]]]
-    ) -> list[ActivityOutcome]:
+    async def run_activities(self, batch: list[tuple[FunctionInfo, str | None]]) -> list[ActivityOutcome]:
         """Runs activities in order: coroutines on the loop, synchronous ones together in
         one thread-pool call (one hand-off to a thread instead of one per activity);
         an activity with storage bindings takes the general path, which reads and writes
         them around its call."""
-        outcomes: list[Optional[ActivityOutcome]] = [None] * len(batch)
+        outcomes: list[ActivityOutcome | None] = [None] * len(batch)
         threaded = [n for n, (info, _) in enumerate(batch) if not info.is_async and not self._plans[info].uses_storage]
         if threaded:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(
                 self._pool, lambda: [self._activity_in_thread(*batch[n]) for n in threaded]
             )
-            for n, outcome in zip(threaded, results):
+            for n, outcome in zip(threaded, results, strict=False):
                 outcomes[n] = outcome
         for n, (info, raw_input) in enumerate(batch):
             if outcomes[n] is None:
                 outcomes[n] = await self._activity_called(info, raw_input)
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _activity_in_thread(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+    def _activity_in_thread(self, info: FunctionInfo, raw_input: str | None) -> ActivityOutcome:
         invocation = _ActivityInvocation(info, self)
         try:
             return invocation.succeeded(info.user_function(**invocation.arguments(raw_input)))
         except Exception as error:  # the user's failure travels to the orchestrator
             return invocation.failed(error)
 
-    async def _activity_called(self, info: FunctionInfo, raw_input: Optional[str]) -> ActivityOutcome:
+    async def _activity_called(self, info: FunctionInfo, raw_input: str | None) -> ActivityOutcome:
         value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
         data = BindingData({}, self._clock.now(), raw_input)
         try:
@@ -291,9 +286,7 @@ class Invoker:
 
     # --- HTTP triggers ---------------------------------------------------------------
 
-    async def run_http(
-        self, info: FunctionInfo, request: func.HttpRequest, encode: Callable[[Any], T]
-    ) -> T:
+    async def run_http(self, info: FunctionInfo, request: func.HttpRequest, encode: Callable[[Any], T]) -> T:
         """Runs an HTTP function and `encode`s what it returned, both inside the one
         invocation, as the worker does: a return value it cannot encode fails the
         invocation like an exception. Raises what either raised (logged here). Binding
@@ -339,7 +332,7 @@ class _ActivityInvocation:
         self._id = new_guid()
         self._started = executing(info, _DURABLE_REASON, self._id)
 
-    def arguments(self, raw_input: Optional[str]) -> dict[str, Any]:
+    def arguments(self, raw_input: str | None) -> dict[str, Any]:
         value = ActivityTriggerConverter.decode(meta.Datum(raw_input, "string"), trigger_metadata=None)
         return self._invoker.arguments(self._info, value, self._id)
 
@@ -354,5 +347,3 @@ class _ActivityInvocation:
     def failed(self, error: Exception) -> ActivityOutcome:
         executed(self._info, self._id, self._started, error)
         return ActivityOutcome(failure=Failure.of(error))
-
-

@@ -16,10 +16,11 @@ import json
 import logging
 import sys
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Optional
+from typing import Any
 
 import azure.functions as func
 
@@ -69,14 +70,13 @@ class FunctionInfo:
         )
 
     @functools.cached_property
-    def http_output_parameter(self) -> Optional[str]:
+    def http_output_parameter(self) -> str | None:
         """The parameter an HTTP function sets its response on (`binding_arg_name`), if
         the response is not its return value."""
         for binding in self.bindings:
             if binding.get("type") == HTTP_OUTPUT and binding.get("name") != "$return":
                 return str(binding["name"])
         return None
-
 
     @property
     def route(self) -> str:
@@ -136,13 +136,13 @@ class FunctionIndex:
             else:
                 self.others.append(info)
 
-    def orchestrator(self, name: str) -> Optional[FunctionInfo]:
+    def orchestrator(self, name: str) -> FunctionInfo | None:
         return self.orchestrators.get(name.lower())
 
-    def activity(self, name: str) -> Optional[FunctionInfo]:
+    def activity(self, name: str) -> FunctionInfo | None:
         return self.activities.get(name.lower())
 
-    def entity(self, name: str) -> Optional[FunctionInfo]:
+    def entity(self, name: str) -> FunctionInfo | None:
         return self.entities.get(name.lower())
 
     def known(self) -> KnownFunctions:
@@ -155,7 +155,7 @@ class FunctionIndex:
 
 # `get_functions()` may be called once per app object: a script module hosts reuse (one
 # the test imported itself, see app_modules.py) is indexed once, its index shared.
-_INDEXED: "weakref.WeakKeyDictionary[ModuleType, FunctionIndex]" = weakref.WeakKeyDictionary()
+_INDEXED: weakref.WeakKeyDictionary[ModuleType, FunctionIndex] = weakref.WeakKeyDictionary()
 
 
 def load_app(app_dir: Path, modules: AppModules) -> FunctionIndex:
@@ -170,13 +170,10 @@ def load_app(app_dir: Path, modules: AppModules) -> FunctionIndex:
     module = modules.load(lambda: _import_script(script))
     if module in _INDEXED:
         return _INDEXED[module]
-    registers = [
-        value for value in vars(module).values() if isinstance(value, func.FunctionRegister)
-    ]
+    registers = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if len(registers) != 1:
         raise StartupError(
-            f"'{script}' must define exactly one FunctionApp (func.FunctionApp or df.DFApp); "
-            f"found {len(registers)}."
+            f"'{script}' must define exactly one FunctionApp (func.FunctionApp or df.DFApp); found {len(registers)}."
         )
     try:
         functions = [describe(function) for function in registers[0].get_functions()]
@@ -205,9 +202,7 @@ def _import_script(script: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[module_name]
-        raise StartupError(
-            f"Importing '{script}' failed: {type(error).__name__}: {error}", cause=error
-        ) from error
+        raise StartupError(f"Importing '{script}' failed: {type(error).__name__}: {error}", cause=error) from error
     return module
 
 

@@ -18,9 +18,10 @@ pytest loads this module through the `pytest11` entry point `devhost`, or by nam
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional
+from typing import Any
 
 import pytest
 
@@ -40,8 +41,8 @@ class _Options:
 
     app_dir: Path
     storage: str
-    connection: Optional[str]
-    hub: Optional[str]
+    connection: str | None
+    hub: str | None
 
 
 _OPTIONS = pytest.StashKey[_Options]()
@@ -99,9 +100,7 @@ def _needs_pytest_asyncio() -> DurableHost:
     """A project with pytest but not pytest-asyncio still runs its own tests (pytest loads
     this plugin wherever devhost is installed); only a test that asks for the fixture
     hears what is missing."""
-    raise pytest.UsageError(
-        "The durable_host fixture runs on pytest-asyncio: pip install 'durable-devhost[testing]'."
-    )
+    raise pytest.UsageError("The durable_host fixture runs on pytest-asyncio: pip install 'durable-devhost[testing]'.")
 
 
 def _fixture() -> Any:

@@ -4,17 +4,17 @@ timers.
 A loop that fails on storage (the store's `unavailable_errors`, a timeout, an `OSError`)
 is restarted after a pause that doubles up to `MAX_BACKOFF_S`; each distinct failure is
 logged as one line (then again only after `_HEALTHY_S` without it), the rest at debug
-level, so an outage that every loop runs into does not flood the console. A loop that ends any other way (it returned, or raised anything else: a
-devhost defect) must not leave the host half alive: `ended` is resolved with one line
-saying which loop and why, and whoever runs the host stops it (the CLI exits 1, the test
-harness raises).
+level, so an outage that every loop runs into does not flood the console. A loop that
+ends any other way (it returned, or raised anything else: a devhost defect) must not
+leave the host half alive: `ended` is resolved with one line saying which loop and why,
+and whoever runs the host stops it (the CLI exits 1, the test harness raises).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,11 @@ class Supervisor:
         self._transient: tuple[type[BaseException], ...] = (*transient, asyncio.TimeoutError, OSError)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._all: set[asyncio.Task[None]] = set()  # including those cancelled, until done
-        self._ended: Optional[asyncio.Future[str]] = None
+        self._ended: asyncio.Future[str] | None = None
         self._logged: dict[str, float] = {}  # failure description: when last seen
 
     @property
-    def ended(self) -> "asyncio.Future[str]":
+    def ended(self) -> asyncio.Future[str]:
         """Resolved with one line when a loop ended for good."""
         if self._ended is None:
             self._ended = asyncio.get_running_loop().create_future()
@@ -59,7 +59,9 @@ class Supervisor:
         running = self._tasks.get(name)
         if running is not None and not running.done():
             raise RuntimeError(f"a background loop named '{name}' already runs")
-        task = asyncio.get_running_loop().create_task(self._supervise(name, loop, max_backoff, (*self._transient, *transient)), name=name)
+        task = asyncio.get_running_loop().create_task(
+            self._supervise(name, loop, max_backoff, (*self._transient, *transient)), name=name
+        )
         self._tasks[name] = task
         self._all.add(task)
         task.add_done_callback(self._all.discard)
@@ -83,7 +85,7 @@ class Supervisor:
     ) -> None:
         clock = asyncio.get_running_loop().time
         backoff = FIRST_BACKOFF_S
-        last_failure: Optional[float] = None
+        last_failure: float | None = None
         while True:
             try:
                 await loop()
@@ -99,7 +101,7 @@ class Supervisor:
                 backoff = min(backoff * 2, max_backoff)
                 continue
             except BaseException as error:  # a defect: say so and stop the host
-                logger.error("Background loop %s failed", name, exc_info=True)
+                logger.exception("Background loop %s failed", name)
                 self._end(f"background loop '{name}' failed: {_describe(error)}")
                 return
             self._end(f"background loop '{name}' ended unexpectedly")

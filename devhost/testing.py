@@ -18,12 +18,12 @@ module imports no test framework, so any runner (or a script) can use it.
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 from .clock import Advanced, Fired
 from .config import load_config
@@ -53,11 +53,11 @@ class DurableHost:
 
     def __init__(
         self,
-        app_dir: Union[str, Path] = ".",
+        app_dir: str | Path = ".",
         *,
         storage: str = "memory",
-        connection: Optional[str] = None,
-        hub: Optional[str] = None,
+        connection: str | None = None,
+        hub: str | None = None,
         virtual_clock: bool = True,
     ) -> None:
         self._config = load_config(
@@ -73,7 +73,7 @@ class DurableHost:
             self._config = replace(self._config, connection=DEVELOPMENT_STORAGE)
         self._host = Host(self._config)
 
-    async def __aenter__(self) -> "DurableHost":
+    async def __aenter__(self) -> DurableHost:
         await self._host.start()
         return self
 
@@ -120,11 +120,9 @@ class DurableHost:
     # SDK client encodes them (the only way a plain string input survives `get_input()`),
     # events the way the HTTP API does (so a dict arrives as a dict, not as JSON text).
 
-    async def start(self, name: str, input: Any = None, *, instance_id: Optional[str] = None) -> str:
+    async def start(self, name: str, input: Any = None, *, instance_id: str | None = None) -> str:
         """Starts an orchestration as `client.start_new(name, instance_id, input)` would."""
-        return await self.management.start(
-            name, instance_id=instance_id, input_json=client_encoded(input)
-        )
+        return await self.management.start(name, instance_id=instance_id, input_json=client_encoded(input))
 
     async def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         await self.management.raise_event(instance_id, name, json.dumps(data))
@@ -142,7 +140,7 @@ class DurableHost:
         """Returns once no work is queued or running (timers not yet due aside)."""
         await self._engine.settle()
 
-    async def advance(self, by: Union[timedelta, float]) -> Advanced:
+    async def advance(self, by: timedelta | float) -> Advanced:
         """Moves the virtual clock; every timer and schedule due on the way fires, in
         order, and the call returns once the work they cause has settled, with the
         moment reached and what fired (`fired`: kind, when, what)."""
@@ -150,9 +148,7 @@ class DurableHost:
         return await self._engine.advance(delta)
 
     async def status(self, instance_id: str, *, history: bool = False) -> InstanceStatus:
-        return await self.management.status(
-            instance_id, show_history=history, show_history_output=history
-        )
+        return await self.management.status(instance_id, show_history=history, show_history_output=history)
 
     async def wait(self, instance_id: str, *, timeout: float = 30.0) -> InstanceStatus:
         """Waits until the instance completes, fails or is terminated."""
@@ -166,12 +162,12 @@ class DurableHost:
         """Waits until the instance's status satisfies `condition` (say, a custom status
         an orchestrator sets while it waits for an event), re-checked after each commit."""
 
-        def holds(record: Optional[InstanceRecord]) -> bool:
+        def holds(record: InstanceRecord | None) -> bool:
             return record is not None and condition(InstanceStatus.of(record))
 
         try:
             await self._engine.wait_for(instance_id, holds, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             record = await self._engine.store.get_record(instance_id)
             state = (
                 "does not exist"
@@ -190,17 +186,11 @@ class DurableHost:
         history = await self._engine.store.get_history(instance_id)
         fired = {e.get("TimerId") for e in history if e["EventType"] == EventType.TIMER_FIRED}
         timers = [
-            e["FireAt"]
-            for e in history
-            if e["EventType"] == EventType.TIMER_CREATED and e["EventId"] not in fired
+            e["FireAt"] for e in history if e["EventType"] == EventType.TIMER_CREATED and e["EventId"] not in fired
         ]
         hint = (
-            f" It waits for timers due at {', '.join(timers)} (clock is at "
-            f"{self.now.isoformat()}): advance the clock."
+            f" It waits for timers due at {', '.join(timers)} (clock is at {self.now.isoformat()}): advance the clock."
             if timers
             else " It may be waiting for an external event."
         )
-        return (
-            f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"
-        )
-
+        return f"Instance '{instance_id}' is still {record.status.api_name} after {timeout}s.{hint}"

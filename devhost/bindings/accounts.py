@@ -12,7 +12,8 @@ uses a storage binding. The storage extensions' host.json sections (`extensions.
 from __future__ import annotations
 
 import socket
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import StartupError
 
@@ -45,7 +46,7 @@ def extension_section(extensions: Mapping[str, Any], name: str) -> Mapping[str, 
 class StorageAccounts:
     """The connection strings the app's settings name, and one set of clients each."""
 
-    def __init__(self, settings: Mapping[str, str], extensions: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, settings: Mapping[str, str], extensions: Mapping[str, Any] | None = None) -> None:
         self.settings = settings  # app settings: the environment
         self._extensions: Mapping[str, Any] = extensions or {}
         self._clients: dict[tuple[str, str], Any] = {}
@@ -139,4 +140,3 @@ def _stable_hash(text: str) -> int:
     for n in range(0, len(units), 2):
         value = (value * 31 + int.from_bytes(units[n : n + 2], "little")) & 0xFFFFFFFF
     return value - (1 << 32) if value >= 1 << 31 else value
-

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import urlsplit
 
 # BlobNameValidationAttribute.IsValidContainerName: 3-63 lower-case letters, digits and
@@ -112,7 +111,7 @@ class BlobPattern:
             check_blob_name(blob)
         self._regex = re.compile("".join(parts))
 
-    def match(self, container: str, name: str) -> Optional[dict[str, str]]:
+    def match(self, container: str, name: str) -> dict[str, str] | None:
         """The captures for blob `name` in `container`, or None when the pattern does not
         cover it (a container-only pattern covers every blob of its container)."""
         if container.lower() != self.container.lower():
@@ -147,7 +146,8 @@ def check_blob_name(name: str) -> None:
         )
     if "\\" in name:
         raise BlobPathError(
-            f"The given blob name '{name}' contain illegal characters. A blob name cannot the following character(s): '\\'."
+            f"The given blob name '{name}' contain illegal characters. "
+            "A blob name cannot the following character(s): '\\'."
         )
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from azure.functions import meta
 
@@ -69,7 +71,7 @@ class DownloadedBlob:
     metadata: dict[str, str]
 
 
-async def download(accounts: StorageAccounts, connection: str, path: BlobPath) -> Optional[DownloadedBlob]:
+async def download(accounts: StorageAccounts, connection: str, path: BlobPath) -> DownloadedBlob | None:
     """The blob, or None when it (or its container) does not exist."""
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -85,7 +87,7 @@ async def download(accounts: StorageAccounts, connection: str, path: BlobPath) -
     )
 
 
-def host_properties(properties: "BlobProperties") -> dict[str, Any]:
+def host_properties(properties: BlobProperties) -> dict[str, Any]:
     """`Azure.Storage.Blobs.Models.BlobProperties` as the host sends it in trigger metadata
     (Newtonsoft defaults: member order, enums as numbers, `ETag` a struct without public
     members, so `{}`); `func.InputStream.length` reads `ContentLength` from it."""
@@ -148,11 +150,11 @@ def blob_type_name(blob_type: Any) -> str:
     return str(getattr(blob_type, "value", blob_type))
 
 
-def _time(moment: Optional[datetime], default: Optional[str] = _NO_TIME) -> Optional[str]:
+def _time(moment: datetime | None, default: str | None = _NO_TIME) -> str | None:
     """A DateTimeOffset as Newtonsoft writes it: ISO 8601, fraction trimmed, `+00:00`."""
     if moment is None:
         return default
-    text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
     return f"{text}+00:00"
 
 
@@ -204,7 +206,7 @@ class BlobBinding:
                 f"value '{path}'. {error}"
             ) from None
 
-    async def read(self, binding: Mapping[str, Any], data: BindingData) -> Optional[meta.Datum]:
+    async def read(self, binding: Mapping[str, Any], data: BindingData) -> meta.Datum | None:
         blob = await download(self._accounts, self._connection(binding), _resolve(binding, data))
         if blob is None:
             return None
@@ -222,10 +224,8 @@ class BlobBinding:
         path = _resolve(binding, data)
         container = self._accounts.blobs(self._connection(binding)).get_container_client(path.container)
         if not await container.exists():
-            try:
+            with contextlib.suppress(ResourceExistsError):  # created meanwhile by another call
                 await container.create_container()
-            except ResourceExistsError:
-                pass  # created meanwhile by another call
         await container.upload_blob(path.name, content, overwrite=True)
 
     def _connection(self, binding: Mapping[str, Any]) -> str:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 
@@ -61,7 +62,7 @@ def resolve_settings(text: str, settings: Mapping[str, str]) -> str:
     return "".join(resolved)
 
 
-def _setting(settings: Mapping[str, str], name: str) -> Optional[str]:
+def _setting(settings: Mapping[str, str], name: str) -> str | None:
     """The app setting the host's configuration would answer for `name`: its keys ignore
     case, and a setting written `A__B` (as environment variables must) is the key `A:B`."""
     if name in settings:
@@ -88,10 +89,10 @@ class BindingData:
     adds them for a trigger whose content parses as a JSON object), parsed only when an
     expression needs a value; then the built-ins."""
 
-    def __init__(self, values: Mapping[str, Any], now: datetime, payload: Optional[str] = None) -> None:
+    def __init__(self, values: Mapping[str, Any], now: datetime, payload: str | None = None) -> None:
         self._given = values
         self._payload = payload
-        self._values: Optional[dict[str, Any]] = None
+        self._values: dict[str, Any] | None = None
         self._now = now
 
     def _all(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@ what it does with an output's value. One `BindingHandler` per binding `type`."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from azure.functions import meta
 
@@ -17,7 +18,7 @@ class BindingHandler(Protocol):
         """Refuses a binding the host would not index (StartupError naming the function
         and the property); `binding` has its `%Setting%` references resolved."""
 
-    async def read(self, binding: Mapping[str, Any], data: BindingData) -> Optional[meta.Datum]:
+    async def read(self, binding: Mapping[str, Any], data: BindingData) -> meta.Datum | None:
         """An input binding's value as the host sends it to the worker (None: nothing)."""
 
     async def write(self, binding: Mapping[str, Any], datum: meta.Datum, data: BindingData) -> None:
@@ -47,7 +48,7 @@ class Bindings:
     def types() -> frozenset[str]:
         return frozenset(_factories())
 
-    def handler(self, binding_type: str, *, function: str) -> Optional[BindingHandler]:
+    def handler(self, binding_type: str, *, function: str) -> BindingHandler | None:
         """The type's handler (None for a type devhost does not fill); `function`, the
         first to use the type, is named if its SDK is missing."""
         handler = self._handlers.get(binding_type)

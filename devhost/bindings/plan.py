@@ -13,8 +13,9 @@ worker does when it loads the function.
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import azure.functions as func
 from azure.functions import meta
@@ -47,7 +48,7 @@ class GenericConverter:
         return issubclass(pytype, (str, bytes, bytearray))
 
     @classmethod
-    def encode(cls, obj: Any, *, expected_type: Optional[type]) -> meta.Datum:
+    def encode(cls, obj: Any, *, expected_type: type | None) -> meta.Datum:
         if obj is None:
             return meta.Datum(type=None, value=None)
         if isinstance(obj, (bytes, bytearray)):
@@ -58,7 +59,7 @@ class GenericConverter:
         raise NotImplementedError
 
     @classmethod
-    def decode(cls, data: Optional[meta.Datum], *, trigger_metadata: Any) -> Any:
+    def decode(cls, data: meta.Datum | None, *, trigger_metadata: Any) -> Any:
         if data is None or data.type is None:
             return None
         if data.type in ("string", "bytes", "json"):
@@ -67,7 +68,8 @@ class GenericConverter:
 
 
 def converter_for(binding_type: str) -> Any:
-    return func.get_binding_registry().get(binding_type) or GenericConverter
+    registry: Any = func.get_binding_registry()  # type: ignore[no-untyped-call]  # untyped in azure-functions
+    return registry.get(binding_type) or GenericConverter
 
 
 def has_implicit_output(binding_type: str) -> bool:
@@ -85,15 +87,15 @@ class Parameter:
 
     name: str
     binding: Mapping[str, Any]
-    pytype: Optional[type]
+    pytype: type | None
     converter: Any
-    handler: Optional[BindingHandler]
+    handler: BindingHandler | None
 
     @property
     def type(self) -> str:
         return str(self.binding.get("type"))
 
-    def decode(self, datum: Optional[meta.Datum], metadata: Optional[Mapping[str, meta.Datum]]) -> Any:
+    def decode(self, datum: meta.Datum | None, metadata: Mapping[str, meta.Datum] | None) -> Any:
         if datum is None:
             return None
         supported = self.converter.has_trigger_support()
@@ -101,7 +103,8 @@ class Parameter:
 
     def encode(self, value: Any) -> meta.Datum:
         try:
-            return self.converter.encode(value, expected_type=self.pytype)
+            encoded: meta.Datum = self.converter.encode(value, expected_type=self.pytype)
+            return encoded
         except NotImplementedError:
             raise TypeError(
                 f'unable to encode outgoing TypedData: unsupported type "{self.type}" for '
@@ -115,7 +118,7 @@ class Plan:
     inputs: tuple[Parameter, ...]  # storage inputs, read before each call
     clients: tuple[Parameter, ...]  # durable clients
     outputs: tuple[Parameter, ...]  # `Out` parameters of storage bindings
-    returns: Optional[Parameter]  # a `$return` storage binding
+    returns: Parameter | None  # a `$return` storage binding
     unbound: tuple[Parameter, ...]  # bindings devhost has no handler for
 
     @property
@@ -174,7 +177,7 @@ def _parameter(
     function: str,
     binding: Mapping[str, Any],
     annotations: Mapping[str, Any],
-    handler: Optional[BindingHandler],
+    handler: BindingHandler | None,
     *,
     check: bool,
 ) -> Parameter:

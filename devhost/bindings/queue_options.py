@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ..errors import StartupError
 from ..triggers.timespans import TICKS_PER_SECOND, parse_timespan
@@ -40,7 +41,7 @@ class QueuesOptions:
     message_encoding: str = BASE64
 
     @classmethod
-    def of(cls, section: Mapping[str, Any], settings: Mapping[str, str]) -> "QueuesOptions":
+    def of(cls, section: Mapping[str, Any], settings: Mapping[str, str]) -> QueuesOptions:
         """Raises StartupError for a value the host refuses."""
         values = {key.lower(): value for key, value in section.items()}
         batch_size = _integer(values, "batchSize", 1, MAX_BATCH_SIZE)
@@ -71,7 +72,7 @@ def _refused(key: str, value: Any, expected: str) -> StartupError:
     return StartupError(f"host.json: 'extensions.queues.{key}' must be {expected}, not {value!r}.")
 
 
-def _integer(values: Mapping[str, Any], key: str, low: int, high: Optional[int]) -> Optional[int]:
+def _integer(values: Mapping[str, Any], key: str, low: int, high: int | None) -> int | None:
     """The setting as an integer within [low, high]; None if host.json leaves it out."""
     value = values.get(key.lower())
     if value is None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import random
 import weakref
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import StartupError
 from .accounts import StorageAccounts
@@ -24,7 +25,7 @@ from .queue_options import BASE64
 POISON_SUFFIX = "-poison"  # WebJobs `QueueListenerFactory`
 
 
-def queue_name_error(name: str) -> Optional[str]:
+def queue_name_error(name: str) -> str | None:
     """Why storage refuses `name`, in WebJobs `QueueClientExtensions.IsValidQueueName`'s
     words; None for a valid name."""
     if not name:
@@ -56,7 +57,7 @@ def indexed_queue_name(raw: Any, function: str) -> str:
     return name
 
 
-def poison_queue_name(name: str) -> Optional[str]:
+def poison_queue_name(name: str) -> str | None:
     """`<name>-poison`, or None where the host keeps no poison queue: for a poison queue
     itself and where the suffix would make the name too long."""
     if name.endswith(POISON_SUFFIX):
@@ -96,10 +97,8 @@ def queue_client(accounts: StorageAccounts, connection: str, name: str) -> Any:
 async def ensure_queue(queue: Any) -> None:
     from azure.core.exceptions import ResourceExistsError
 
-    try:
+    with contextlib.suppress(ResourceExistsError):
         await queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 async def send_creating(queue: Any, text: str) -> str:
@@ -121,7 +120,7 @@ async def send_creating(queue: Any, text: str) -> str:
 class RandomizedBackoff:
     """WebJobs `RandomizedExponentialBackoffStrategy`, how an idle queue is polled (the
     queue trigger's and the blob trigger queue's): after a poll that found messages,
-    the minimum; then the minimum plus min × 2^(n-1) × a random 0.8-1.2, up to the
+    the minimum; then the minimum plus min * 2^(n-1) * a random 0.8-1.2, up to the
     maximum, where it stays until a message is found."""
 
     _RANDOMIZATION = 0.2
@@ -171,7 +170,7 @@ class QueueWatcher:
 
 
 # One watcher per host: the host's accounts are what its listeners and bindings share.
-_WATCHERS: "weakref.WeakKeyDictionary[StorageAccounts, QueueWatcher]" = weakref.WeakKeyDictionary()
+_WATCHERS: weakref.WeakKeyDictionary[StorageAccounts, QueueWatcher] = weakref.WeakKeyDictionary()
 
 
 def watcher(accounts: StorageAccounts) -> QueueWatcher:

@@ -15,7 +15,8 @@ resolved from the trigger's data, then lower-cased and checked.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from azure.functions import meta
 
@@ -32,18 +33,20 @@ class QueueOutput:
 
     def __init__(self, accounts: StorageAccounts) -> None:
         self._accounts = accounts
-        self._encoding: Optional[str] = None
+        self._encoding: str | None = None
 
     def check(self, function: str, binding: Mapping[str, Any]) -> None:
         if str(binding.get("direction", "")).lower() != "out":
-            raise StartupError(f"Error indexing method 'Functions.{function}': Can't bind Queue to type 'System.String'.")
+            raise StartupError(
+                f"Error indexing method 'Functions.{function}': Can't bind Queue to type 'System.String'."
+            )
         name = str(binding.get("queueName") or "")
         if "{" not in name:  # a name with expressions is checked when they are resolved
             indexed_queue_name(name, function)
         self._accounts.connection_string(connection_setting(binding), function=function)
         self._options()
 
-    async def read(self, binding: Mapping[str, Any], data: BindingData) -> Optional[meta.Datum]:
+    async def read(self, binding: Mapping[str, Any], data: BindingData) -> meta.Datum | None:
         raise AssertionError("queue bindings are outputs only; `check` refuses an input")
 
     async def write(self, binding: Mapping[str, Any], datum: meta.Datum, data: BindingData) -> None:
@@ -60,7 +63,9 @@ class QueueOutput:
 
     def _options(self) -> str:
         if self._encoding is None:
-            self._encoding = QueuesOptions.of(self._accounts.extension("queues"), self._accounts.settings).message_encoding
+            self._encoding = QueuesOptions.of(
+                self._accounts.extension("queues"), self._accounts.settings
+            ).message_encoding
         return self._encoding
 
 

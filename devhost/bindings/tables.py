@@ -14,12 +14,14 @@ partition after the function returned.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from azure.functions import meta
@@ -84,7 +86,7 @@ class TableBinding:
                 function, binding.get("name"),
             )  # fmt: skip
 
-    async def read(self, binding: Mapping[str, Any], data: BindingData) -> Optional[meta.Datum]:
+    async def read(self, binding: Mapping[str, Any], data: BindingData) -> meta.Datum | None:
         """`CreateJArray`: the entities as the extension's `ConvertEntityToJObject` writes
         them (no Timestamp, no ETag), as one compact JSON array. A table that does not
         exist fails the call: this rule does not create it."""
@@ -139,7 +141,7 @@ def _checked_table_name(name: Any) -> str:
     )
 
 
-def _resolved(binding: Mapping[str, Any], key: str, data: BindingData) -> Optional[str]:
+def _resolved(binding: Mapping[str, Any], key: str, data: BindingData) -> str | None:
     """A property of the binding with its `{...}` resolved; None when unset."""
     value = binding.get(key)
     return None if value is None else data.resolve(str(value))
@@ -204,9 +206,7 @@ def _entity_json(entity: Mapping[str, Any]) -> dict[str, Any]:
     """`ConvertEntityToJObject`: every property but `odata.etag` and `timestamp` (any
     case), each value as Json.NET writes the .NET type Azure.Data.Tables gave it."""
     return {
-        name: _json_value(value)
-        for name, value in entity.items()
-        if name.lower() not in ("odata.etag", "timestamp")
+        name: _json_value(value) for name, value in entity.items() if name.lower() not in ("odata.etag", "timestamp")
     }
 
 
@@ -234,7 +234,7 @@ def _date_time_offset(value: datetime) -> str:
     if matched:
         seconds, fraction = matched.group(1), (matched.group(2) or "")[:7].rstrip("0")
     else:
-        utc = value.astimezone(timezone.utc) if value.tzinfo else value
+        utc = value.astimezone(UTC) if value.tzinfo else value
         seconds, fraction = utc.strftime("%Y-%m-%dT%H:%M:%S"), f"{utc.microsecond:06d}".rstrip("0")
     return f"{seconds}{'.' + fraction if fraction else ''}+00:00"
 
@@ -252,23 +252,19 @@ def _objects(binding: Mapping[str, Any], datum: meta.Datum) -> list[Any]:
             try:
                 value = json.loads(text)
             except ValueError as error:
-                raise TableBindingError(
-                    f"Table output '{binding.get('name')}' is not valid JSON: {error}."
-                ) from None
+                raise TableBindingError(f"Table output '{binding.get('name')}' is not valid JSON: {error}.") from None
     return list(value) if isinstance(value, list) else [value]
 
 
-def _entity(item: Any, defaults: Mapping[str, Optional[str]]) -> tuple[dict[str, Any], Optional[str]]:
+def _entity(item: Any, defaults: Mapping[str, str | None]) -> tuple[dict[str, Any], str | None]:
     """`CreateTableEntityFromJObject`, then `TableEntityWriter.AddAsync`'s key defaults and
     checks: the entity's properties and its ETag (none: insert; `*`: upsert; else replace
     if unchanged). Integers are Int64 and nested JSON is text, as Json.NET gives them."""
     from azure.data.tables import EdmType, EntityProperty
 
     if isinstance(item, str):  # JSON text (bytes, or a string in an array): parsed there too
-        try:
+        with contextlib.suppress(ValueError):
             item = json.loads(item)
-        except ValueError:
-            pass
     if not isinstance(item, dict):
         raise TableBindingError(
             f"A table entity must be a JSON object, not {json.dumps(item, ensure_ascii=False)[:80]}."
@@ -288,9 +284,7 @@ def _entity(item: Any, defaults: Mapping[str, Optional[str]]) -> tuple[dict[str,
         if entity.get(key) is None:
             entity[key] = defaults[key]
         _check_key(entity[key])
-    return {name: value for name, value in entity.items() if value is not None}, (
-        None if etag is None else str(etag)
-    )
+    return {name: value for name, value in entity.items() if value is not None}, (None if etag is None else str(etag))
 
 
 def _check_key(value: Any) -> None:
@@ -315,7 +309,7 @@ class _Writer:
         self._table = table
         self._partitions: dict[str, dict[str, tuple[Any, ...]]] = {}
 
-    async def add(self, entity: dict[str, Any], etag: Optional[str]) -> None:
+    async def add(self, entity: dict[str, Any], etag: str | None) -> None:
         partition_key, row_key = entity["PartitionKey"], entity["RowKey"]
         partition = self._partitions.get(partition_key)
         if partition is None:
@@ -346,14 +340,12 @@ class _Writer:
             code = getattr(error, "error_code", None)
             if not (error.status_code == 404 and code in ("TableNotFound", "ResourceNotFound")):
                 raise
-        try:
+        with contextlib.suppress(ResourceExistsError):
             await self._table.create_table()
-        except ResourceExistsError:
-            pass
         await self._table.submit_transaction(operations)
 
 
-def _operation(entity: dict[str, Any], etag: Optional[str]) -> tuple[Any, ...]:
+def _operation(entity: dict[str, Any], etag: str | None) -> tuple[Any, ...]:
     """The transaction action `TableEntityWriter` picks by the entity's ETag."""
     from azure.core import MatchConditions
     from azure.data.tables import UpdateMode

@@ -11,7 +11,7 @@ again with the reason inline and the status the HTTP API would answer.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Mapping, Optional
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -43,12 +43,12 @@ def add_routes(dashboard: web.Application, page: Page, listing: Page) -> None:
     dashboard.router.add_post("/instances/{instance_id}/{action}", act)
 
 
-def instance_url(instance_id: str, done: Optional[str] = None) -> str:
+def instance_url(instance_id: str, done: str | None = None) -> str:
     url = f"{INSTANCES_PATH}/{quote(instance_id, safe='')}"
     return f"{url}?{urlencode({'done': done})}" if done else url
 
 
-def _reason(form: Form) -> Optional[str]:
+def _reason(form: Form) -> str | None:
     return form.get("reason", "").strip() or None
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -54,7 +53,7 @@ class Report:
         return cls(advanced.now, advanced.fired[:SHOWN], max(len(advanced.fired) - SHOWN, 0))
 
 
-_REPORTS: "web.AppKey[LruCache[str, Report]]" = web.AppKey("clock_reports")
+_REPORTS: web.AppKey[LruCache[str, Report]] = web.AppKey("clock_reports")
 
 
 def add_routes(dashboard: web.Application) -> None:
@@ -63,8 +62,8 @@ def add_routes(dashboard: web.Application) -> None:
     dashboard.router.add_post("/clock", advance)
 
 
-async def clock(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
-    report: Optional[Report] = None
+async def clock(request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
+    report: Report | None = None
     token = request.query.get("advance")
     if token is not None and problem is None:
         report = request.config_dict[_REPORTS].get(token)

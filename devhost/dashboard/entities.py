@@ -7,7 +7,6 @@ Everything goes through `Management`, as the HTTP API does.
 
 from __future__ import annotations
 
-from typing import Optional
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -29,7 +28,7 @@ def add_routes(dashboard: web.Application) -> None:
     dashboard.router.add_post("/entities/delete", delete)
 
 
-async def entity_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+async def entity_list(request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
     name = request.query.get("name", "").strip() or None
     entities, token = await request.config_dict[MANAGEMENT].entities(
         name=name, top=PAGE_SIZE, continuation=request.query.get("page") or None, pages=STORE_READS
@@ -73,4 +72,3 @@ async def delete(request: web.Request) -> web.StreamResponse:
     except DevhostError as error:
         return await entity_list(request, problem=f"Delete: {error.message}", status=error.status)
     raise _done(f"Deleted the state of {name}@{key}.")
-

@@ -13,18 +13,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup
 
+from ..engine.statuses import parse_stored
 from ..errors import BadRequest, NotFound
 from ..http.keys import ENGINE, MANAGEMENT
 from ..protocol import Event, EventType
 from ..protocol.events import event_type_name
-from ..engine.statuses import parse_stored
 from . import actions
-from .listing import instance_list, refresh_of, REFRESH_CHOICES
+from .listing import REFRESH_CHOICES, instance_list, refresh_of
 from .render import render
 from .timeline import build_timeline
 from .timeline_svg import render_svg
@@ -48,14 +48,14 @@ class HistoryRow:
     """One history event: its columns, and the rest of its fields to expand."""
 
     index: int
-    event_id: Optional[int]
+    event_id: int | None
     event_type: str
     timestamp: str
     name: str
-    details: Optional[str]
+    details: str | None
 
     @classmethod
-    def of(cls, index: int, event: Event) -> "HistoryRow":
+    def of(cls, index: int, event: Event) -> HistoryRow:
         rest = {
             key: parse_stored(value) if key in _JSON_FIELDS and isinstance(value, str) else value
             for key, value in event.items()
@@ -84,7 +84,7 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def parent_of(history: list[Event]) -> Optional[Relative]:
+def parent_of(history: list[Event]) -> Relative | None:
     for event in history:
         if event["EventType"] == EventType.EXECUTION_STARTED and event.get("ParentInstance"):
             parent = event["ParentInstance"]
@@ -92,7 +92,7 @@ def parent_of(history: list[Event]) -> Optional[Relative]:
     return None
 
 
-def execution_of(history: list[Event]) -> Optional[str]:
+def execution_of(history: list[Event]) -> str | None:
     for event in history:
         if event["EventType"] == EventType.EXECUTION_STARTED:
             return str(event["OrchestrationInstance"]["ExecutionId"])
@@ -107,7 +107,7 @@ def children_of(history: list[Event]) -> list[Relative]:
     ]
 
 
-def _axis_of(request: web.Request) -> Optional[str]:
+def _axis_of(request: web.Request) -> str | None:
     """`time` or `episodes` when the URL chooses the timeline's axis; None: the timeline
     decides (`Timeline.by_time`)."""
     axis = request.query.get("axis") or None
@@ -125,7 +125,7 @@ def _event_filter(request: web.Request) -> tuple[str, ...]:
     return chosen
 
 
-async def instance_page(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+async def instance_page(request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
     """Status, the timeline of the execution shown (the current one unless `execution`
     names an earlier one), its history, and the actions (a refused one's reason as
     `problem`, with the status the HTTP API would answer)."""
@@ -138,7 +138,7 @@ async def instance_page(request: web.Request, *, problem: Optional[str] = None, 
     shown_execution = request.query.get("execution")
     chosen: tuple[str, ...] = ()
     refresh = 0
-    axis: Optional[str] = None
+    axis: str | None = None
     try:
         chosen, refresh, axis = _event_filter(request), refresh_of(request), _axis_of(request)
         if shown_execution:

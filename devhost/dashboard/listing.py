@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -37,14 +38,14 @@ REFRESH_CHOICES = (0, 2, 5, 10)
 _LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
-def _api_moment(text: Optional[str]) -> Optional[datetime]:
+def _api_moment(text: str | None) -> datetime | None:
     """The status API's `yyyy-MM-ddTHH:mm:ssZ` back as a UTC moment."""
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def duration(instance: InstanceStatus, now: datetime) -> Optional[timedelta]:
+def duration(instance: InstanceStatus, now: datetime) -> timedelta | None:
     """From created to the last update once it ended; to now while it may still run."""
     created = _api_moment(instance.created_time)
     if created is None:
@@ -53,7 +54,7 @@ def duration(instance: InstanceStatus, now: datetime) -> Optional[timedelta]:
     return max((end or now) - created, timedelta(0))
 
 
-def format_duration(span: Optional[timedelta]) -> str:
+def format_duration(span: timedelta | None) -> str:
     """`45 s`, `3 min 5 s`, `2 h 10 min`, `3 d 4 h`: the two largest units that matter."""
     if span is None:
         return ""
@@ -90,13 +91,13 @@ COLUMNS = (
 _COLUMNS = {column.key: column for column in COLUMNS}
 
 
-def _local_moment(field: str, text: str) -> Optional[datetime]:
+def _local_moment(field: str, text: str) -> datetime | None:
     """A `datetime-local` value, read as UTC (the dashboard shows every time in UTC)."""
     if not text:
         return None
     for pattern in _LOCAL_FORMATS:
         try:
-            return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise BadRequest(f"{field} must be a date and time such as 2024-05-01T10:00, not {text!r}.")
@@ -123,10 +124,10 @@ class Filters:
     sort: str = ""
     descending: bool = False
     refresh: int = 0
-    page: Optional[str] = None
+    page: str | None = None
 
     @classmethod
-    def of(cls, request: web.Request) -> "Filters":
+    def of(cls, request: web.Request) -> Filters:
         query = request.query
         statuses = tuple(query.getall("status", []))
         unknown = [name for name in statuses if name not in STATUSES]
@@ -209,13 +210,13 @@ def preview(value: Any) -> str:
     return text if len(text) <= _PREVIEW_CHARS else text[: _PREVIEW_CHARS - 1] + "…"
 
 
-async def instance_list(request: web.Request, *, problem: Optional[str] = None, status: int = 200) -> web.Response:
+async def instance_list(request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
     """One page of instances and the form that starts one; a bad filter (or a refused
     start, as `problem`) is said inline, above an empty table."""
     engine = request.config_dict[ENGINE]
     now = engine.clock.now()
     instances: list[InstanceStatus] = []
-    token: Optional[str] = None
+    token: str | None = None
     try:
         filters = Filters.of(request)
     except BadRequest as error:

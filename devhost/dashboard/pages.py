@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -86,10 +86,10 @@ class FunctionRow:
     function: ListedFunction
     kind: str
     # Set for a trigger devhost does not run: how to call it by hand.
-    by_hand: Optional[str] = None
+    by_hand: str | None = None
 
     @property
-    def link(self) -> Optional[str]:
+    def link(self) -> str | None:
         """A URL a click can open: a GET route without parameters."""
         url = self.function.url
         if url is None or "GET" not in self.function.methods or "{" in url:
@@ -170,7 +170,8 @@ async def status_counts(management: Management) -> list[StatusCount]:
 def _homepage_disabled() -> bool:
     """The app setting `AzureWebJobsDisableHomepage` (local.settings.json Values are in
     the environment), read per request as the host's `HomepageMiddleware` reads it."""
-    return os.environ.get("AzureWebJobsDisableHomepage", "").strip().lower() == "true"
+    # The host's name for it, mixed case as Azure spells it (Linux environments keep case).
+    return os.environ.get("AzureWebJobsDisableHomepage", "").strip().lower() == "true"  # noqa: SIM112
 
 
 async def welcome(request: web.Request) -> web.StreamResponse:
@@ -193,8 +194,8 @@ async def _to_dashboard(request: web.Request) -> web.StreamResponse:
 async def overview(request: web.Request) -> web.Response:
     """Counts per status and the host's facts; storage trouble leaves the facts and says
     why the counts are missing (503, as the HTTP API answers then)."""
-    counts: Optional[list[StatusCount]] = None
-    problem: Optional[str] = None
+    counts: list[StatusCount] | None = None
+    problem: str | None = None
     try:
         counts = await status_counts(request.config_dict[MANAGEMENT])
     except StorageUnavailable as error:
@@ -212,9 +213,7 @@ async def overview(request: web.Request) -> web.Response:
 
 
 def _total(counts: list[StatusCount]) -> StatusCount:
-    return StatusCount(
-        "Total", sum(count.found for count in counts), all(count.complete for count in counts)
-    )
+    return StatusCount("Total", sum(count.found for count in counts), all(count.complete for count in counts))
 
 
 @web.middleware

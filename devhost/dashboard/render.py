@@ -10,9 +10,9 @@ render through `render`, so the shell stays the same everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -65,19 +65,19 @@ NAV: list[NavItem] = [
 ]
 
 
-def moment(value: Optional[datetime]) -> str:
+def moment(value: datetime | None) -> str:
     """`2024-05-01 10:00:00 UTC`: what a person reads (the `<time>` element carries the
     machine form, `iso_moment`)."""
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def iso_moment(value: Optional[datetime]) -> str:
+def iso_moment(value: datetime | None) -> str:
     """`2024-05-01T10:00:00.123Z`, as the console prints times."""
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def status_class(status: str) -> str:

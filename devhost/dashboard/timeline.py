@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any, Callable, Optional, Sequence
+from enum import StrEnum
+from typing import Any
 
 from ..engine.statuses import parse_stored
 from ..protocol import (
@@ -27,7 +28,7 @@ from ..protocol import (
 )
 
 
-class BarKind(str, Enum):
+class BarKind(StrEnum):
     """What a bar stands for; the values are the SVG's `data-kind`."""
 
     ACTIVITY = "activity"
@@ -51,7 +52,7 @@ _KIND_WORDS = {
 }
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a bar ended; `UNFINISHED` is work the execution ended without (a timer
     cancelled by a `task_any`, an activity still running when the instance was
     terminated), which no longer runs for this execution even if its worker goes on."""
@@ -74,8 +75,8 @@ class Bar:
     start: datetime
     end: datetime
     outcome: Outcome
-    attempt: Optional[int] = None
-    detail: Optional[str] = None
+    attempt: int | None = None
+    detail: str | None = None
     # The episodes (1 for the first, counted by OrchestratorStarted) the bar began and
     # ended in: the axis that still tells work apart when a virtual clock stood still.
     first_episode: int = 1
@@ -94,7 +95,7 @@ class Marker:
 
     label: str
     at: datetime
-    detail: Optional[str] = None
+    detail: str | None = None
     episode: int = 1
 
 
@@ -129,9 +130,7 @@ def build_timeline(history: Sequence[Event], *, now: datetime) -> Timeline:
 
 # The only events of an episode in which the orchestrator did not run (devhost handles
 # suspend and resume itself, engine/orchestrations.py): a wait goes on through them.
-_HOST_ONLY = frozenset(
-    {EventType.ORCHESTRATOR_COMPLETED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
-)
+_HOST_ONLY = frozenset({EventType.ORCHESTRATOR_COMPLETED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED})
 
 # A place in the history: its time, then its index. Under a virtual clock work takes no
 # time at all, so times alone cannot tell a chain (each call scheduled after the last
@@ -147,12 +146,12 @@ class _Span:
     kind: BarKind
     label: str
     begin: _Point
-    detail: Optional[str] = None
+    detail: str | None = None
     # What makes a later call the same call again: kind, name and input.
-    call: Optional[tuple[BarKind, str, Optional[str]]] = None
-    finish: Optional[_Point] = None
+    call: tuple[BarKind, str, str | None] | None = None
+    finish: _Point | None = None
     outcome: Outcome = Outcome.RUNNING
-    attempt: Optional[int] = None
+    attempt: int | None = None
 
 
 class _Reader:
@@ -165,12 +164,12 @@ class _Reader:
         self._by_event_id: dict[int, _Span] = {}  # tasks, sub-orchestrations, timers
         self._by_request_id: dict[str, _Span] = {}  # entity calls
         # Failed calls a later identical call would be the next attempt of.
-        self._failed: dict[tuple[BarKind, str, Optional[str]], list[_Span]] = {}
+        self._failed: dict[tuple[BarKind, str, str | None], list[_Span]] = {}
         self._markers: list[Marker] = []
-        self._decided: Optional[_Point] = None  # the last episode the orchestrator ran in
+        self._decided: _Point | None = None  # the last episode the orchestrator ran in
         self._orchestrator_ran = False  # in the episode being read
-        self._fired_timer: Optional[_Span] = None  # the last, which may be a retry's delay
-        self._ended: Optional[_Point] = None
+        self._fired_timer: _Span | None = None  # the last, which may be a retry's delay
+        self._ended: _Point | None = None
         self._terminated = False
         self._episodes: list[int] = []  # the episode of each history index
         self._handlers: dict[int, Callable[[Event, _Point], None]] = {
@@ -195,8 +194,8 @@ class _Reader:
         }
 
     def read(self) -> Timeline:
-        start: Optional[datetime] = None
-        latest: Optional[datetime] = None
+        start: datetime | None = None
+        latest: datetime | None = None
         episode = 0
         for index, event in enumerate(self._history):
             kind, moment = event["EventType"], parse_timestamp(event["Timestamp"])
@@ -233,7 +232,7 @@ class _Reader:
 
     # --- work scheduled -----------------------------------------------------------------
 
-    def _open(self, span: _Span, event_id: Optional[int] = None) -> _Span:
+    def _open(self, span: _Span, event_id: int | None = None) -> _Span:
         """A call identical to one that failed is its next attempt: DTFx's retry
         interceptor schedules the same call again after its timer (docs/protocol.md D.1),
         and so does a retry loop in the orchestrator's own code. A timer that fired
@@ -285,9 +284,7 @@ class _Reader:
 
     # --- work done ----------------------------------------------------------------------
 
-    def _close(
-        self, span: Optional[_Span], at: _Point, outcome: Outcome, detail: Optional[str] = None
-    ) -> None:
+    def _close(self, span: _Span | None, at: _Point, outcome: Outcome, detail: str | None = None) -> None:
         if span is None or span.finish is not None:
             return  # a completion of nothing this history scheduled (cut by a rewind)
         span.finish, span.outcome = at, outcome
@@ -348,9 +345,7 @@ class _Reader:
 
     def _execution_terminated(self, event: Event, at: _Point) -> None:
         self._terminated = True
-        self._end(
-            Marker(OrchestrationStatus.TERMINATED.api_name, at[0], event.get("Input"), self._episodes[at[1]]), at
-        )
+        self._end(Marker(OrchestrationStatus.TERMINATED.api_name, at[0], event.get("Input"), self._episodes[at[1]]), at)
 
     def _end(self, marker: Marker, at: _Point) -> None:
         self._markers.append(marker)
@@ -363,7 +358,7 @@ class _Reader:
         return handle
 
 
-def _entity_failure(text: Any) -> Optional[str]:
+def _entity_failure(text: Any) -> str | None:
     """The error message of a failed call's `ResponseMessage` (`result` is the message
     as JSON text, protocol/entities.py), None for a result."""
     try:

@@ -12,8 +12,8 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Optional, Sequence
 
 from .timeline import Bar, BarKind, Marker, Outcome
 
@@ -82,7 +82,7 @@ def render_svg(
     start: datetime,
     end: datetime,
     markers: Sequence[Marker] = (),
-    episodes: Optional[int] = None,
+    episodes: int | None = None,
     limit: int = MAX_BARS,
 ) -> str:
     """The timeline from `start` to `end` (a `Timeline`'s span): the first `limit` bars
@@ -217,10 +217,7 @@ def _bars(bars: list[Bar], scale: _Scale, top: int) -> list[str]:
             f'fill="{_FILLS[bar.kind]}" {_OUTLINES.get(bar.outcome, "")}/>'
         )
         if bar.outcome == Outcome.FAILED:
-            out.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{_BAR}" '
-                f'fill="url(#{_HATCH_ID})"/>'
-            )
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{_BAR}" fill="url(#{_HATCH_ID})"/>')
         out.append(labels[index] + "</g>")
     return out
 
@@ -229,11 +226,11 @@ def _labels(bars: list[Bar], extents: list[tuple[float, float]], top: int) -> li
     """Each bar's label inside it when it fits, else just after it when no other bar of
     its lane and no label placed before lies there, else only in its tooltip."""
     lanes: dict[int, list[tuple[int, float, float]]] = {}
-    for index, (bar, (x, width)) in enumerate(zip(bars, extents)):
+    for index, (bar, (x, width)) in enumerate(zip(bars, extents, strict=False)):
         lanes.setdefault(bar.lane, []).append((index, x, x + width))
     placed: dict[int, list[tuple[int, float, float]]] = {}
     labels: list[str] = []
-    for index, (bar, (x, width)) in enumerate(zip(bars, extents)):
+    for index, (bar, (x, width)) in enumerate(zip(bars, extents, strict=False)):
         text = _clip(bar.label + (f" #{bar.attempt}" if bar.attempt is not None else ""), _LABEL_CHARS)
         needed = len(text) * _CHAR + 8
         baseline = _bar_y(bar, top) + 12
@@ -361,7 +358,7 @@ def _ms(span: timedelta) -> float:
     return span.total_seconds() * 1000
 
 
-def _clip(text: Optional[str], most: int) -> str:
+def _clip(text: str | None, most: int) -> str:
     text = text or ""
     return text if len(text) <= most else text[: most - 1] + "…"
 

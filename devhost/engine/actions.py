@@ -7,9 +7,10 @@ replay.py needs to know of an action without the history it replays against.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterable, Optional
+from typing import Any
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 _DEFAULT_HTTP_POLL_MS = 30_000
@@ -51,9 +52,7 @@ class KnownFunctions:
         object.__setattr__(self, "_lowered", lowered)
 
     @classmethod
-    def of(
-        cls, activities: Iterable[str], orchestrators: Iterable[str], entities: Iterable[str]
-    ) -> "KnownFunctions":
+    def of(cls, activities: Iterable[str], orchestrators: Iterable[str], entities: Iterable[str]) -> KnownFunctions:
         return cls(
             {
                 "activity": tuple(sorted(activities)),
@@ -88,10 +87,10 @@ class RetryPolicy:
     attempts: int
     backoff: float
     longest: timedelta
-    timeout: Optional[timedelta]
+    timeout: timedelta | None
 
     @classmethod
-    def of(cls, action: dict[str, Any]) -> "RetryPolicy":
+    def of(cls, action: dict[str, Any]) -> RetryPolicy:
         options = action.get("retryOptions") or {}
         return cls(
             first_ms=float(options.get("firstRetryIntervalInMilliseconds", 0)),
@@ -111,7 +110,7 @@ class RetryPolicy:
         return min(_clamped(wanted), self.longest)
 
 
-def next_http_poll(request: dict[str, Any], result: Optional[str]) -> Optional[tuple[timedelta, dict[str, Any]]]:
+def next_http_poll(request: dict[str, Any], result: str | None) -> tuple[timedelta, dict[str, Any]] | None:
     """After an HTTP call returned `result`: when (the response's `Retry-After`, else 30 s)
     and with what request to poll its `Location`, if the request asked to and the answer
     was a 202 with one; None when the call is done."""
@@ -142,7 +141,7 @@ def next_http_poll(request: dict[str, Any], result: Optional[str]) -> Optional[t
 _LONGEST_DELAY = timedelta(days=365 * 100)
 
 
-def _millis(value: Any) -> Optional[timedelta]:
+def _millis(value: Any) -> timedelta | None:
     return None if value is None else _clamped(float(value))
 
 
@@ -152,7 +151,7 @@ def _clamped(milliseconds: float) -> timedelta:
     return timedelta(milliseconds=min(milliseconds, _LONGEST_DELAY / timedelta(milliseconds=1)))
 
 
-def _first(value: Any) -> Optional[str]:
+def _first(value: Any) -> str | None:
     if isinstance(value, list):
         return str(value[0]) if value else None
     return None if value is None else str(value)

@@ -8,7 +8,7 @@ App activities go through the invoker; `BuiltIn::HttpActivity` is the extension'
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any
 
 from ..clock import Clock
 from ..executions import describe_failure
@@ -16,8 +16,8 @@ from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
 from ..protocol import Event, events
 from ..stores.base import Message
-from .http_activity import HttpActivityError, run_http_activity
 from .actions import HTTP_ACTIVITY
+from .http_activity import HttpActivityError, run_http_activity
 
 
 class ActivityRunner:
@@ -28,8 +28,8 @@ class ActivityRunner:
 
     async def run(self, batch: list[Message]) -> list[Event]:
         """One result event per work message, in the same order."""
-        results: list[Optional[Event]] = [None] * len(batch)
-        app_work: list[tuple[int, FunctionInfo, Optional[str]]] = []
+        results: list[Event | None] = [None] * len(batch)
+        app_work: list[tuple[int, FunctionInfo, str | None]] = []
         for n, work in enumerate(batch):
             name = str(work.event["Name"])
             payload = json.loads(work.event.get("Input") or "[null]")[0]
@@ -42,7 +42,7 @@ class ActivityRunner:
             else:
                 app_work.append((n, info, payload))
         outcomes = await self._invoker.run_activities([(info, raw) for _, info, raw in app_work])
-        for (n, info, _), outcome in zip(app_work, outcomes):
+        for (n, info, _), outcome in zip(app_work, outcomes, strict=False):
             task_id = batch[n].event["EventId"]
             if outcome.failure is None:
                 results[n] = events.task_completed(self._clock.now(), task_id, outcome.result)
@@ -55,7 +55,7 @@ class ActivityRunner:
                 )
         return [result for result in results if result is not None]
 
-    async def _http(self, task_id: int, request: dict) -> Event:
+    async def _http(self, task_id: int, request: dict[str, Any]) -> Event:
         try:
             response = await run_http_activity(request)
         except HttpActivityError as error:

@@ -12,8 +12,9 @@ is out of order: it waits until that history is there.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from ..protocol import COMPLETION_ID_FIELDS, Event, EventType, OrchestrationStatus, split_entity_instance_id
 from ..stores.base import InstanceRecord, Message
@@ -30,7 +31,7 @@ CONTROL_TYPES = frozenset(
 )
 
 
-def started_record(instance_id: str, start: Event, now: datetime, previous: Optional[InstanceRecord]) -> InstanceRecord:
+def started_record(instance_id: str, start: Event, now: datetime, previous: InstanceRecord | None) -> InstanceRecord:
     """The instance as an ExecutionStarted begins it (`previous`: the execution it
     continues, whose creation time and custom status carry over)."""
     parent = (start.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
@@ -48,20 +49,20 @@ def started_record(instance_id: str, start: Event, now: datetime, previous: Opti
     )
 
 
-def is_entity_id(instance_id: Optional[str]) -> bool:
+def is_entity_id(instance_id: str | None) -> bool:
     return instance_id is not None and split_entity_instance_id(instance_id) is not None
 
 
-def parent_instance(history: Iterable[Event]) -> Optional[dict[str, Any]]:
+def parent_instance(history: Iterable[Event]) -> dict[str, Any] | None:
     """The `ParentInstance` of the execution's ExecutionStarted: who to tell how it ended."""
     for event in history:
         if event["EventType"] == EventType.EXECUTION_STARTED:
-            parent: Optional[dict[str, Any]] = event.get("ParentInstance")
+            parent: dict[str, Any] | None = event.get("ParentInstance")
             return parent
     return None
 
 
-def of_type(messages: list[Message], kind: EventType) -> Optional[Message]:
+def of_type(messages: list[Message], kind: EventType) -> Message | None:
     return next((m for m in messages if m.event["EventType"] == kind), None)
 
 
@@ -85,8 +86,8 @@ class EarlyAnswers:
 
     def __init__(self, history: list[Event]) -> None:
         self._history = history
-        self._event_ids: Optional[set[int]] = None
-        self._request_ids: Optional[set[Optional[str]]] = None
+        self._event_ids: set[int] | None = None
+        self._request_ids: set[str | None] | None = None
 
     def __call__(self, message: Message) -> bool:
         event = message.event
@@ -104,7 +105,7 @@ class EarlyAnswers:
         return event.get("Name") not in self._request_ids
 
 
-def _request_id(sent_input: Optional[str]) -> Optional[str]:
+def _request_id(sent_input: str | None) -> str | None:
     try:
         request = json.loads(sent_input or "")
     except ValueError:
@@ -129,7 +130,7 @@ def drop_duplicates(history: list[Event], incoming: list[Message]) -> list[Messa
             sent_inputs.append(event["Input"])
     # Ids of the entity requests sent, parsed only once an event could be a second
     # response to one of them: most batches (activity completions) never need them.
-    requests: Optional[set[str]] = None
+    requests: set[str] | None = None
     kept = []
     for message in incoming:
         event = message.event

@@ -12,23 +12,25 @@ order, returns only once the work they cause has settled, and tells what fired.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Optional, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..clock import Advanced, Clock, Fired, VirtualClock
 from ..errors import BadRequest, HostStopped, NotSettled
 from ..invoker import Invoker
 from ..loader import FunctionIndex
 from ..protocol import Event, events, split_entity_instance_id
-from ..stores.base import BoundedStore, Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem
+from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem, bounded_store
+from ..supervision import Supervisor
 from .activities import ActivityRunner
 from .entities import EntityEpisodeContext, run_entity_episode
-from ..supervision import Supervisor
-from .host_failures import Failure, Rejections, host_failure, internal_error
 from .generations import EarlierExecutions
+from .host_failures import Failure, Rejections, host_failure, internal_error
 from .lingering import Lingering
 from .orchestrations import EpisodeContext, run_orchestration_episode
 from .versioning import Versioning
@@ -49,7 +51,7 @@ _ACTIVITY_SHARE = 16
 class Scheduled(Protocol):
     """Something else the virtual clock fires on its way (timer triggers)."""
 
-    def next_due(self) -> Optional[datetime]: ...
+    def next_due(self) -> datetime | None: ...
 
     async def fire(self, due: datetime) -> list[Fired]:
         """Fires what is due at `due`; returns what fired, in order."""
@@ -77,7 +79,7 @@ class Engine:
         settings: EngineSettings,
     ) -> None:
         self.store = store
-        self._bounded = BoundedStore(store)  # for the waits requests make
+        self._bounded = bounded_store(store)  # for the waits requests make
         self.clock = clock
         self.index = index
         self._invoker = invoker
@@ -114,7 +116,7 @@ class Engine:
         return self._loops
 
     @property
-    def ended(self) -> "asyncio.Future[str]":
+    def ended(self) -> asyncio.Future[str]:
         """Resolved with one line if a background loop ended for good (see Supervisor)."""
         return self._loops.ended
 
@@ -244,13 +246,13 @@ class Engine:
                 results = [self._activity_failure(work, internal_error(error)) for work in batch]
             failures = [
                 failure
-                for work, result in zip(batch, results)
+                for work, result in zip(batch, results, strict=False)
                 if (failure := await self._report_activity(work, result)) is not None
             ]
             if failures:
                 raise failures[0]  # the supervisor logs it and pauses this worker
 
-    async def _report_activity(self, work: Message, result: Event) -> Optional[Exception]:
+    async def _report_activity(self, work: Message, result: Event) -> Exception | None:
         """Sends one result; if storage fails it, the activity runs again (activities are
         at-least-once), unless storage keeps refusing it: then its caller gets a failure."""
         # Results travel packed per instance, so a refusal is counted for the instance's
@@ -292,7 +294,7 @@ class Engine:
                     continue
             try:
                 await asyncio.wait_for(changed.wait(), timeout=None if due is None else delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self.store.release_timers(self.clock.now())
 
     async def settle(self, timeout: float = _SETTLE_TIMEOUT_S) -> None:
@@ -345,7 +347,7 @@ class Engine:
                 logger.warning("The virtual clock's time could not be saved (%s); a restart goes back.", error)
             return Advanced(clock.now(), tuple(fired))
 
-    def _next_due(self) -> Optional[datetime]:
+    def _next_due(self) -> datetime | None:
         """The earliest durable timer or schedule the virtual clock passes next."""
         moments = [self.store.next_timer_due(), *(schedule.next_due() for schedule in self.schedules)]
         return min((moment for moment in moments if moment is not None), default=None)
@@ -359,9 +361,9 @@ class Engine:
     async def wait_for(
         self,
         instance_id: str,
-        done: Callable[[Optional[InstanceRecord]], bool],
+        done: Callable[[InstanceRecord | None], bool],
         timeout: float,
-    ) -> Optional[InstanceRecord]:
+    ) -> InstanceRecord | None:
         """Waits until `done(record)` holds; woken by every commit, re-checked at least
         twice a second (another host on the same hub does not wake us)."""
         loop = asyncio.get_running_loop()
@@ -373,11 +375,9 @@ class Engine:
                 return record
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise asyncio.TimeoutError(instance_id)
-            try:
+                raise TimeoutError(instance_id)
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(signal.wait(), timeout=min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
 
 
 def _timer_fired(timer: Message) -> Fired:

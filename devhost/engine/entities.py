@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..protocol import (
     OPERATION_EVENT_NAME,
@@ -58,7 +59,7 @@ class EntityState:
     there too)."""
 
     exists: bool = False
-    state: Optional[str] = None
+    state: str | None = None
     recent: list[tuple[str, int]] = field(default_factory=list)  # (digest, minute processed)
 
     def to_json(self) -> str:
@@ -73,7 +74,7 @@ class EntityState:
         return json.dumps({"exists": self.exists, "state": self.state, "window": window})
 
     @classmethod
-    def of(cls, record: Optional[InstanceRecord]) -> "EntityState":
+    def of(cls, record: InstanceRecord | None) -> EntityState:
         if record is None or not record.input:
             return cls()
         raw = json.loads(record.input)
@@ -101,7 +102,7 @@ def _minute(moment: datetime) -> int:
 @dataclass(frozen=True)
 class EntityEpisodeContext:
     now: datetime
-    entity_name: Optional[str]  # the app's spelling, None when the app has no such entity
+    entity_name: str | None  # the app's spelling, None when the app has no such entity
     run_entity: RunEntity
     max_batch: int
 
@@ -133,7 +134,7 @@ def run_entity_episode(item: WorkItem, ctx: EntityEpisodeContext) -> Checkpoint:
         outcomes.extend(result.outcomes)
 
     shown_name = ctx.entity_name or name
-    for request, outcome in zip(requests, outcomes):
+    for request, outcome in zip(requests, outcomes, strict=False):
         checkpoint.traces.append(
             traces.operation_ended(
                 item.instance_id,
@@ -179,9 +180,7 @@ def _run_batch(
     leaves the state as it was."""
     if ctx.entity_name is None:
         return _failed_batch(state, batch, f"The entity '{name}' is not registered in this app.")
-    payload = entity_batch(
-        name=name, key=key, exists=state.exists, state=state.state, requests=batch
-    )
+    payload = entity_batch(name=name, key=key, exists=state.exists, state=state.state, requests=batch)
     try:
         return parse_entity_result(ctx.run_entity(ctx.entity_name, payload))
     except Exception as error:

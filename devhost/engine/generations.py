@@ -11,7 +11,6 @@ is bounded, so an eternal orchestration that runs for days costs a fixed amount.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Optional
 
 from ..stores.base import EndedExecution
 
@@ -40,7 +39,7 @@ class EarlierExecutions:
         """The kept executions of an instance, the most recent first."""
         return list(reversed(self._kept.get(instance_id, [])))
 
-    def find(self, instance_id: str, execution_id: str) -> Optional[EndedExecution]:
+    def find(self, instance_id: str, execution_id: str) -> EndedExecution | None:
         return next((e for e in self._kept.get(instance_id, []) if e.execution_id == execution_id), None)
 
     def forget(self, instance_id: str) -> None:

@@ -15,10 +15,8 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
 
 from ..caches import LruCache
-
 from ..protocol import (
     OPERATION_EVENT_NAME,
     EntityRequest,
@@ -88,7 +86,7 @@ class Rejections:
         elif attempts == 2 * MAX_REJECTIONS:
             logger.error("Storage refused even the failure of '%s'; its messages are dropped.", key)
 
-    def verdict(self, key: str) -> Optional[Verdict]:
+    def verdict(self, key: str) -> Verdict | None:
         counted = self._counts.get(key)
         if counted is None or counted[0] < MAX_REJECTIONS:
             return None
@@ -102,9 +100,7 @@ def host_failure(item: WorkItem, failure: Failure, now: datetime) -> Checkpoint:
     reason = failure.reason
     checkpoint = Checkpoint(record=item.record, consumed=list(item.messages))
     if split_entity_instance_id(item.instance_id) is not None:
-        checkpoint.outgoing = [
-            _error_reply(request, reason, now, item.instance_id) for request in _waiting_calls(item)
-        ]
+        checkpoint.outgoing = [_error_reply(request, reason, now, item.instance_id) for request in _waiting_calls(item)]
         return checkpoint
     # On a first episode the ExecutionStarted is still one of the messages, and the row
     # may not be written yet (a start sends its message first): it starts the record.
@@ -149,7 +145,7 @@ def _waiting_calls(item: WorkItem) -> list[EntityRequest]:
 
 def _error_reply(request: EntityRequest, reason: str, now: datetime, entity: str) -> Message:
     outcome = OperationOutcome(is_error=True, result=json.dumps(reason), duration_ms=0)
-    parent: Optional[str] = request.parent_instance_id
+    parent: str | None = request.parent_instance_id
     assert parent is not None
     reply = events.event_raised(now, request.id, response_message(outcome))
     return Message(parent, reply, request.parent_execution_id, sender=entity)

@@ -33,20 +33,22 @@ async def run_http_activity(request: dict[str, Any]) -> str:
     if content is not None and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = "text/plain"
     try:
-        async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
-            async with session.request(
+        async with (
+            aiohttp.ClientSession(timeout=_TIMEOUT) as session,
+            session.request(
                 str(request.get("method") or "GET").upper(),
                 str(request["uri"]),
                 data=content.encode() if isinstance(content, str) else content,
                 headers=headers,
-            ) as response:
-                body = await response.text()
-                return json.dumps(
-                    {
-                        "statusCode": response.status,
-                        "headers": {k: v for k, v in response.headers.items()},
-                        "content": body,
-                    }
-                )
+            ) as response,
+        ):
+            body = await response.text()
+            return json.dumps(
+                {
+                    "statusCode": response.status,
+                    "headers": dict(response.headers.items()),
+                    "content": body,
+                }
+            )
     except (aiohttp.ClientError, TimeoutError, ValueError) as error:
         raise HttpActivityError(f"{type(error).__name__}: {error}") from error

@@ -17,7 +17,7 @@ host took their partition).
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..caches import LruCache
 from ..protocol import EventType

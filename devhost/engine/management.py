@@ -8,14 +8,14 @@ as `InstanceStatus`, whose `to_json` is ext's `StatusResponsePayload`
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import dataclasses
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable, Optional
 
 from ..errors import BadRequest, Conflict, Gone, NotFound
+from ..ids import new_guid, new_hex
 from ..protocol import (
     OPERATION_EVENT_NAME,
     EntityRequest,
@@ -26,11 +26,10 @@ from ..protocol import (
     events,
     split_entity_instance_id,
 )
-from ..ids import new_guid, new_hex
 from ..protocol.keys import is_control, storage_key_problem
-from ..stores.base import BoundedStore, EndedExecution, InstanceQuery, InstanceRecord, Message
-from .dispatcher import Engine
+from ..stores.base import EndedExecution, InstanceQuery, InstanceRecord, Message, bounded_store
 from .actions import ReplayFailure
+from .dispatcher import Engine
 from .statuses import EntityStatus, InstanceStatus, entity_status, history_events
 
 MAX_INSTANCE_ID_LENGTH = 256
@@ -45,13 +44,9 @@ def validate_instance_id(instance_id: str) -> None:
     if instance_id.startswith("@"):
         raise BadRequest("Orchestration instance ids must not start with @.")
     if any(c in "/\\?#" or is_control(c) for c in instance_id):
-        raise BadRequest(
-            "Orchestration instance ids must not contain /, \\, #, ?, or control characters."
-        )
+        raise BadRequest("Orchestration instance ids must not contain /, \\, #, ?, or control characters.")
     if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
-        raise BadRequest(
-            f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
-        )
+        raise BadRequest(f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters.")
     problem = storage_key_problem(instance_id)
     if problem is not None:
         raise BadRequest(problem)
@@ -60,7 +55,7 @@ def validate_instance_id(instance_id: str) -> None:
 class Management:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._store = BoundedStore(engine.store)
+        self._store = bounded_store(engine.store)
         # The app's functions are indexed once per host: checking against one set per
         # request would rebuild it for every start and signal.
         self._functions = engine.index.known()
@@ -74,9 +69,9 @@ class Management:
         self,
         name: str,
         *,
-        instance_id: Optional[str] = None,
-        input_json: Optional[str] = None,
-        version: Optional[str] = None,
+        instance_id: str | None = None,
+        input_json: str | None = None,
+        version: str | None = None,
     ) -> str:
         """`version` None means host.json's `defaultVersion`, as for every client start."""
         self._check("orchestrator", name)
@@ -147,10 +142,10 @@ class Management:
         self,
         query: InstanceQuery,
         *,
-        top: Optional[int] = None,
-        continuation: Optional[str] = None,
+        top: int | None = None,
+        continuation: str | None = None,
         pages: int = 1,
-    ) -> tuple[list[InstanceStatus], Optional[str]]:
+    ) -> tuple[list[InstanceStatus], str | None]:
         """A page of at most `top` instances. One page of the store's query, as ext's
         HTTP API answers, short or even empty where the service answered so (a real
         table ends a page at partition boundaries, and after 5 s); with `pages` above 1,
@@ -172,8 +167,8 @@ class Management:
         return len(records), continuation is None
 
     async def _read(
-        self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str], pages: int
-    ) -> tuple[builtins.list[InstanceRecord], Optional[str]]:
+        self, query: InstanceQuery, *, top: int | None, continuation: str | None, pages: int
+    ) -> tuple[builtins.list[InstanceRecord], str | None]:
         """Up to `top` records from at most `pages` reads of the store, and where to go on."""
         records: builtins.list[InstanceRecord] = []
         for _ in range(pages):
@@ -188,20 +183,18 @@ class Management:
     async def wait_until_done(self, instance_id: str, timeout: float) -> bool:
         """Whether the instance reached a terminal status within `timeout` seconds."""
         try:
-            await self._engine.wait_for(
-                instance_id, lambda r: r is not None and r.status.is_terminal, timeout
-            )
-        except asyncio.TimeoutError:
+            await self._engine.wait_for(instance_id, lambda r: r is not None and r.status.is_terminal, timeout)
+        except TimeoutError:
             return False
         return True
 
-    async def raise_event(self, instance_id: str, name: str, data_json: Optional[str]) -> None:
+    async def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
         await self._send_live(instance_id, lambda now: events.event_raised(now, name, data_json))
 
-    async def terminate(self, instance_id: str, reason: Optional[str]) -> None:
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
         await self._send_live(instance_id, lambda now: events.execution_terminated(now, reason))
 
-    async def suspend(self, instance_id: str, reason: Optional[str]) -> None:
+    async def suspend(self, instance_id: str, reason: str | None) -> None:
         """ext `SuspendAsync` refuses an instance that is already suspended."""
         await self._send_live(
             instance_id,
@@ -209,7 +202,7 @@ class Management:
             refuse=OrchestrationStatus.SUSPENDED,
         )
 
-    async def resume(self, instance_id: str, reason: Optional[str]) -> None:
+    async def resume(self, instance_id: str, reason: str | None) -> None:
         """ext `ResumeAsync` resumes only a suspended instance."""
         await self._send_live(
             instance_id,
@@ -217,14 +210,16 @@ class Management:
             only=OrchestrationStatus.SUSPENDED,
         )
 
-    async def rewind(self, instance_id: str, reason: Optional[str]) -> None:
+    async def rewind(self, instance_id: str, reason: str | None) -> None:
         """410 for a finished instance that did not fail (ext `HandleRewindInstanceRequestAsync`);
         a live one cannot be rewound either (ext `RewindAsync`: failed instances only)."""
         record = await self.record(instance_id)
         if record.status != OrchestrationStatus.FAILED:
             message = "The rewind operation is only supported on failed orchestration instances."
-            raise Gone(message) if record.status.is_terminal else Conflict(
-                f"{message} Instance '{instance_id}' is {record.status.api_name}."
+            raise (
+                Gone(message)
+                if record.status.is_terminal
+                else Conflict(f"{message} Instance '{instance_id}' is {record.status.api_name}.")
             )
         await self._store.send([Message(instance_id, events.execution_rewound(self._now(), reason))])
 
@@ -238,10 +233,10 @@ class Management:
             input_json=await self._original_input(record),
         )
 
-    async def _original_input(self, record: InstanceRecord) -> Optional[str]:
+    async def _original_input(self, record: InstanceRecord) -> str | None:
         for event in await self._store.get_history(record.instance_id):
             if event["EventType"] == EventType.EXECUTION_STARTED:
-                value: Optional[str] = event.get("Input")
+                value: str | None = event.get("Input")
                 return value
         return record.input
 
@@ -266,7 +261,7 @@ class Management:
             entities=None,
         )
         targets: list[str] = []
-        continuation: Optional[str] = None
+        continuation: str | None = None
         while True:  # collect first: deleting while paging would move the pages
             records, continuation = await self._store.query(query, top=500, continuation=continuation)
             targets.extend(record.instance_id for record in records)
@@ -277,7 +272,7 @@ class Management:
             deleted += await self.purge(instance_id)
         return deleted
 
-    async def _orchestration_record(self, instance_id: str) -> Optional[InstanceRecord]:
+    async def _orchestration_record(self, instance_id: str) -> InstanceRecord | None:
         """The instance's record; None also for an entity id, since entities live in the
         same store but are no orchestration to read, restart or purge."""
         record = await self._store.get_record(instance_id)
@@ -300,8 +295,8 @@ class Management:
         instance_id: str,
         make_event: Callable[[datetime], Event],
         *,
-        refuse: Optional[OrchestrationStatus] = None,
-        only: Optional[OrchestrationStatus] = None,
+        refuse: OrchestrationStatus | None = None,
+        only: OrchestrationStatus | None = None,
     ) -> None:
         """Commands go only to instances that still run (410 otherwise), and not to one
         whose status the command does not fit (409: ext answers its InvalidOperation with
@@ -320,9 +315,7 @@ class Management:
 
     # --- entities ------------------------------------------------------------------------
 
-    async def signal_entity(
-        self, name: str, key: str, operation: str, input_json: Optional[str]
-    ) -> None:
+    async def signal_entity(self, name: str, key: str, operation: str, input_json: str | None) -> None:
         """An empty operation name is sent as is, as ext sends a signal with no `op`."""
         self._check("entity", name)
         if any(c in "/\\?#" for c in key):
@@ -330,9 +323,7 @@ class Management:
         problem = storage_key_problem(entity_instance_id(name, key))  # control characters too
         if problem is not None:
             raise BadRequest(problem)
-        request = EntityRequest(
-            id=new_guid(), operation=operation, is_signal=True, input=input_json
-        ).to_json()
+        request = EntityRequest(id=new_guid(), operation=operation, is_signal=True, input=input_json).to_json()
         await self._store.send(
             [
                 Message(
@@ -352,13 +343,13 @@ class Management:
     async def entities(
         self,
         *,
-        name: Optional[str] = None,
-        top: Optional[int] = None,
-        continuation: Optional[str] = None,
-        last_operation_from: Optional[datetime] = None,
-        last_operation_to: Optional[datetime] = None,
-        pages: Optional[int] = None,
-    ) -> tuple[builtins.list[EntityStatus], Optional[str]]:
+        name: str | None = None,
+        top: int | None = None,
+        continuation: str | None = None,
+        last_operation_from: datetime | None = None,
+        last_operation_to: datetime | None = None,
+        pages: int | None = None,
+    ) -> tuple[builtins.list[EntityStatus], str | None]:
         """One page of at most `top` entities that exist. As ext's `QueryEntitiesAsync`,
         the store is read again only while a page came back empty (rows of entities
         whose state was deleted), and never past `EMPTY_PAGES_FOR_S`; `pages` also

@@ -13,9 +13,10 @@ import itertools
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..protocol import (
     Event,
@@ -29,6 +30,7 @@ from ..protocol import (
 )
 from ..stores.base import Checkpoint, EndedExecution, InstanceRecord, Message, WorkItem
 from . import traces
+from .actions import KnownFunctions
 from .delivery import (
     CONTROL_TYPES,
     EarlyAnswers,
@@ -39,7 +41,6 @@ from .delivery import (
     rewound,
     started_record,
 )
-from .actions import KnownFunctions
 from .replay import Replay, ReplayResult
 from .versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning, mismatch_failure_details
 
@@ -64,7 +65,6 @@ class EpisodeContext:
 
 def run_orchestration_episode(item: WorkItem, ctx: EpisodeContext) -> Checkpoint:
     return _Episode(item, ctx).run()
-
 
 
 class _Episode:
@@ -98,9 +98,7 @@ class _Episode:
                     len(self.item.messages), self.item.instance_id,
                 )  # fmt: skip
             return self.checkpoint
-        incoming = drop_duplicates(
-            self.history, [m for m in self.item.messages if is_current(m, self.record)]
-        )
+        incoming = drop_duplicates(self.history, [m for m in self.item.messages if is_current(m, self.record)])
         is_early = EarlyAnswers(self.history)
         early = [m for m in incoming if is_early(m)]
         if early:
@@ -130,10 +128,10 @@ class _Episode:
 
     # --- starting --------------------------------------------------------------------
 
-    def _accept_start(self) -> Optional[Event]:
+    def _accept_start(self) -> Event | None:
         """Takes the ExecutionStarted message that (re)starts this instance, if any;
         duplicates of an accepted start are dropped."""
-        accepted: Optional[Event] = None
+        accepted: Event | None = None
         for message in self.item.messages:
             if message.event["EventType"] != EventType.EXECUTION_STARTED or accepted:
                 continue
@@ -141,9 +139,7 @@ class _Episode:
             execution = start["OrchestrationInstance"]["ExecutionId"]
             record = self.record
             fresh = record is None or (not self.history and record.execution_id == execution)
-            restart = record is not None and record.status.is_terminal and (
-                record.execution_id != execution
-            )
+            restart = record is not None and record.status.is_terminal and (record.execution_id != execution)
             if fresh or restart:
                 accepted = self._stamp(start)
                 self._begin_execution(accepted, replace=restart)
@@ -215,12 +211,8 @@ class _Episode:
         assert self.record is not None
         reason = message.event.get("Input")
         self._record_control(self._stamp(message.event))
-        self.new_events.append(
-            events.execution_completed(self.now, -1, OrchestrationStatus.TERMINATED, reason)
-        )
-        self.record = self.record.copy(
-            status=OrchestrationStatus.TERMINATED, output=reason, completed_time=self.now
-        )
+        self.new_events.append(events.execution_completed(self.now, -1, OrchestrationStatus.TERMINATED, reason))
+        self.record = self.record.copy(status=OrchestrationStatus.TERMINATED, output=reason, completed_time=self.now)
         self._trace(traces.execution_terminated(self.record.instance_id, self.record.name, reason))
         self._notify_parent(failed=f"The orchestration was terminated: {reason or ''}".strip())
         return self._finish_episode()
@@ -235,9 +227,7 @@ class _Episode:
         self.checkpoint.replace_history = True
         reason = message.event.get("Reason") or ""
         self._record_control(events.generic_event(self.now, f"Rewound: {reason}"))
-        self.record = self.record.copy(
-            status=OrchestrationStatus.RUNNING, output=None, completed_time=None
-        )
+        self.record = self.record.copy(status=OrchestrationStatus.RUNNING, output=None, completed_time=None)
 
     # --- running the orchestrator ----------------------------------------------------
 
@@ -283,9 +273,7 @@ class _Episode:
             else:
                 self._complete(replay, state)
 
-    def _invoke(
-        self, record: InstanceRecord, history: list[Event]
-    ) -> tuple[Optional[OrchestratorState], Optional[str]]:
+    def _invoke(self, record: InstanceRecord, history: list[Event]) -> tuple[OrchestratorState | None, str | None]:
         context = orchestration_context(
             instance_id=record.instance_id,
             history=history,
@@ -302,13 +290,9 @@ class _Episode:
         assert self.record is not None
         output = state.output_json
         self.new_events.append(
-            events.execution_completed(
-                self.now, replay.next_event_id, OrchestrationStatus.COMPLETED, output
-            )
+            events.execution_completed(self.now, replay.next_event_id, OrchestrationStatus.COMPLETED, output)
         )
-        self.record = self.record.copy(
-            status=OrchestrationStatus.COMPLETED, output=output, completed_time=self.now
-        )
+        self.record = self.record.copy(status=OrchestrationStatus.COMPLETED, output=output, completed_time=self.now)
         self._trace(
             traces.execution_completed(self.record.instance_id, self.record.name, output, continued_as_new=False)
         )
@@ -328,9 +312,7 @@ class _Episode:
                 {"ErrorType": "OrchestrationFailureException", "ErrorMessage": reason},
             )
         )
-        self.record = self.record.copy(
-            status=OrchestrationStatus.FAILED, output=reason, completed_time=self.now
-        )
+        self.record = self.record.copy(status=OrchestrationStatus.FAILED, output=reason, completed_time=self.now)
         self._trace(traces.execution_failed(self.record.instance_id, self.record.name, reason))
         self._notify_parent(failed=reason, details=details)
 
@@ -381,9 +363,7 @@ class _Episode:
         )
         cut = max(replay.finished_at or 0, boundary - 1)
         carried = [e for e in history[cut + 1 :] if e["EventType"] == EventType.EVENT_RAISED]
-        self.record = self.record.copy(
-            execution_id=execution, input=stored_input, output=None, completed_time=None
-        )
+        self.record = self.record.copy(execution_id=execution, input=stored_input, output=None, completed_time=None)
         self.checkpoint.replace_history = True
         self.history = []
         self._executions_left -= 1
@@ -416,10 +396,10 @@ class _Episode:
     def _notify_parent(
         self,
         *,
-        result: Optional[str] = None,
-        failed: Optional[str] = None,
+        result: str | None = None,
+        failed: str | None = None,
         details: str = "",
-        failure_details: Optional[dict[str, Any]] = None,
+        failure_details: dict[str, Any] | None = None,
     ) -> None:
         """Tells a parent how this sub-orchestration ended. `failure_details` alone (no
         reason) is how DTFx reports a version mismatch: Reason and Details null."""
@@ -439,7 +419,7 @@ class _Episode:
     def _trace(self, trace: traces.Trace) -> None:
         self.checkpoint.traces.append(trace)
 
-    def _send(self, instance_id: str, event: Event, execution_id: Optional[str] = None) -> None:
+    def _send(self, instance_id: str, event: Event, execution_id: str | None = None) -> None:
         self.checkpoint.outgoing.append(Message(instance_id, event, execution_id))
 
     def _stamp(self, event: Event) -> Event:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable, Generator, Optional
+from typing import Any
 
 from ..protocol import (
     COMPLETION_ID_FIELDS,
@@ -36,10 +37,14 @@ from ..stores.base import Message
 from .actions import HTTP_ACTIVITY, ActionType, KnownFunctions, ReplayFailure, RetryPolicy, next_http_poll
 from .versioning import Versioning
 
+# Versioning as host.json leaves it: immutable, so one serves every replay.
+_NO_VERSIONING = Versioning()
+
+
 class _Future:
     """A DTFx task: done once, failed or not, with the event payload as its value."""
 
-    __slots__ = ("done", "failed", "value", "callbacks")
+    __slots__ = ("callbacks", "done", "failed", "value")
 
     def __init__(self) -> None:
         self.done = False
@@ -54,7 +59,7 @@ def _completed(failed: bool = False, value: Any = None) -> _Future:
     return future
 
 
-_Coroutine = Generator[_Future, None, Optional[_Future]]
+_Coroutine = Generator[_Future, None, _Future | None]
 
 
 @dataclass
@@ -62,13 +67,13 @@ class ReplayResult:
     """What the actions did beyond what history already records."""
 
     finished: bool = False
-    error: Optional[str] = None
+    error: str | None = None
     new_events: list[Event] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
-    continue_as_new_input: Optional[str] = None
+    continue_as_new_input: str | None = None
     continued_as_new: bool = False
     # Index in history of the event during which the shim finished (None: before any).
-    finished_at: Optional[int] = None
+    finished_at: int | None = None
     # The id DTFx gives the next event it records (ExecutionCompleted, ContinueAsNew).
     next_event_id: int = 0
 
@@ -81,11 +86,11 @@ class Replay:
         *,
         instance_id: str,
         execution_id: str,
-        parent_instance_id: Optional[str],
+        parent_instance_id: str | None,
         history: list[Event],
         functions: KnownFunctions,
-        version: Optional[str] = None,
-        versioning: Versioning = Versioning(),
+        version: str | None = None,
+        versioning: Versioning = _NO_VERSIONING,
     ) -> None:
         self._instance_id = instance_id
         self._execution_id = execution_id
@@ -111,7 +116,7 @@ class Replay:
     # --- driving ---------------------------------------------------------------------
 
     def run(self, actions: list[dict[str, Any]]) -> ReplayResult:
-        main: Optional[_Future] = None
+        main: _Future | None = None
         result = self._result
         for index, event in enumerate(self._history):
             kind = event["EventType"]
@@ -190,16 +195,12 @@ class Replay:
         if kind == ActionType.CALL_ACTIVITY_WITH_RETRY:
             name, payload = action["functionName"], action.get("input")
             self._functions.check("activity", name)
-            return self._spawn(
-                self._with_retry(lambda: self._schedule_task(name, payload), action)
-            )
+            return self._spawn(self._with_retry(lambda: self._schedule_task(name, payload), action))
         if kind == ActionType.CALL_SUB_ORCHESTRATOR:
             return self._create_sub_orchestration(action)
         if kind == ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
             self._check_sub_orchestration(action)
-            return self._spawn(
-                self._with_retry(lambda: self._create_sub_orchestration(action), action)
-            )
+            return self._spawn(self._with_retry(lambda: self._create_sub_orchestration(action), action))
         if kind == ActionType.CONTINUE_AS_NEW:
             self._result.continued_as_new = True
             self._result.continue_as_new_input = action.get("input")
@@ -216,9 +217,7 @@ class Replay:
         if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
             children = [self._invoke(child) for child in action.get("compoundActions") or []]
             return self._when(children, every=kind == ActionType.WHEN_ALL)
-        raise ReplayFailure(
-            f"Received an unexpected action type from the out-of-proc function: '{kind}'."
-        )
+        raise ReplayFailure(f"Received an unexpected action type from the out-of-proc function: '{kind}'.")
 
     def _when(self, children: list[_Future], *, every: bool) -> _Future:
         """`Task.WhenAll` waits for every child even after a failure; `WhenAny` for one."""
@@ -248,7 +247,7 @@ class Replay:
         last failure, which the SDK waits for before surfacing the error (D.1)."""
         policy = RetryPolicy.of(action)
         started = self._now
-        outcome: Optional[_Future] = None
+        outcome: _Future | None = None
         for count in range(policy.attempts):
             outcome = attempt()
             yield outcome
@@ -273,16 +272,14 @@ class Replay:
 
     # --- the DTFx context -----------------------------------------------------------------
 
-    def _allocate(self, kind: EventType, name: Optional[str]) -> tuple[int, Optional[Event]]:
+    def _allocate(self, kind: EventType, name: str | None) -> tuple[int, Event | None]:
         """Takes the next event id; returns the history event that already holds it."""
         event_id = self._next_id
         self._next_id += 1
         existing = self._scheduled.get(event_id)
         if existing is None:
             return event_id, None
-        if existing["EventType"] != kind or (
-            name is not None and (existing.get("Name") or "").lower() != name.lower()
-        ):
+        if existing["EventType"] != kind or (name is not None and (existing.get("Name") or "").lower() != name.lower()):
             raise ReplayFailure(self._non_determinism(existing))
         self._matched.add(event_id)
         return event_id, existing
@@ -319,8 +316,7 @@ class Replay:
         self._functions.check("orchestrator", action["functionName"])
         child = action.get("instanceId")
         if child is not None and (
-            child.lower() == self._instance_id.lower()
-            or (self._parent_instance_id or "").lower() == child.lower()
+            child.lower() == self._instance_id.lower() or (self._parent_instance_id or "").lower() == child.lower()
         ):
             raise ReplayFailure(
                 "The instance ID of a sub-orchestration must be different than the "
@@ -328,7 +324,6 @@ class Replay:
             )
         if child is not None and child.startswith("@"):
             raise ReplayFailure("Orchestration instance ids must not start with @")
-
 
     def _create_sub_orchestration(self, action: dict[str, Any]) -> _Future:
         self._check_sub_orchestration(action)
@@ -393,7 +388,7 @@ class Replay:
             return _completed()
         return self._wait_for_event(guid)
 
-    def _request_id(self, event_id: int, target: str, operation: str, payload: Optional[str]) -> str:
+    def _request_id(self, event_id: int, target: str, operation: str, payload: str | None) -> str:
         """The entity request id, named after what a re-run of this episode shares with
         the first run (instance, execution, the EventSent's id, and the request itself),
         not after its time: an episode that runs again after a crash or a lost commit
@@ -444,9 +439,7 @@ class Replay:
     def _orchestration_name(self) -> str:
         """The parent name every new sub-orchestration records; history does not change
         during a replay, so it is looked up once rather than per child."""
-        started = next(
-            (e for e in self._history if e["EventType"] == EventType.EXECUTION_STARTED), None
-        )
+        started = next((e for e in self._history if e["EventType"] == EventType.EXECUTION_STARTED), None)
         return str(started.get("Name")) if started else ""
 
     def _non_determinism(self, event: Event) -> str:

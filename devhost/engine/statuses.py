@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from ..protocol import (
     COMPLETION_ID_FIELDS,
@@ -38,7 +38,7 @@ _HIDDEN_FIELDS: dict[int, frozenset[str]] = {
 }
 
 
-def parse_stored(text: Optional[str]) -> Any:
+def parse_stored(text: str | None) -> Any:
     """Stored input/output/custom status are JSON texts; a raw reason stays a string."""
     if text is None:
         return None
@@ -48,7 +48,7 @@ def parse_stored(text: Optional[str]) -> Any:
         return text
 
 
-def api_time(moment: Optional[datetime]) -> Optional[str]:
+def api_time(moment: datetime | None) -> str | None:
     """The status API's `yyyy-MM-ddTHH:mm:ssZ`."""
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -69,10 +69,10 @@ class InstanceStatus:
     input: Any
     custom_status: Any
     output: Any
-    created_time: Optional[str]
-    last_updated_time: Optional[str]
-    history: Optional[list[dict[str, Any]]] = None
-    version: Optional[str] = None
+    created_time: str | None
+    last_updated_time: str | None
+    history: list[dict[str, Any]] | None = None
+    version: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -95,7 +95,7 @@ class InstanceStatus:
         return body
 
     @classmethod
-    def of(cls, record: InstanceRecord, history: Optional[list[dict[str, Any]]] = None) -> "InstanceStatus":
+    def of(cls, record: InstanceRecord, history: list[dict[str, Any]] | None = None) -> InstanceStatus:
         return cls(
             name=record.name,
             instance_id=record.instance_id,
@@ -116,7 +116,7 @@ class EntityStatus:
     key: str
     exists: bool
     state: Any
-    last_operation_time: Optional[str]
+    last_operation_time: str | None
 
     def to_json(self, *, fetch_state: bool = True) -> dict[str, Any]:
         """ext's `EntityStateResponse` items: `state` always there, null unless fetched."""
@@ -127,7 +127,7 @@ class EntityStatus:
         }
 
 
-def entity_status(record: InstanceRecord) -> Optional[EntityStatus]:
+def entity_status(record: InstanceRecord) -> EntityStatus | None:
     parts = split_entity_instance_id(record.instance_id)
     if parts is None:
         return None

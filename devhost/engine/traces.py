@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Optional
 
 Trace = tuple[int, str]
 
 
-def _size(payload: Optional[str]) -> str:
+def _size(payload: str | None) -> str:
     return f"({len(payload or '')} bytes)"
 
 
-def execution_completed(instance_id: str, name: str, output: Optional[str], *, continued_as_new: bool) -> Trace:
+def execution_completed(instance_id: str, name: str, output: str | None, *, continued_as_new: bool) -> Trace:
     return logging.INFO, (
         f"{instance_id}: Function '{name} (Orchestrator)' completed. ContinuedAsNew: {continued_as_new}. "
         f"IsReplay: False. Output: {_size(output)}. State: Completed. RuntimeStatus: Completed."
@@ -36,10 +35,9 @@ def execution_failed(instance_id: str, name: str, reason: str) -> Trace:
     )
 
 
-def execution_terminated(instance_id: str, name: str, reason: Optional[str]) -> Trace:
+def execution_terminated(instance_id: str, name: str, reason: str | None) -> Trace:
     return logging.WARNING, (
-        f"{instance_id}: Function '{name} (Orchestrator)' was terminated. Reason: {reason or ''}. "
-        "State: Terminated."
+        f"{instance_id}: Function '{name} (Orchestrator)' was terminated. Reason: {reason or ''}. State: Terminated."
     )
 
 
@@ -48,10 +46,10 @@ def operation_ended(
     name: str,
     operation: str,
     request_id: str,
-    result: Optional[str],
+    result: str | None,
     *,
     failed: bool,
-    operation_input: Optional[str] = None,
+    operation_input: str | None = None,
 ) -> Trace:
     subject = f"{instance_id}: Function '{name} (Entity)'"
     if failed:
@@ -68,19 +66,21 @@ def operation_ended(
 _SHOWN_INPUT_CHARS = 200
 
 
-def _input_note(operation_input: Optional[str]) -> str:
+def _input_note(operation_input: str | None) -> str:
     """What the failed operation was given, so a failure to decode it is visible: the
     Python SDK's `get_input()` decodes twice and takes only a JSON string holding JSON
     text, as the SDK client sends; the HTTP API forwards a JSON body as bare JSON text,
     which fails in the entity in Azure too."""
     if operation_input is None:
         return " Input: none."
-    shown = operation_input if len(operation_input) <= _SHOWN_INPUT_CHARS else operation_input[:_SHOWN_INPUT_CHARS] + "..."
+    shown = (
+        operation_input if len(operation_input) <= _SHOWN_INPUT_CHARS else operation_input[:_SHOWN_INPUT_CHARS] + "..."
+    )
     if _sdk_decodes(operation_input):
         return f" Input: {shown}."
     return (
         f" Input: {shown} (the Python SDK's get_input() cannot decode it: it takes a JSON "
-        "string holding JSON, such as \"\\\"5\\\"\", which is what the SDK client sends)."
+        'string holding JSON, such as "\\"5\\"", which is what the SDK client sends).'
     )
 
 

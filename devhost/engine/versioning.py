@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
 
 # FailureDetails DTFx records when `Fail` stops an instance; the Instances table's
 # output is their `ToString()`, "<ErrorType>: <ErrorMessage>".
@@ -31,6 +30,7 @@ def mismatch_failure_details() -> dict[str, object]:
         "InnerFailure": None,
         "IsNonRetriable": True,
     }
+
 
 _DOTNET_VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
 
@@ -60,7 +60,7 @@ def parse_strategy(value: object, kind: type[Enum]) -> Enum:
     raise ValueError(text)
 
 
-def compare_versions(source: Optional[str], other: Optional[str]) -> int:
+def compare_versions(source: str | None, other: str | None) -> int:
     """DTFx `VersioningSettings.CompareVersions`: empty is older than anything; two
     `System.Version`s compare by their parts (a missing part is older than 0, so
     "1.0" < "1.0.0"); anything else compares as text, ignoring case."""
@@ -87,23 +87,23 @@ def compare_versions(source: Optional[str], other: Optional[str]) -> int:
 class Versioning:
     """The host's versioning settings; the extension's defaults when host.json is silent."""
 
-    default_version: Optional[str] = None
+    default_version: str | None = None
     match: MatchStrategy = MatchStrategy.CURRENT_OR_OLDER
     failure: FailureStrategy = FailureStrategy.REJECT
 
-    def version_for(self, requested: Optional[str]) -> Optional[str]:
+    def version_for(self, requested: str | None) -> str | None:
         """What a new orchestration is stamped with: the version asked for, else the
         host's current `defaultVersion` (also for sub-orchestrations and restarts)."""
         return requested if requested is not None else self.default_version
 
-    def accepts(self, version: Optional[str]) -> bool:
+    def accepts(self, version: str | None) -> bool:
         if self.match is MatchStrategy.STRICT:
             return version == self.default_version
         if self.match is MatchStrategy.CURRENT_OR_OLDER:
             return compare_versions(version, self.default_version) <= 0
         return True
 
-    def describe_mismatch(self, instance_id: str, version: Optional[str]) -> str:
+    def describe_mismatch(self, instance_id: str, version: str | None) -> str:
         """The console line for a work item this host may not run."""
         outcome = (
             "failed the instance"

@@ -9,7 +9,7 @@ fields, which the SDK client reads (it raises `body["ExceptionMessage"]` on a 40
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -21,6 +21,7 @@ from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
 from ..triggers.runner import Triggers
 from . import admin, devtools, functions, webhooks
+from .guard import Guard, GuardSettings
 from .keys import (
     ENGINE,
     FUNCTION_ROUTES,
@@ -32,7 +33,6 @@ from .keys import (
     TRIGGERS,
     URLS,
 )
-from .guard import Guard, GuardSettings
 from .routing import Router
 from .urls import Urls
 
@@ -63,9 +63,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response(error_body(error.reason), status=error.status)
     except Exception:
         logger.exception("Unhandled error serving %s %s", request.method, request.path)
-        return web.json_response(
-            error_body("The host failed to handle this request; see its console."), status=500
-        )
+        return web.json_response(error_body("The host failed to handle this request; see its console."), status=500)
 
 
 def create_app(

@@ -20,7 +20,7 @@ import json
 import re
 from email.utils import format_datetime, parsedate_to_datetime
 from http.cookies import Morsel
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote, unquote
 
 import azure.functions as func
@@ -102,11 +102,11 @@ def host_response(result: Any) -> web.Response:
     except NotImplementedError:
         raise TypeError(
             "unable to encode outgoing TypedData: unsupported type "
-            f"\"{HttpResponseConverter}\" for Python type \"{type(result).__name__}\""
+            f'"{HttpResponseConverter}" for Python type "{type(result).__name__}"'
         ) from None
     value = encoded.value
     headers: CIMultiDict[str] = CIMultiDict()
-    content_type: Optional[str] = None
+    content_type: str | None = None
     for name, header in value["headers"].items():
         if name.lower() == "content-type":
             content_type = header.value
@@ -147,9 +147,7 @@ def _response_object(fields: dict[str, Any]) -> web.Response:
         candidate = fields.get(name)
         if isinstance(candidate, bool):
             continue  # a JSON boolean is no number to .NET
-        if isinstance(candidate, int) or (
-            isinstance(candidate, str) and candidate.isascii() and candidate.isdigit()
-        ):
+        if isinstance(candidate, int) or (isinstance(candidate, str) and candidate.isascii() and candidate.isdigit()):
             status = _status_code(int(candidate))
             break
     headers: CIMultiDict[str] = CIMultiDict()
@@ -186,7 +184,7 @@ def _json_net_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _aspnet_cookie(morsel: "Morsel[str]") -> str:
+def _aspnet_cookie(morsel: Morsel[str]) -> str:
     """`Response.Cookies.Append` as the host calls it for each cookie the worker sends:
     the value escaped, attributes in ASP.NET's order and spelling, and `domain`/`path`
     always present because the worker sends them, empty when unset."""

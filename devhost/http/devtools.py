@@ -12,7 +12,6 @@ from ..protocol import format_timestamp
 from .keys import ENGINE
 from .queries import json_value
 
-
 # A hundred years: far beyond any timer, well inside what datetime can hold.
 _MAX_ADVANCE_S = 100 * 365 * 24 * 3600
 

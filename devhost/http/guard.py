@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -34,7 +34,7 @@ class GuardSettings:
     allowed_hosts: tuple[str, ...] = ()  # besides loopback names, IP addresses, this machine's
 
 
-def _hostname(authority: str) -> Optional[str]:
+def _hostname(authority: str) -> str | None:
     """The host part of `name[:port]`, or None for what no client sends (userinfo, a
     broken bracket)."""
     if "@" in authority:
@@ -120,7 +120,9 @@ class Guard:
             return self._preflight(request, origin)
         cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
         if cross_site and not (origin is not None and self._listed(origin)):
-            return _refused(403, "A page on another site may not call this host; list its origin in local.settings.json Host.CORS.")
+            return _refused(
+                403, "A page on another site may not call this host; list its origin in local.settings.json Host.CORS."
+            )
         if origin is not None and request.method not in _SAFE_METHODS and not self.origin_allowed(origin, host_header):
             return _refused(
                 403,

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     from .routing import Router
     from .urls import Urls
 
-ENGINE: "web.AppKey[Engine]" = web.AppKey("engine")
-MANAGEMENT: "web.AppKey[Management]" = web.AppKey("management")
-INVOKER: "web.AppKey[Invoker]" = web.AppKey("invoker")
-URLS: "web.AppKey[Urls]" = web.AppKey("urls")
-FUNCTION_ROUTES: "web.AppKey[Router[FunctionInfo]]" = web.AppKey("function_routes")
-ROUTE_PREFIX: "web.AppKey[str]" = web.AppKey("route_prefix")
-MAX_REQUEST_BYTES: "web.AppKey[int]" = web.AppKey("max_request_bytes")
-TRIGGERS: "web.AppKey[Triggers]" = web.AppKey("triggers")
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+MANAGEMENT: web.AppKey[Management] = web.AppKey("management")
+INVOKER: web.AppKey[Invoker] = web.AppKey("invoker")
+URLS: web.AppKey[Urls] = web.AppKey("urls")
+FUNCTION_ROUTES: web.AppKey[Router[FunctionInfo]] = web.AppKey("function_routes")
+ROUTE_PREFIX: web.AppKey[str] = web.AppKey("route_prefix")
+MAX_REQUEST_BYTES: web.AppKey[int] = web.AppKey("max_request_bytes")
+TRIGGERS: web.AppKey[Triggers] = web.AppKey("triggers")
 # Which store the host runs on (`memory`, `azurite`), as `--storage` names it.
-STORAGE: "web.AppKey[str]" = web.AppKey("storage")
+STORAGE: web.AppKey[str] = web.AppKey("storage")

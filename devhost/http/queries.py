@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -38,7 +38,7 @@ def boolean(query: Query, name: str, default: bool) -> bool:
     raise BadRequest(f"Query parameter '{name}' must be true or false, not '{value}'.")
 
 
-def positive_int(query: Query, name: str) -> Optional[int]:
+def positive_int(query: Query, name: str) -> int | None:
     value = query.get(name.lower())
     if value is None or value == "":
         return None
@@ -47,7 +47,7 @@ def positive_int(query: Query, name: str) -> Optional[int]:
     return int(value)
 
 
-def moment(query: Query, name: str) -> Optional[datetime]:
+def moment(query: Query, name: str) -> datetime | None:
     value = query.get(name.lower())
     if value is None or value == "":
         return None
@@ -57,7 +57,7 @@ def moment(query: Query, name: str) -> Optional[datetime]:
         raise BadRequest(f"Query parameter '{name}' must be an ISO 8601 time, not '{value}'.") from None
 
 
-def statuses(query: Query) -> Optional[frozenset[OrchestrationStatus]]:
+def statuses(query: Query) -> frozenset[OrchestrationStatus] | None:
     """`runtimeStatus=Running,Pending` (or numbers); names are case-sensitive, as .NET's
     `Enum.TryParse` without ignoreCase takes them."""
     value = query.get("runtimestatus")
@@ -78,7 +78,7 @@ def statuses(query: Query) -> Optional[frozenset[OrchestrationStatus]]:
     return frozenset(found)
 
 
-def seconds(query: Query, name: str, *, most: float) -> Optional[float]:
+def seconds(query: Query, name: str, *, most: float) -> float | None:
     value = query.get(name.lower())
     if value is None or value == "":
         return None
@@ -118,7 +118,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def compact_json(raw: bytes) -> Optional[str]:
+def compact_json(raw: bytes) -> str | None:
     """A JSON body re-serialized compactly, as ext stores the JToken it parsed; None for
     an empty body."""
     if not raw.strip():

@@ -5,8 +5,9 @@ parameters, catch-alls, the most specific route first."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, Optional, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ class _Parameter:
     name: str
     optional: bool
     catch_all: bool
-    default: Optional[str]
+    default: str | None
     checks: tuple[Callable[[str], bool], ...]
 
 
@@ -57,7 +58,7 @@ class Route(Generic[T]):
     def accepts(self, method: str) -> bool:
         return not self.methods or method.upper() in self.methods
 
-    def match(self, path: str) -> Optional[dict[str, str]]:
+    def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.match(path)
         if found is None:
             return None
@@ -174,7 +175,7 @@ class Router(Generic[T]):
         self._routes.append(compile_route(template, methods, target))
         self._routes.sort(key=lambda r: (r.precedence, r.template.lower()))
 
-    def match(self, method: str, path: str) -> tuple[Optional[Route[T]], dict[str, str], set[str]]:
+    def match(self, method: str, path: str) -> tuple[Route[T] | None, dict[str, str], set[str]]:
         """The route for `method` and `path` with its values, or None and the methods
         other routes accept at that path."""
         allowed: set[str] = set()

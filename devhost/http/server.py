@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
@@ -49,9 +50,7 @@ _HEADERS_TOO_LARGE = (
 class HostRunner(web.AppRunner):
     """The app's runner, serving it through a `_Server` with the limits above."""
 
-    def __init__(
-        self, app: web.Application, *, request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
-    ) -> None:
+    def __init__(self, app: web.Application, *, request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S) -> None:
         super().__init__(app, access_log=None, handle_signals=False)
         self._request_headers_timeout = request_headers_timeout
 
@@ -104,7 +103,7 @@ class _Connection(RequestHandler):
             **kwargs,
         )
         self._headers_timeout = request_headers_timeout
-        self._headers_timer: Optional[asyncio.TimerHandle] = None
+        self._headers_timer: asyncio.TimerHandle | None = None
 
     def _awaiting_request(self) -> bool:
         """True while no request is parsed, queued or being answered: the connection waits
@@ -121,7 +120,7 @@ class _Connection(RequestHandler):
             loop = asyncio.get_running_loop()
             self._headers_timer = loop.call_later(self._headers_timeout, self._headers_timed_out)
 
-    def connection_lost(self, exc: Optional[BaseException]) -> None:
+    def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_headers_timer()
         super().connection_lost(exc)
 
@@ -152,8 +151,8 @@ class _Connection(RequestHandler):
         self,
         request: web.BaseRequest,
         status: int = 500,
-        exc: Optional[BaseException] = None,
-        message: Optional[str] = None,
+        exc: BaseException | None = None,
+        message: str | None = None,
     ) -> web.StreamResponse:
         """aiohttp's answer to a request it could not parse, or to a handler that failed
         outside the app's error middleware: JSON, never a traceback."""

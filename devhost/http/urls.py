@@ -4,7 +4,7 @@ payload (ext `BindingHelper`, `HttpApiHandler`; docs/protocol.md F)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
@@ -22,14 +22,11 @@ class Urls:
         self.rpc_base = f"{rpc_origin.rstrip('/')}{RPC_PATH}/"
         self.webhook_base = f"{self.origin}{WEBHOOK_PATH}"
 
-    def _query(self, connection: Optional[str], hub: Optional[str] = None) -> str:
-        return (
-            f"taskHub={quote(hub or self.hub)}"
-            f"&connection={quote(connection or DEFAULT_CONNECTION_NAME)}"
-        )
+    def _query(self, connection: str | None, hub: str | None = None) -> str:
+        return f"taskHub={quote(hub or self.hub)}&connection={quote(connection or DEFAULT_CONNECTION_NAME)}"
 
     def management_urls(
-        self, instance_id: str, connection: Optional[str] = None, hub: Optional[str] = None
+        self, instance_id: str, connection: str | None = None, hub: str | None = None
     ) -> dict[str, str]:
         """The check-status payload: what `create_check_status_response` returns."""
         query = self._query(connection, hub)
@@ -46,7 +43,7 @@ class Urls:
             "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
         }
 
-    def client_binding(self, connection: Optional[str] = None, hub: Optional[str] = None) -> str:
+    def client_binding(self, connection: str | None = None, hub: str | None = None) -> str:
         """The durable client binding value, given to the function as a JSON string; a
         binding's own `taskHub` goes into its URLs, as ext `BindingHelper` puts it."""
         query = self._query(connection, hub)
@@ -59,8 +56,7 @@ class Urls:
             "creationUrls": {
                 "createNewInstancePostUri": f"{orchestrators}?{query}",
                 "createAndWaitOnNewInstancePostUri": (
-                    f"{orchestrators}?timeout={{timeoutInSeconds}}"
-                    f"&pollingInterval={{intervalInSeconds}}&{query}"
+                    f"{orchestrators}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{query}"
                 ),
             },
             "managementUrls": management,

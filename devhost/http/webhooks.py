@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -85,7 +86,7 @@ def _urls(request: web.Request) -> Urls:
     return Urls(origin, base.hub, base.rpc_base.removesuffix(RPC_PATH + "/"))
 
 
-def _continued(body: Any, token: Optional[str]) -> web.Response:
+def _continued(body: Any, token: str | None) -> web.Response:
     """ext always sets the continuation header; it is empty on the last page."""
     return web.json_response(body, headers={_CONTINUATION_HEADER: token or ""})
 

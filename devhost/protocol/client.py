@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from azure.functions._durable_functions import df_dumps
 
 
-def client_encoded(value: Any) -> Optional[str]:
+def client_encoded(value: Any) -> str | None:
     """The SDK client posts `df_dumps(value)` as a JSON string: the only form in which
     an orchestrator's or entity's `get_input()` (SDK 1.7 decodes twice) gets `value`
     back, a plain string included."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 # The `EventRaised` name DTFx uses for every operation sent to an entity.
 OPERATION_EVENT_NAME = "op"
@@ -15,7 +15,7 @@ def entity_instance_id(name: str, key: str) -> str:
     return f"@{name.lower()}@{key}"
 
 
-def split_entity_instance_id(instance_id: str) -> Optional[tuple[str, str]]:
+def split_entity_instance_id(instance_id: str) -> tuple[str, str] | None:
     """`(name, key)` for an entity instance id, None for an orchestration id."""
     if not instance_id.startswith("@"):
         return None
@@ -30,9 +30,9 @@ class EntityRequest:
     id: str
     operation: str
     is_signal: bool
-    input: Optional[str]
-    parent_instance_id: Optional[str] = None
-    parent_execution_id: Optional[str] = None
+    input: str | None
+    parent_instance_id: str | None = None
+    parent_execution_id: str | None = None
 
     def to_json(self) -> str:
         body: dict[str, Any] = {"op": self.operation, "signal": self.is_signal, "id": self.id}
@@ -44,7 +44,7 @@ class EntityRequest:
         return json.dumps(body, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "EntityRequest":
+    def from_json(cls, text: str) -> EntityRequest:
         body = json.loads(text)
         return cls(
             id=str(body["id"]),
@@ -56,14 +56,12 @@ class EntityRequest:
         )
 
 
-def wire_input_from_action(action_input: Optional[str]) -> Optional[str]:
+def wire_input_from_action(action_input: str | None) -> str | None:
     """ext serializes an orchestrator's operation input once more (`"3"` → `"\\"3\\""`)."""
     return None if action_input is None else json.dumps(action_input)
 
 
-def entity_batch(
-    *, name: str, key: str, exists: bool, state: Optional[str], requests: list[EntityRequest]
-) -> str:
+def entity_batch(*, name: str, key: str, exists: bool, state: str | None, requests: list[EntityRequest]) -> str:
     """The JSON text given to an entity function for one batch of operations."""
     return json.dumps(
         {
@@ -84,14 +82,14 @@ class OperationOutcome:
     """One `results[i]`: `result` is JSON text (the message's JSON string when an error)."""
 
     is_error: bool
-    result: Optional[str]
+    result: str | None
     duration_ms: int
 
 
 @dataclass(frozen=True)
 class EntityBatchResult:
     exists: bool
-    state: Optional[str]
+    state: str | None
     outcomes: list[OperationOutcome]
 
 

@@ -7,9 +7,9 @@ them by name, so one constructor per event type keeps every producer consistent.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any, Optional
+from typing import Any
 
 Event = dict[str, Any]
 
@@ -61,7 +61,7 @@ class OrchestrationStatus(IntEnum):
         return _pascal_case(self.name)
 
     @classmethod
-    def from_api_name(cls, name: str) -> "OrchestrationStatus":
+    def from_api_name(cls, name: str) -> OrchestrationStatus:
         """Reads a status name as stored (`RuntimeStatus` column), in any case; the HTTP
         API's `runtimeStatus` filter is stricter (`http/queries.py`)."""
         for status in cls:
@@ -91,9 +91,7 @@ def _pascal_case(member_name: str) -> str:
 
 # Every history row's type is named or parsed, so both directions are tables, not loops.
 _EVENT_TYPE_NAMES: dict[int, str] = {kind: _pascal_case(kind.name) for kind in EventType}
-_EVENT_TYPES_BY_NAME: dict[str, int] = {
-    name: int(kind) for kind, name in _EVENT_TYPE_NAMES.items()
-}
+_EVENT_TYPES_BY_NAME: dict[str, int] = {name: int(kind) for kind, name in _EVENT_TYPE_NAMES.items()}
 
 
 def event_type_name(kind: int) -> str:
@@ -122,7 +120,7 @@ COMPLETION_ID_FIELDS: dict[int, str] = {
 
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, the form the extension sends and the SDK parses."""
-    return moment.astimezone(timezone.utc).strftime(_TIMESTAMP_FORMAT)
+    return moment.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -132,8 +130,8 @@ def parse_timestamp(text: str) -> datetime:
         cleaned = cleaned[:-1] + "+00:00"
     moment = datetime.fromisoformat(_trim_fraction(cleaned))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _trim_fraction(text: str) -> str:
@@ -142,7 +140,7 @@ def _trim_fraction(text: str) -> str:
         return text
     head, _, rest = text.partition(".")
     digits = len(rest) - len(rest.lstrip("0123456789"))
-    return f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
+    return f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
 
 
 def _event(event_type: EventType, timestamp: datetime, event_id: int = -1, **fields: Any) -> Event:
@@ -169,10 +167,10 @@ def execution_started(
     instance_id: str,
     execution_id: str,
     name: str,
-    input: Optional[str],
-    version: Optional[str] = None,
-    parent: Optional[dict[str, Any]] = None,
-    tags: Optional[dict[str, str]] = None,
+    input: str | None,
+    version: str | None = None,
+    parent: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Event:
     """`Input` is the JSON text of the orchestration input (or None); `Version` is
     always present, null for an unversioned instance (the SDK reads it as
@@ -193,7 +191,7 @@ def execution_started(
 
 
 def parent_instance(
-    *, name: str, instance_id: str, execution_id: str, task_scheduled_id: int, version: Optional[str]
+    *, name: str, instance_id: str, execution_id: str, task_scheduled_id: int, version: str | None
 ) -> dict[str, Any]:
     """The `ParentInstance` of a sub-orchestration's ExecutionStarted event; `Version` is
     the parent's (DTFx `ProcessCreateSubOrchestrationInstanceDecision`)."""
@@ -209,8 +207,8 @@ def execution_completed(
     timestamp: datetime,
     event_id: int,
     status: OrchestrationStatus,
-    result: Optional[str],
-    failure_details: Optional[dict[str, Any]] = None,
+    result: str | None,
+    failure_details: dict[str, Any] | None = None,
 ) -> Event:
     return _event(
         EventType.EXECUTION_COMPLETED,
@@ -222,23 +220,23 @@ def execution_completed(
     )
 
 
-def execution_terminated(timestamp: datetime, reason: Optional[str]) -> Event:
+def execution_terminated(timestamp: datetime, reason: str | None) -> Event:
     return _event(EventType.EXECUTION_TERMINATED, timestamp, Input=reason)
 
 
-def execution_suspended(timestamp: datetime, reason: Optional[str]) -> Event:
+def execution_suspended(timestamp: datetime, reason: str | None) -> Event:
     return _event(EventType.EXECUTION_SUSPENDED, timestamp, Reason=reason)
 
 
-def execution_rewound(timestamp: datetime, reason: Optional[str]) -> Event:
+def execution_rewound(timestamp: datetime, reason: str | None) -> Event:
     return _event(EventType.EXECUTION_REWOUND, timestamp, Reason=reason)
 
 
-def execution_resumed(timestamp: datetime, reason: Optional[str]) -> Event:
+def execution_resumed(timestamp: datetime, reason: str | None) -> Event:
     return _event(EventType.EXECUTION_RESUMED, timestamp, Reason=reason)
 
 
-def task_scheduled(timestamp: datetime, event_id: int, name: str, input: Optional[str]) -> Event:
+def task_scheduled(timestamp: datetime, event_id: int, name: str, input: str | None) -> Event:
     """DTFx stores activity parameters as a JSON array of one item."""
     return _event(
         EventType.TASK_SCHEDULED,
@@ -250,7 +248,7 @@ def task_scheduled(timestamp: datetime, event_id: int, name: str, input: Optiona
     )
 
 
-def task_completed(timestamp: datetime, scheduled_id: int, result: Optional[str]) -> Event:
+def task_completed(timestamp: datetime, scheduled_id: int, result: str | None) -> Event:
     return _event(EventType.TASK_COMPLETED, timestamp, TaskScheduledId=scheduled_id, Result=result)
 
 
@@ -269,8 +267,8 @@ def sub_orchestration_created(
     event_id: int,
     name: str,
     instance_id: str,
-    input: Optional[str],
-    version: Optional[str] = None,
+    input: str | None,
+    version: str | None = None,
 ) -> Event:
     return _event(
         EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
@@ -283,9 +281,7 @@ def sub_orchestration_created(
     )
 
 
-def sub_orchestration_completed(
-    timestamp: datetime, scheduled_id: int, result: Optional[str]
-) -> Event:
+def sub_orchestration_completed(timestamp: datetime, scheduled_id: int, result: str | None) -> Event:
     return _event(
         EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
         timestamp,
@@ -297,9 +293,9 @@ def sub_orchestration_completed(
 def sub_orchestration_failed(
     timestamp: datetime,
     scheduled_id: int,
-    reason: Optional[str],
-    details: Optional[str],
-    failure_details: Optional[dict[str, Any]] = None,
+    reason: str | None,
+    details: str | None,
+    failure_details: dict[str, Any] | None = None,
 ) -> Event:
     fields: dict[str, Any] = {"Reason": reason, "Details": details}
     if failure_details is not None:
@@ -317,24 +313,18 @@ def timer_created(timestamp: datetime, event_id: int, fire_at: datetime) -> Even
 
 
 def timer_fired(timestamp: datetime, timer_id: int, fire_at: datetime) -> Event:
-    return _event(
-        EventType.TIMER_FIRED, timestamp, TimerId=timer_id, FireAt=format_timestamp(fire_at)
-    )
+    return _event(EventType.TIMER_FIRED, timestamp, TimerId=timer_id, FireAt=format_timestamp(fire_at))
 
 
-def event_raised(timestamp: datetime, name: str, input: Optional[str]) -> Event:
+def event_raised(timestamp: datetime, name: str, input: str | None) -> Event:
     return _event(EventType.EVENT_RAISED, timestamp, Name=name, Input=input)
 
 
-def event_sent(
-    timestamp: datetime, event_id: int, instance_id: str, name: str, input: str
-) -> Event:
-    return _event(
-        EventType.EVENT_SENT, timestamp, event_id, InstanceId=instance_id, Name=name, Input=input
-    )
+def event_sent(timestamp: datetime, event_id: int, instance_id: str, name: str, input: str) -> Event:
+    return _event(EventType.EVENT_SENT, timestamp, event_id, InstanceId=instance_id, Name=name, Input=input)
 
 
-def continue_as_new(timestamp: datetime, event_id: int, result: Optional[str]) -> Event:
+def continue_as_new(timestamp: datetime, event_id: int, result: str | None) -> Event:
     return _event(
         EventType.CONTINUE_AS_NEW,
         timestamp,

@@ -5,8 +5,6 @@ other ids on both stores alike, since the same app would fail on Azure."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 _TABLE_KEY_BYTES = 1024
 _ESCAPED = frozenset("^/\\#?")
 
@@ -16,7 +14,7 @@ def is_control(character: str) -> bool:
     return ord(character) < 32 or 127 <= ord(character) < 160
 
 
-def storage_key_problem(instance_id: str) -> Optional[str]:
+def storage_key_problem(instance_id: str) -> str | None:
     """Why Azure Storage cannot hold this instance id, or None."""
     if instance_id in (".", ".."):
         return f"'{instance_id}' cannot name an instance: Azure Storage blob paths cannot hold it."
@@ -25,7 +23,6 @@ def storage_key_problem(instance_id: str) -> Optional[str]:
     size = sum((4 if ord(c) > 0xFFFF else 2) * (2 if c in _ESCAPED else 1) for c in instance_id)
     if size > _TABLE_KEY_BYTES:
         return (
-            f"The id is too long for an Azure Storage table key ({size} bytes as stored, at most "
-            f"{_TABLE_KEY_BYTES})."
+            f"The id is too long for an Azure Storage table key ({size} bytes as stored, at most {_TABLE_KEY_BYTES})."
         )
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from .events import Event
 
@@ -20,7 +20,7 @@ MAXIMUM_SHORT_TIMER = "6.00:00:00"
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
 
-def context_input(stored_input: Optional[str]) -> Any:
+def context_input(stored_input: str | None) -> Any:
     """The `input` field for a stored input JSON text, as ext passes its JToken.
 
     A stored JSON string (how every SDK client start arrives) goes as that string; any
@@ -39,8 +39,8 @@ def orchestration_context(
     *,
     instance_id: str,
     history: list[Event],
-    stored_input: Optional[str],
-    parent_instance_id: Optional[str] = None,
+    stored_input: str | None,
+    parent_instance_id: str | None = None,
 ) -> str:
     """The JSON text given to an orchestrator function."""
     return json.dumps(
@@ -70,15 +70,15 @@ class OrchestratorState:
     has_output: bool = False
     output: Any = None
     custom_status: Any = None
-    error: Optional[str] = None
+    error: str | None = None
 
     @property
-    def output_json(self) -> Optional[str]:
+    def output_json(self) -> str | None:
         """The output as the JSON text the host stores, or None when absent."""
         return json.dumps(self.output) if self.has_output else None
 
     @property
-    def custom_status_json(self) -> Optional[str]:
+    def custom_status_json(self) -> str | None:
         return None if self.custom_status is None else json.dumps(self.custom_status)
 
 
@@ -87,10 +87,7 @@ def parse_orchestrator_state(text: str) -> OrchestratorState:
     raw = json.loads(text)
     schema = int(raw.get("schemaVersion", 0))
     actions = raw.get("actions") or []
-    if schema >= 1:
-        flat = actions[0] if actions else []
-    else:
-        flat = [action for group in actions for action in group]
+    flat = (actions[0] if actions else []) if schema >= 1 else [action for group in actions for action in group]
     return OrchestratorState(
         is_done=bool(raw.get("isDone")),
         actions=flat,
@@ -102,7 +99,7 @@ def parse_orchestrator_state(text: str) -> OrchestratorState:
     )
 
 
-def parse_orchestrator_failure(message: str) -> tuple[str, Optional[OrchestratorState]]:
+def parse_orchestrator_failure(message: str) -> tuple[str, OrchestratorState | None]:
     """Splits an orchestrator exception into its message and the state it carries.
 
     The SDK raises `"<error>\\n\\n$OutOfProcData$:<state JSON>"`; ext replays the

@@ -15,12 +15,11 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import BadRequest, Conflict, StorageUnavailable
 from ..ids import new_hex
 from ..protocol import Event, EventType, OrchestrationStatus
-
 from .ready import ReadyInstances
 
 if TYPE_CHECKING:
@@ -41,15 +40,13 @@ LIVE_STATUSES = frozenset(
 )
 
 
-def ensure_replaceable(existing: Optional["InstanceRecord"]) -> None:
+def ensure_replaceable(existing: InstanceRecord | None) -> None:
     """A start may replace an instance only once it has ended (409 otherwise, as ext)."""
     if existing is not None and existing.status in LIVE_STATUSES:
-        raise Conflict(
-            f"An Orchestration instance with the status {existing.status.api_name} already exists."
-        )
+        raise Conflict(f"An Orchestration instance with the status {existing.status.api_name} already exists.")
 
 
-async def take_share(queue: "asyncio.Queue[T]", *, workers: int, most: int) -> list[T]:
+async def take_share(queue: asyncio.Queue[T], *, workers: int, most: int) -> list[T]:
     """The next item, and as many more as this worker's fair share of what waits
     (at most `most`): `workers` workers then split a burst instead of one taking it all."""
     batch = [await queue.get()]
@@ -69,15 +66,15 @@ class InstanceRecord:
     status: OrchestrationStatus
     created_time: datetime
     last_updated_time: datetime
-    input: Optional[str] = None
-    output: Optional[str] = None
-    custom_status: Optional[str] = None
-    completed_time: Optional[datetime] = None
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    completed_time: datetime | None = None
     # The orchestration version (ExecutionStarted `Version`); None when unversioned.
-    version: Optional[str] = None
-    parent_instance_id: Optional[str] = None
+    version: str | None = None
+    parent_instance_id: str | None = None
 
-    def copy(self, **changes: Any) -> "InstanceRecord":
+    def copy(self, **changes: Any) -> InstanceRecord:
         return replace(self, **changes)
 
 
@@ -91,18 +88,18 @@ class Message:
 
     instance_id: str
     event: Event
-    execution_id: Optional[str] = None
-    fire_at: Optional[datetime] = None
+    execution_id: str | None = None
+    fire_at: datetime | None = None
     id: str = field(default_factory=new_hex)
     # On an activity's result: the id of the work message it answers, so the host that
     # sent that work knows it done even when another host ran it.
-    settles: Optional[str] = None
+    settles: str | None = None
     # The instance that sent it, where the receiver needs to know (an entity's response).
-    sender: Optional[str] = None
+    sender: str | None = None
 
     @property
     def is_activity(self) -> bool:
-        return self.event["EventType"] == EventType.TASK_SCHEDULED
+        return bool(self.event["EventType"] == EventType.TASK_SCHEDULED)
 
 
 @dataclass
@@ -115,7 +112,7 @@ class WorkItem:
 
     instance_id: str
     messages: list[Message]
-    record: Optional[InstanceRecord]
+    record: InstanceRecord | None
     history: list[Event]
     token: Any = None
 
@@ -138,7 +135,7 @@ class Checkpoint:
     messages are detected by the receiver.
     """
 
-    record: Optional[InstanceRecord]
+    record: InstanceRecord | None
     # Events to append; with `replace_history`, the whole new history.
     new_events: list[Event] = field(default_factory=list)
     replace_history: bool = False
@@ -153,19 +150,19 @@ class Checkpoint:
     # Executions this episode ended by continuing as new, with their whole history: not
     # written (the new execution replaces the history, as DTFx writes it over the old
     # rows), handed after the commit to the engine's `EarlierExecutions`.
-    ended: list["EndedExecution"] = field(default_factory=list)
+    ended: list[EndedExecution] = field(default_factory=list)
 
     @property
     def changes_history(self) -> bool:
         return bool(self.new_events) or self.replace_history
 
 
-def encode_continuation(position: dict[str, Optional[str]]) -> str:
+def encode_continuation(position: dict[str, str | None]) -> str:
     """A page position as the opaque token callers hand back."""
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
 
 
-def decode_continuation(token: str, fields: frozenset[str]) -> dict[str, Optional[str]]:
+def decode_continuation(token: str, fields: frozenset[str]) -> dict[str, str | None]:
     """The position a token holds; a token this host did not issue (not decodable, or not
     an object of `fields` holding strings or null) is the caller's error, never a storage
     call's."""
@@ -194,14 +191,14 @@ def discarded(item: WorkItem) -> Checkpoint:
 class InstanceQuery:
     """Filters of the list/purge APIs; None means no filter."""
 
-    created_from: Optional[datetime] = None
-    created_to: Optional[datetime] = None
-    statuses: Optional[frozenset[OrchestrationStatus]] = None
-    instance_id_prefix: Optional[str] = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    statuses: frozenset[OrchestrationStatus] | None = None
+    instance_id_prefix: str | None = None
     # The orchestrator's name, exactly: the dashboard's filter (the HTTP API has none).
-    name: Optional[str] = None
+    name: str | None = None
     # True: only entities; False: only orchestrations; None: both (as ext's HTTP API lists).
-    entities: Optional[bool] = False
+    entities: bool | None = False
     # False: the records may come without input, output and custom status, which a store
     # then need not read (large ones are blobs): what a count asks.
     values: bool = True
@@ -217,9 +214,7 @@ class InstanceQuery:
             return False
         if self.instance_id_prefix and not record.instance_id.startswith(self.instance_id_prefix):
             return False
-        if self.name is not None and record.name != self.name:
-            return False
-        return True
+        return not (self.name is not None and record.name != self.name)
 
 
 class ConflictError(Exception):
@@ -241,7 +236,7 @@ class Store(ABC):
         self._idle.set()
 
     @abstractmethod
-    async def open(self, loops: "Supervisor") -> None:
+    async def open(self, loops: Supervisor) -> None:
         """Creates what the hub needs (tables, queues), failing clearly if unreachable,
         and starts the store's background loops under `loops`."""
 
@@ -302,7 +297,7 @@ class Store(ABC):
         """Enqueues messages from outside an episode (clients, recovery)."""
 
     @abstractmethod
-    def next_timer_due(self) -> Optional[datetime]:
+    def next_timer_due(self) -> datetime | None:
         """The earliest fire time of a timer this store holds back, if any."""
 
     @abstractmethod
@@ -336,15 +331,15 @@ class Store(ABC):
         replaced unless its status is in LIVE_STATUSES (then raises `Conflict`)."""
 
     @abstractmethod
-    async def get_record(self, instance_id: str) -> Optional[InstanceRecord]: ...
+    async def get_record(self, instance_id: str) -> InstanceRecord | None: ...
 
     @abstractmethod
     async def get_history(self, instance_id: str) -> list[Event]: ...
 
     @abstractmethod
     async def query(
-        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
-    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        self, query: InstanceQuery, *, top: int | None = None, continuation: str | None = None
+    ) -> tuple[list[InstanceRecord], str | None]:
         """Matching records in instance-id order, a page at a time."""
 
     @abstractmethod
@@ -356,13 +351,13 @@ class Store(ABC):
 STORAGE_CALL_TIMEOUT_S = 10.0
 
 
-class BoundedStore:
+class _Bounded:
     """The store as request handlers use it: each call answers within
     `STORAGE_CALL_TIMEOUT_S` or raises `StorageUnavailable`, so the HTTP API says 503
     while storage is down or hung instead of hanging with it. The engine keeps using the
     store itself, and carries on by itself once storage is back."""
 
-    def __init__(self, store: Store, timeout: float = STORAGE_CALL_TIMEOUT_S) -> None:
+    def __init__(self, store: Store, timeout: float) -> None:
         self._store = store
         self._timeout = timeout
 
@@ -374,11 +369,15 @@ class BoundedStore:
         async def bounded(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await asyncio.wait_for(attribute(*args, **kwargs), self._timeout)
-            except asyncio.TimeoutError:
-                raise StorageUnavailable(
-                    f"storage unavailable: no answer within {self._timeout:g}s"
-                ) from None
+            except TimeoutError:
+                raise StorageUnavailable(f"storage unavailable: no answer within {self._timeout:g}s") from None
             except self._store.unavailable_errors as error:
                 raise StorageUnavailable(f"storage unavailable: {type(error).__name__}: {error}") from None
 
         return bounded
+
+
+def bounded_store(store: Store, timeout: float = STORAGE_CALL_TIMEOUT_S) -> Store:
+    """`store` with every call bounded by `timeout` (`_Bounded`): typed as the store it
+    wraps, which is how callers use it."""
+    return cast(Store, _Bounded(store, timeout))

@@ -12,7 +12,6 @@ import bisect
 import heapq
 import itertools
 from datetime import datetime
-from typing import Optional
 
 from ..clock import Clock
 from ..protocol import Event
@@ -125,7 +124,7 @@ class MemoryStore(Store):
             self._instances.add(message.instance_id, message)
         self._idle.clear()
 
-    def next_timer_due(self) -> Optional[datetime]:
+    def next_timer_due(self) -> datetime | None:
         return self._timers[0][0] if self._timers else None
 
     async def release_timers(self, now: datetime) -> list[Message]:
@@ -141,11 +140,7 @@ class MemoryStore(Store):
         return released
 
     def _is_idle(self) -> bool:
-        return (
-            not self._instances.busy
-            and self._activities.empty()
-            and self._running_activities == 0
-        )
+        return not self._instances.busy and self._activities.empty() and self._running_activities == 0
 
     # --- instance management -----------------------------------------------------------
 
@@ -161,15 +156,15 @@ class MemoryStore(Store):
             bisect.insort(self._ids, record.instance_id)
         self._records[record.instance_id] = record
 
-    async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
+    async def get_record(self, instance_id: str) -> InstanceRecord | None:
         return self._records.get(instance_id)
 
     async def get_history(self, instance_id: str) -> list[Event]:
         return list(self._histories.get(instance_id, []))
 
     async def query(
-        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
-    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        self, query: InstanceQuery, *, top: int | None = None, continuation: str | None = None
+    ) -> tuple[list[InstanceRecord], str | None]:
         after = decode_continuation(continuation, _TOKEN_FIELDS).get("after") if continuation else None
         ids = self._ids
         start = bisect.bisect_right(ids, after) if after is not None else 0

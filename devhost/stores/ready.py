@@ -10,7 +10,8 @@ arrival or the next commit that changes the instance's history, then go first.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Generic, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -47,7 +48,7 @@ class ReadyInstances(Generic[T]):
         """Waits up to `timeout` seconds for an item to arrive for any instance."""
         try:
             await asyncio.wait_for(self._arrival.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError
 from azure.functions import meta
@@ -55,8 +56,8 @@ _QUEUE_LOOP = "blob-trigger-queue"
 class _HostBlobTriggers:
     """The one scan and one queue every blob trigger of a host shares."""
 
-    scanner: "BlobScanner"
-    queue: "BlobTriggerQueue"
+    scanner: BlobScanner
+    queue: BlobTriggerQueue
     loops: Supervisor
 
 
@@ -86,7 +87,7 @@ class BlobListener(Listener):
         self._options: BlobsOptions = BlobsOptions.of(services.extension("blobs"))
         self.function_id = f"Host.Functions.{info.name}"  # WebJobs FunctionDescriptor.Id
         self.watch: Watch = Watch(self.function_id, info.name, self.pattern, data_connection)
-        self._shared: Optional[_HostBlobTriggers] = None
+        self._shared: _HostBlobTriggers | None = None
 
     async def start(self, loops: Supervisor) -> None:
         if self._source == _EVENT_GRID:
@@ -130,11 +131,11 @@ class BlobListener(Listener):
             shared.loops.cancel(_QUEUE_LOOP)
             await shared.queue.stop()
 
-    async def run(self, blob: "DownloadedBlob") -> None:
+    async def run(self, blob: DownloadedBlob) -> None:
         """A queued blob version: the function's call (blob_queue.Target)."""
         await self.services.invoke(self.info, self._triggered(blob, f"New blob detected({self._source}): {blob.path}"))
 
-    def by_hand(self, text: Optional[str]) -> Triggered:
+    def by_hand(self, text: str | None) -> Triggered:
         """The admin API's input is the blob's path, `container/blob` or its URL (WebJobs
         `BlobsExtensionConfigProvider.ConvertFromInvokeString`); read by `bind`."""
         if not text:
@@ -162,7 +163,7 @@ class BlobListener(Listener):
             raise LookupError(f"blob '{path}' does not exist")
         return self._triggered(blob, triggered.reason)
 
-    def _triggered(self, blob: "DownloadedBlob", reason: str) -> Triggered:
+    def _triggered(self, blob: DownloadedBlob, reason: str) -> Triggered:
         """The call for a blob: content, trigger metadata and binding data as the host
         makes them (`BlobTriggerBinding.CreateBindingData`: the pattern's captures win
         over the built-in names)."""

@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
@@ -70,7 +72,7 @@ class BlobsOptions:
     poison_blob_threshold: int
 
     @classmethod
-    def of(cls, section: Mapping[str, Any]) -> "BlobsOptions":
+    def of(cls, section: Mapping[str, Any]) -> BlobsOptions:
         """StartupError for a value the host refuses (`BlobsOptions` setters: at least 1)."""
         values = {key.lower(): value for key, value in section.items()}
 
@@ -117,7 +119,7 @@ class BlobTriggerQueue:
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._held: dict[asyncio.Task[None], HeldMessage] = {}
-        self._defect: Optional[BaseException] = None  # a call's task failed: `run` raises it
+        self._defect: BaseException | None = None  # a call's task failed: `run` raises it
 
     def register(self, function_id: str, target: Target) -> None:
         self._targets[function_id] = target
@@ -165,10 +167,8 @@ class BlobTriggerQueue:
                 continue
             delay = backoff.next_delay(found_message=found_since_delay)
             found_since_delay = False
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
 
     async def stop(self) -> None:
         """Cancels the calls still running and makes their messages visible again now."""
@@ -180,7 +180,7 @@ class BlobTriggerQueue:
         if held:
             await asyncio.gather(*(h.release(0) for h in held), return_exceptions=True)
 
-    def _done(self, task: "asyncio.Task[None]") -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         self._held.pop(task, None)
         if not task.cancelled() and task.exception() is not None and self._defect is None:
@@ -268,7 +268,7 @@ class BlobTriggerQueue:
         await held.delete()
 
 
-def _parsed(content: Any) -> Optional[dict[str, Any]]:
+def _parsed(content: Any) -> dict[str, Any] | None:
     """A message's BlobTriggerMessage, or None when it is not one."""
     try:
         body = json.loads(base64.b64decode(str(content), validate=True).decode("utf-8"))

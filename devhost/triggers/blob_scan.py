@@ -25,11 +25,13 @@ make the outcome the same).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
@@ -44,7 +46,7 @@ HOSTS_CONTAINER = "azure-webjobs-hosts"  # WebJobs HostContainerNames.Hosts
 _LEASE_S = 30  # BlobReceiptManager.LeasePeriod
 _INCOMPLETE = "Incomplete"  # BlobReceipt: the key's presence marks an unfinished receipt
 _PAGE_BLOBS = 10_000  # the listing budget of one pass, shared by the containers
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 # A message for the queue (a BlobTriggerMessage's fields); answers the message id.
 Enqueue = Callable[[dict[str, Any]], Awaitable[str]]
 
@@ -67,9 +69,9 @@ class _Container:
     connection: str
     name: str
     watches: list[Watch] = field(default_factory=list)
-    last_sweep: Optional[datetime] = None  # None until loaded from the scan info blob
+    last_sweep: datetime | None = None  # None until loaded from the scan info blob
     current_sweep: datetime = _NEVER
-    continuation: Optional[str] = None
+    continuation: str | None = None
 
 
 class BlobScanner:
@@ -151,7 +153,7 @@ class BlobScanner:
 
     async def _list(
         self, client: Any, container: _Container
-    ) -> Optional[tuple[list[tuple[str, datetime]], Optional[str], datetime]]:
+    ) -> tuple[list[tuple[str, datetime]], str | None, datetime] | None:
         """`PollNewBlobsAsync`: the page's blobs modified at or after the last sweep's
         latest, the continuation, and the latest modification of this sweep so far; None
         when the container does not exist (the host waits for it: each pass looks again)."""
@@ -196,7 +198,8 @@ class BlobScanner:
         state = await _receipt_state(receipt)
         if state == "completed":
             logger.debug(
-                "Blob '%s' will be skipped for function '%s' because this blob with ETag '%s' has already been processed.",
+                "Blob '%s' will be skipped for function '%s' because this blob with ETag '%s' "
+                "has already been processed.",
                 blob, watch.function, etag,
             )  # fmt: skip
             return True
@@ -219,7 +222,8 @@ class BlobScanner:
                 }
             )
             logger.debug(
-                "Blob '%s' is ready for processing by function '%s'. A message with id '%s' has been added to the queue.",
+                "Blob '%s' is ready for processing by function '%s'. "
+                "A message with id '%s' has been added to the queue.",
                 blob, watch.function, message_id,
             )  # fmt: skip
             await _mark_completed(receipt, lease)
@@ -236,22 +240,20 @@ class BlobScanner:
             except ResourceNotFoundError:
                 if attempt:
                     raise
-                try:
+                with contextlib.suppress(ResourceExistsError):
                     await self._hosts.create_container()
-                except ResourceExistsError:
-                    pass
             except HttpResponseError as error:
                 if error.status_code in (409, 412):  # exists, or leased by another host
                     return False
                 raise
         return False
 
-    async def _load_scan(self, account: str, container: str) -> Optional[datetime]:
+    async def _load_scan(self, account: str, container: str) -> datetime | None:
         try:
             downloaded = await self._hosts.get_blob_client(self._scan_info(account, container)).download_blob()
             text = (await downloaded.readall()).decode("utf-8-sig")
             latest = json.loads(text)["LatestScan"]
-            return datetime.fromisoformat(latest.replace("Z", "+00:00")).astimezone(timezone.utc)
+            return datetime.fromisoformat(latest.replace("Z", "+00:00")).astimezone(UTC)
         except ResourceNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):
@@ -260,7 +262,7 @@ class BlobScanner:
 
     async def _save_scan(self, account: str, container: str, latest: datetime) -> None:
         """Best effort, as the host's: a failed write means more receipt checks, not less."""
-        stamp = latest.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
+        stamp = latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
         try:
             await self._hosts.upload_blob(
                 self._scan_info(account, container), json.dumps({"LatestScan": stamp}), overwrite=True
@@ -272,7 +274,7 @@ class BlobScanner:
         return f"blobscaninfo/{self._host_id}/{account}/{container}/scanInfo"
 
 
-async def _receipt_state(receipt: Any) -> Optional[str]:
+async def _receipt_state(receipt: Any) -> str | None:
     try:
         properties = await receipt.get_blob_properties()
     except ResourceNotFoundError:
@@ -281,7 +283,7 @@ async def _receipt_state(receipt: Any) -> Optional[str]:
     return "incomplete" if incomplete else "completed"
 
 
-async def _acquire_lease(receipt: Any) -> Optional[Any]:
+async def _acquire_lease(receipt: Any) -> Any | None:
     """The receipt's lease, or None when another host holds it or the receipt is gone."""
     try:
         return await receipt.acquire_lease(lease_duration=_LEASE_S)

@@ -11,7 +11,6 @@ import calendar
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Optional
 
 __all__ = ["CrontabError", "CrontabExpression", "Int32Overflow"]
 
@@ -47,9 +46,7 @@ _SECOND = _Kind("Second", 0, 59)
 _MINUTE = _Kind("Minute", 0, 59)
 _HOUR = _Kind("Hour", 0, 23)
 _DAY = _Kind("Day", 1, 31)
-_MONTH_NAMES = (
-    "January February March April May June July August September October November December"
-)
+_MONTH_NAMES = "January February March April May June July August September October November December"
 _MONTH = _Kind("Month", 1, 12, tuple(_MONTH_NAMES.split()))
 # Sunday is 0 and 7 is out of range (`CrontabFieldImpl.DayOfWeek` is 0-6).
 _DAY_NAMES = "Sunday Monday Tuesday Wednesday Thursday Friday Saturday"
@@ -91,9 +88,7 @@ def _parse_value(kind: _Kind, text: str) -> int:
         for index, name in enumerate(kind.names):
             if name.lower().startswith(text.lower()):
                 return kind.low + index
-    raise _Thrown(
-        f"'{text}' is not a known value name. Use one of the following: {', '.join(kind.names)}."
-    )
+    raise _Thrown(f"'{text}' is not a known value name. Use one of the following: {', '.join(kind.names)}.")
 
 
 def _out_of_range(kind: _Kind, value: int) -> CrontabError:
@@ -133,7 +128,7 @@ def _parse_part(kind: _Kind, text: str, values: set[int]) -> None:
         for element in text.split(","):
             _parse_part(kind, element, values)
         return
-    step: Optional[int] = None
+    step: int | None = None
     slash = text.find("/")
     if slash > 0:
         step = _dotnet_int(text[slash + 1 :])
@@ -159,9 +154,7 @@ def _parse_field(kind: _Kind, text: str) -> tuple[int, ...]:
     try:
         _parse_part(kind, text, values)
     except _Thrown as thrown:
-        raise CrontabError(
-            f"'{text}' is not a valid [{kind.name}] crontab field expression. ({thrown})"
-        ) from None
+        raise CrontabError(f"'{text}' is not a valid [{kind.name}] crontab field expression. ({thrown})") from None
     return tuple(sorted(values))
 
 
@@ -184,7 +177,7 @@ class CrontabExpression:
     """A parsed `CrontabSchedule`: each field's values, ascending. `seconds` is None for a
     five-field expression, which then fires at second 0 (`CrontabSchedule.SecondZero`)."""
 
-    seconds: Optional[tuple[int, ...]]
+    seconds: tuple[int, ...] | None
     minutes: tuple[int, ...]
     hours: tuple[int, ...]
     days: tuple[int, ...]
@@ -205,23 +198,22 @@ class CrontabExpression:
                 f"components of a schedule in the sequence of {sequence}."
             )
         kinds = _KINDS if including_seconds else _KINDS[1:]
-        fields = [_parse_field(kind, token) for kind, token in zip(kinds, tokens)]
+        fields = [_parse_field(kind, token) for kind, token in zip(kinds, tokens, strict=False)]
         if not including_seconds:
             fields.insert(0, ())
         seconds, minutes, hours, days, months, days_of_week = fields
-        return cls(
-            seconds if including_seconds else None, minutes, hours, days, months, days_of_week
-        )
+        return cls(seconds if including_seconds else None, minutes, hours, days, months, days_of_week)
 
     def __str__(self) -> str:
         """`CrontabSchedule.ToString`: the expanded form the host logs and decides by."""
         pairs = zip(
             _KINDS,
             (self.seconds, self.minutes, self.hours, self.days, self.months, self.days_of_week),
+            strict=False,
         )
         return " ".join(_format_field(kind, values) for kind, values in pairs if values is not None)
 
-    def next_after(self, wall: datetime) -> Optional[datetime]:
+    def next_after(self, wall: datetime) -> datetime | None:
         """The first time on the schedule after `wall`'s whole second; None when there is none
         before year 10000 (NCrontab's `GetNextOccurrence` then answers `DateTime.MaxValue`).
 
@@ -230,7 +222,7 @@ class CrontabExpression:
         earliest time matching every field, which this finds the same way: a day, then a time.
         """
         base = wall.replace(microsecond=0, tzinfo=None)
-        day: Optional[date] = base.date()
+        day: date | None = base.date()
         while day is not None:
             day = self._day_from(day)
             if day is None:
@@ -241,7 +233,7 @@ class CrontabExpression:
             day = None if day == date.max else day + timedelta(days=1)
         return None
 
-    def _day_from(self, start: date) -> Optional[date]:
+    def _day_from(self, start: date) -> date | None:
         """The first day on or after `start` whose month, day and day of week all match;
         months too short for a day are skipped, as NCrontab's `RetryDayMonth` does."""
         year, month, day = start.year, start.month, start.day
@@ -259,7 +251,7 @@ class CrontabExpression:
             year, month, day = year + 1, 1, 1
         return None
 
-    def _time_after(self, after: time) -> Optional[time]:
+    def _time_after(self, after: time) -> time | None:
         """The first time of day on the schedule strictly after `after`, or None."""
         seconds = self.seconds or (0,)
         hour_index = bisect_left(self.hours, after.hour)

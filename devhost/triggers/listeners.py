@@ -4,9 +4,10 @@ shape of a listener (start, stop, the virtual clock's firing, a call by hand).""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from typing import Any
 
 from ..bindings.accounts import StorageAccounts, connection_setting, extension_section
 from ..clock import Clock
@@ -69,7 +70,7 @@ class Listener(ABC):
     async def stop(self) -> None:
         """Releases what the listener holds beyond its loops (which the supervisor stops)."""
 
-    def next_due(self) -> Optional[datetime]:
+    def next_due(self) -> datetime | None:
         """With a virtual clock: when this trigger next fires on its own (timers)."""
         return None
 
@@ -77,7 +78,7 @@ class Listener(ABC):
         """With a virtual clock: fire what is due at `due` and return once the call ended."""
 
     @abstractmethod
-    def by_hand(self, text: Optional[str]) -> Triggered:
+    def by_hand(self, text: str | None) -> Triggered:
         """The call `POST /admin/functions/{name}` with `{"input": text}` makes (WebJobs
         binds the string to the trigger's type); raises BadRequest for an input the
         trigger cannot take, so the admin API answers 400."""

@@ -13,11 +13,13 @@ released the lease (a stop) or it lapsed (a host that died).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobLeaseClient
@@ -43,7 +45,7 @@ class SingletonSettings:
     recovery_interval: float = 60.0
 
     @classmethod
-    def from_host_json(cls, section: Mapping[str, Any]) -> "SingletonSettings":
+    def from_host_json(cls, section: Mapping[str, Any]) -> SingletonSettings:
         period = _seconds(section, "listenerLockPeriod", _MAX_LEASE_S)
         if not _MIN_LEASE_S <= period <= _MAX_LEASE_S:
             raise StartupError(
@@ -105,13 +107,13 @@ class ListenerLock:
         self._stopped = stopped
         self._transient = transient
         self._unreachable: tuple[type[BaseException], ...] = (*transient, OSError, asyncio.TimeoutError)
-        self._lease: Optional[BlobLeaseClient] = None
+        self._lease: BlobLeaseClient | None = None
         self._listening = False
         self._taken = False  # the last try found another host holding the lock
         self._renewal_s = settings.listener_lock_period / 2
-        self._last_renewal = datetime.now(timezone.utc)
+        self._last_renewal = datetime.now(UTC)
         self._renewal_ms = 0
-        self._loops: Optional[Supervisor] = None
+        self._loops: Supervisor | None = None
 
     @property
     def listening(self) -> bool:
@@ -211,7 +213,7 @@ class ListenerLock:
             else:
                 self._lease = lease
                 self._renewal_s = self._settings.listener_lock_period / 2
-                self._last_renewal = datetime.now(timezone.utc)
+                self._last_renewal = datetime.now(UTC)
                 self._taken = False
                 logger.debug("Singleton lock acquired (%s)", self.lock_id)
                 return True
@@ -232,10 +234,8 @@ class ListenerLock:
                     return
                 if error.status_code != 404 or attempt:
                     raise
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 await self._container.create_container()
-            except ResourceExistsError:
-                pass
 
     async def _renew(self) -> None:
         """`SingletonLockHandle.RenewAsync` with `LinearSpeedupStrategy`: a renewal that
@@ -258,11 +258,11 @@ class ListenerLock:
             self._renewal_s = max(self._renewal_s / 2, _MIN_RENEWAL_S)
             raise
         self._renewal_ms = round((time.monotonic() - began) * 1000)
-        self._last_renewal = datetime.now(timezone.utc)
+        self._last_renewal = datetime.now(UTC)
         self._renewal_s = period
 
     def _lost_line(self, error: HttpResponseError) -> str:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         ago = round((now - self._last_renewal).total_seconds() * 1000)
         return (
             f"Singleton lock renewal failed for blob '{self.lock_id}' with error code {_code(error)}. "

@@ -20,8 +20,10 @@ messages they hold are made visible again at once, for the next start to take.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from ..bindings.queue_options import MIN_POLLING_S, QueuesOptions
 from ..bindings.queue_storage import (
@@ -62,7 +64,7 @@ class QueueListener(Listener):
         self._receiving = asyncio.Lock()
         self._processing: set[asyncio.Task[None]] = set()
         self._held: set[HeldMessage] = set()
-        self._loops: Optional[Supervisor] = None
+        self._loops: Supervisor | None = None
         self._queue: Any = None
         self._queue_ready = False
         self._poison: Any = None
@@ -87,7 +89,7 @@ class QueueListener(Listener):
             acquired: bool
             try:
                 acquired = await asyncio.wait_for(self._receiving.acquire(), _RELEASE_ON_STOP_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 acquired = False
             self._loops.cancel(self._loop_name)
             if acquired:
@@ -100,7 +102,7 @@ class QueueListener(Listener):
         held, self._held = list(self._held), set()
         await asyncio.gather(*(self._hand_back(message) for message in held))
 
-    def by_hand(self, text: Optional[str]) -> Triggered:
+    def by_hand(self, text: str | None) -> Triggered:
         return by_hand_triggered(self._name, self.info.trigger_parameter, text or "", self._binary)
 
     # --- polling (WebJobs `QueueListener.ExecuteAsync`) -----------------------------------
@@ -119,10 +121,8 @@ class QueueListener(Listener):
                 continue
             delay = self._backoff.next_delay(found_message=self._found_since_delay)
             self._found_since_delay = False
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
 
     async def _receive(self) -> bool:
         """Takes a batch and starts its messages; False when it found none."""
@@ -172,7 +172,7 @@ class QueueListener(Listener):
         while len(self._processing) > self._options.new_batch_threshold:
             await asyncio.wait(set(self._processing), return_when=asyncio.FIRST_COMPLETED)
 
-    def _finished(self, task: "asyncio.Task[None]") -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._processing.discard(task)
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
@@ -228,7 +228,7 @@ class QueueListener(Listener):
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
 
-    async def _move_to_poison(self, held: HeldMessage, body: Optional[bytes]) -> None:
+    async def _move_to_poison(self, held: HeldMessage, body: bytes | None) -> None:
         """`body` None: the message's text as it is (one that could not be decoded)."""
         assert self._poison is not None
         await held.poison(self._poison, self._options.max_dequeue_count, body, self._options.message_encoding)
@@ -240,5 +240,5 @@ class QueueListener(Listener):
 
         try:
             await asyncio.wait_for(held.release(0), _RELEASE_ON_STOP_S)
-        except (AzureError, OSError, asyncio.TimeoutError) as error:  # it reappears when its invisibility lapses
+        except (TimeoutError, AzureError, OSError) as error:  # it reappears when its invisibility lapses
             logger.debug("Queue '%s': message %s not handed back (%s).", self._name, held.facts.id, error)

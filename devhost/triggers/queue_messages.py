@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from azure.functions import meta
 
@@ -50,19 +51,19 @@ class QueueBindingError(Exception):
 class MessageFacts:
     """What storage says of a message (None where a call by hand has nothing)."""
 
-    id: Optional[str]
-    pop_receipt: Optional[str]
+    id: str | None
+    pop_receipt: str | None
     dequeue_count: int
-    inserted_on: Optional[datetime]
-    expires_on: Optional[datetime]
-    next_visible_on: Optional[datetime]
+    inserted_on: datetime | None
+    expires_on: datetime | None
+    next_visible_on: datetime | None
 
 
 def message_triggered(queue: str, parameter: str, body: bytes, binary: bool, facts: MessageFacts) -> Triggered:
     """The call a message makes: see the module docstring."""
     reason = REASON.format(queue=queue)
     try:
-        text: Optional[str] = body.decode("utf-8")
+        text: str | None = body.decode("utf-8")
     except UnicodeDecodeError as error:
         text = None
         if not binary:
@@ -85,7 +86,7 @@ def message_triggered(queue: str, parameter: str, body: bytes, binary: bool, fac
         DequeueCount=facts.dequeue_count,
         ExpirationTime=_time(facts.expires_on, _NEVER),
         Id=facts.id,
-        InsertionTime=_time(facts.inserted_on or datetime.now(timezone.utc), _NEVER),
+        InsertionTime=_time(facts.inserted_on or datetime.now(UTC), _NEVER),
         NextVisibleTime=_time(facts.next_visible_on, _NEVER),
         PopReceipt=facts.pop_receipt,
     )
@@ -106,7 +107,7 @@ def _details(facts: MessageFacts) -> dict[str, str]:
 
 def _milliseconds(moment: datetime) -> str:
     """`yyyy-MM-ddTHH:mm:ss.fffK` (WebJobs storage `Constants.DateTimeFormatString`)."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
 
 
@@ -157,11 +158,11 @@ class _JsonTime(str):
     """A DateTimeOffset's text: sent to the worker as a JSON string, not a string."""
 
 
-def _time(moment: Optional[datetime], missing: str) -> "_JsonTime":
+def _time(moment: datetime | None, missing: str) -> _JsonTime:
     """Json.NET's DateTimeOffset: seconds, up to seven trimmed fraction digits, offset."""
     if moment is None:
         return _JsonTime(missing)
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     fraction = f"{moment.microsecond:06d}".rstrip("0")
     return _JsonTime(moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "+00:00")
 
@@ -203,7 +204,7 @@ class HeldMessage:
                 if not await asyncio.shield(self._set_visibility(self.visibility_s)):
                     return  # gone: deleted, or taken by another receive
                 interval = self.renew_every_s
-            except (AzureError, OSError, asyncio.TimeoutError):  # try again sooner
+            except (TimeoutError, AzureError, OSError):  # try again sooner
                 interval = max(interval / 2, self.renew_every_s * _FASTEST_RENEWAL)
 
     async def delete(self) -> None:
@@ -233,7 +234,7 @@ class HeldMessage:
             self.pop_receipt = receipt
         return receipt is not None
 
-    async def poison(self, poison_queue: Any, max_dequeue_count: int, body: Optional[bytes], encoding: str) -> None:
+    async def poison(self, poison_queue: Any, max_dequeue_count: int, body: bytes | None, encoding: str) -> None:
         """WebJobs `QueueProcessor.HandlePoisonMessageAsync`: copied to the poison queue
         (created if missing), then deleted, with the host's warning. `body` None: the
         text as it is (a message that could not be decoded)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from importlib import import_module
-from typing import Optional
 
 from azure.functions import meta
 
@@ -24,7 +23,6 @@ from ..loader import FunctionIndex, FunctionInfo
 from ..protocol import format_timestamp
 from ..supervision import Supervisor
 from .listeners import BY_HAND_REASON, Listener, TriggerServices
-
 
 # trigger type -> the module and class of its listener. Each module imports its storage
 # SDK, so it is imported only for an app with such a trigger, once the SDKs are known to
@@ -79,8 +77,10 @@ class Triggers:
 
     # --- the virtual clock (engine `Scheduled`) ---------------------------------------
 
-    def next_due(self) -> Optional[datetime]:
-        return min((due for listener in self._listeners.values() if (due := listener.next_due()) is not None), default=None)
+    def next_due(self) -> datetime | None:
+        return min(
+            (due for listener in self._listeners.values() if (due := listener.next_due()) is not None), default=None
+        )
 
     async def fire(self, due: datetime) -> list[Fired]:
         """Fires every schedule due at `due`, in function-name order, each call awaited;
@@ -96,7 +96,7 @@ class Triggers:
 
     # --- by hand ------------------------------------------------------------------------
 
-    def call_by_hand(self, name: str, text: Optional[str]) -> None:
+    def call_by_hand(self, name: str, text: str | None) -> None:
         """Starts the call in the background and returns (the admin API answers 202)."""
         info = next((f for f in self._index.functions if f.name.lower() == name.lower()), None)
         if info is None:
@@ -112,7 +112,7 @@ class Triggers:
         self._calls.add(task)
         task.add_done_callback(self._calls.discard)
 
-    def _unhosted_call(self, info: FunctionInfo, text: Optional[str]) -> Triggered:
+    def _unhosted_call(self, info: FunctionInfo, text: str | None) -> Triggered:
         """The input as a string message. A Service Bus trigger also gets the metadata a
         message made from a string has (the host builds a `ServiceBusReceivedMessage`),
         without which the library's converter refuses it."""
@@ -128,7 +128,7 @@ class Triggers:
         datum = meta.Datum(text, "string") if text is not None else meta.Datum(None, None)
         return Triggered(datum, BY_HAND_REASON, metadata=metadata, payload=text)
 
-    async def _call(self, info: FunctionInfo, listener: Optional[Listener], triggered: Triggered) -> None:
+    async def _call(self, info: FunctionInfo, listener: Listener | None, triggered: Triggered) -> None:
         try:
             if listener is not None:
                 triggered = await listener.bind(triggered)

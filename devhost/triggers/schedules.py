@@ -7,8 +7,8 @@ zone WEBSITE_TIME_ZONE names, with `CronSchedule`'s Daylight Saving adjustments.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Optional, Protocol, runtime_checkable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
 
 from devhost.triggers.crontab import CrontabError, CrontabExpression, Int32Overflow
 from devhost.triggers.time_zones import find_time_zone
@@ -25,14 +25,14 @@ __all__ = [
 
 # What a schedule with no occurrence left answers (a 30th of February): NCrontab's
 # `GetNextOccurrence` returns its end time, `DateTime.MaxValue`, which a host in UTC keeps.
-NEVER = datetime.max.replace(tzinfo=timezone.utc)
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class ScheduleError(ValueError):
     """Raised when a schedule expression, its %setting% references or WEBSITE_TIME_ZONE
     cannot be used; `reason` carries NCrontab's explanation where the host hides it."""
 
-    def __init__(self, message: str, *, reason: Optional[str] = None) -> None:
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -75,7 +75,7 @@ class _Occurrences:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"a schedule needs an aware datetime, not the naive {moment.isoformat()}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _is_ambiguous(wall: datetime, zone: tzinfo) -> bool:
@@ -84,10 +84,7 @@ def _is_ambiguous(wall: datetime, zone: tzinfo) -> bool:
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     offsets = first.utcoffset(), second.utcoffset()
     return (
-        offsets[0] is not None
-        and offsets[1] is not None
-        and offsets[0] > offsets[1]
-        and (first.dst() != second.dst())
+        offsets[0] is not None and offsets[1] is not None and offsets[0] > offsets[1] and (first.dst() != second.dst())
     )
 
 
@@ -97,14 +94,14 @@ def _instant(wall: datetime, zone: tzinfo) -> datetime:
     02:30 on a spring-forward day in New York is 07:30 UTC (03:30 EDT)."""
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     if first.utcoffset() != second.utcoffset() and first.dst() and not second.dst():
-        return second.astimezone(timezone.utc)
-    return first.astimezone(timezone.utc)
+        return second.astimezone(UTC)
+    return first.astimezone(UTC)
 
 
 class CronSchedule(_Occurrences):
     """An NCrontab expression evaluated in a zone (WebJobs.Extensions `CronSchedule`)."""
 
-    def __init__(self, crontab: CrontabExpression, zone: tzinfo = timezone.utc) -> None:
+    def __init__(self, crontab: CrontabExpression, zone: tzinfo = UTC) -> None:
         self.crontab = crontab
         self.zone = zone
         # `CronSchedule`'s constructor: an "interval" schedule has *, - or / in its second,
@@ -112,9 +109,7 @@ class CronSchedule(_Occurrences):
         # form, where a step is already a list: "0 0 */2 * * *" is "0 0 0,2,...,22 * * *", a
         # point in time, while "0 0,1 ..." is "0 0-1 ..." and so an interval.
         parts = str(crontab).split()
-        self.is_interval = any(
-            marker in part for part in parts[: 3 if len(parts) == 6 else 2] for marker in "*-/"
-        )
+        self.is_interval = any(marker in part for part in parts[: 3 if len(parts) == 6 else 2] for marker in "*-/")
 
     @property
     def expression(self) -> str:
@@ -148,7 +143,7 @@ class CronSchedule(_Occurrences):
         if wall_next is None:
             return NEVER
         following = _instant(wall_next, self.zone)
-        if self.zone is timezone.utc:
+        if self.zone is UTC:
             # `!TimeZoneInfo.Local.SupportsDaylightSavingTime`: nothing to adjust.
             return following
         local_next = following.astimezone(self.zone)
@@ -210,7 +205,7 @@ def _has_seconds(expression: str) -> bool:
     return len([token for token in expression.split(" ") if token]) != 5
 
 
-def parse_schedule(expression: str, *, time_zone: Optional[str] = None) -> Schedule:
+def parse_schedule(expression: str, *, time_zone: str | None = None) -> Schedule:
     """`TimerSchedule.Create` for an expression whose %settings% are already resolved;
     `time_zone` is WEBSITE_TIME_ZONE's value (None: UTC)."""
     zone = find_time_zone(time_zone)
@@ -224,11 +219,9 @@ def parse_schedule(expression: str, *, time_zone: Optional[str] = None) -> Sched
         crontab = CrontabExpression.parse(expression, including_seconds=_has_seconds(expression))
     except Int32Overflow as overflow:
         # NCrontab lets .NET's OverflowException through, and the host fails with its message.
-        raise ScheduleError(
-            f"The schedule expression '{expression}' could not be parsed: {overflow}"
-        ) from None
+        raise ScheduleError(f"The schedule expression '{expression}' could not be parsed: {overflow}") from None
     except CrontabError as refused:
-        reason: Optional[str] = str(refused)
+        reason: str | None = str(refused)
     else:
         return CronSchedule(crontab, zone)
     ticks = parse_timespan(expression)
@@ -242,7 +235,6 @@ def parse_schedule(expression: str, *, time_zone: Optional[str] = None) -> Sched
             )
         return ConstantSchedule(ticks)
     raise ScheduleError(
-        f"The schedule expression '{expression}' was not recognized as a valid cron expression "
-        "or timespan string.",
+        f"The schedule expression '{expression}' was not recognized as a valid cron expression or timespan string.",
         reason=reason,
     )

@@ -6,8 +6,7 @@ from WEBSITE_TIME_ZONE (UTC without it); this host has no such machine zone, so 
 
 from __future__ import annotations
 
-from datetime import timezone, tzinfo
-from typing import Optional
+from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["find_time_zone"]
@@ -52,11 +51,11 @@ _WINDOWS_ZONES = {
 _BY_FOLDED_NAME = {name.casefold(): iana for name, iana in _WINDOWS_ZONES.items()}
 
 
-def find_time_zone(name: Optional[str]) -> Optional[tzinfo]:
+def find_time_zone(name: str | None) -> tzinfo | None:
     """The zone for a WEBSITE_TIME_ZONE value: UTC when it is unset or blank, None when
     neither the Windows table nor the IANA database knows the name."""
     if name is None or not name.strip():
-        return timezone.utc
+        return UTC
     key = name.strip()
     try:
         return ZoneInfo(_BY_FOLDED_NAME.get(key.casefold(), key))

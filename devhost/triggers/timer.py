@@ -14,11 +14,13 @@ asks `next_due` and calls `fire` for each occurrence in order; a startup call (p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from azure.functions import meta
 
@@ -51,7 +53,7 @@ class _Startup:
 
     due: datetime
     past_due: bool
-    original: Optional[datetime] = None  # the missed occurrence
+    original: datetime | None = None  # the missed occurrence
 
 
 class TimerListener(Listener):
@@ -87,9 +89,9 @@ class TimerListener(Listener):
             stopped=self._halt,
             transient=services.transient_errors,
         )
-        self._status: Optional[ScheduleStatus] = None  # the listener's, once listening
-        self._startup: Optional[_Startup] = None
-        self._loops: Optional[Supervisor] = None
+        self._status: ScheduleStatus | None = None  # the listener's, once listening
+        self._startup: _Startup | None = None
+        self._loops: Supervisor | None = None
 
     @property
     def _loop_name(self) -> str:
@@ -104,7 +106,7 @@ class TimerListener(Listener):
 
     # --- the virtual clock ------------------------------------------------------------
 
-    def next_due(self) -> Optional[datetime]:
+    def next_due(self) -> datetime | None:
         if not self._lock.listening or self._status is None:
             return None
         return self._startup.due if self._startup is not None else self._status.next
@@ -114,7 +116,7 @@ class TimerListener(Listener):
 
     # --- by hand ----------------------------------------------------------------------
 
-    def by_hand(self, text: Optional[str]) -> Triggered:
+    def by_hand(self, text: str | None) -> Triggered:
         """`TimerTriggerBinding.BindAsync` for a value that is not a `TimerInfo`: the
         recorded status (here as this host last read or wrote it), not past due."""
         status = self._monitor.known if self._use_monitor else None
@@ -130,7 +132,7 @@ class TimerListener(Listener):
             "The '%s' timer is using the schedule '%s' and the local time zone: '%s'",
             name, self.schedule.description, self._zone,
         )  # fmt: skip
-        status: Optional[ScheduleStatus] = None
+        status: ScheduleStatus | None = None
         past_due = False
         if self._use_monitor:
             status = await self._monitor.get_status(self._timer_name)
@@ -202,10 +204,8 @@ class TimerListener(Listener):
         )
         if details:  # the host logs these right after its `Executing` line
             logger.info("Trigger Details: %s", ", ".join(f"{key}: {value}" for key, value in details.items()))
-        try:
+        with contextlib.suppress(Exception):  # logged by the invoker; the schedule goes on
             await self.services.invoke(self.info, triggered)
-        except Exception:  # logged by the invoker; the schedule goes on
-            pass
         moment = status.next if startup is None and status.next > now else now
         self._status = ScheduleStatus(moment, self.schedule.next_after(moment), moment)
         if self._use_monitor:
@@ -215,9 +215,7 @@ class TimerListener(Listener):
                 self.info.name, *self._status.to_json(self._zone).values(),
             )  # fmt: skip
 
-    def _triggered(
-        self, now: datetime, status: Optional[ScheduleStatus], *, past_due: bool, reason: str
-    ) -> Triggered:
+    def _triggered(self, now: datetime, status: ScheduleStatus | None, *, past_due: bool, reason: str) -> Triggered:
         """`TimerInfo` as the host serializes it for the worker (Newtonsoft, property
         order kept), and the `TimerTrigger` binding data (the time, as text)."""
         timer_info = {

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 HOSTS_CONTAINER = "azure-webjobs-hosts"  # WebJobs `HostContainerNames.Hosts`
 
 # .NET's `default(DateTime)`: what a status holds for an occurrence that never happened.
-UNSET = datetime.min.replace(tzinfo=timezone.utc)
+UNSET = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ScheduleStatus:
         }
 
     @classmethod
-    def from_json(cls, text: str) -> "ScheduleStatus":
+    def from_json(cls, text: str) -> ScheduleStatus:
         """Newtonsoft's reading: property names ignore case, a missing one is UNSET;
         raises ValueError for anything that is not such an object."""
         document = json.loads(text)
@@ -82,7 +82,7 @@ def _local(moment: datetime, zone: tzinfo) -> datetime:
     try:
         return moment.astimezone(zone)
     except OverflowError:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
 
 
 def _wall(local: datetime) -> str:
@@ -126,7 +126,7 @@ def format_occurrences(occurrences: list[datetime], zone: tzinfo) -> str:
     UTC time in parentheses when the zone is not UTC."""
 
     def utc(moment: datetime) -> str:
-        return f"{moment.astimezone(timezone.utc):%m/%d/%Y %H:%M:%S}Z"
+        return f"{moment.astimezone(UTC):%m/%d/%Y %H:%M:%S}Z"
 
     if is_utc(zone):
         return "\n".join(utc(moment) for moment in occurrences)
@@ -149,12 +149,12 @@ class ScheduleMonitor:
         self._host_id = host_id
         self._zone = zone
         # What the status blob holds, as this host last read or wrote it.
-        self.known: Optional[ScheduleStatus] = None
+        self.known: ScheduleStatus | None = None
 
     def blob_name(self, timer_name: str) -> str:
         return f"timers/{self._host_id}/{timer_name}/status"
 
-    async def get_status(self, timer_name: str) -> Optional[ScheduleStatus]:
+    async def get_status(self, timer_name: str) -> ScheduleStatus | None:
         """The recorded status, None if none was recorded yet; a blob that is not a
         status stops the timer's start, as Newtonsoft's exception does the host's."""
         name = self.blob_name(timer_name)
@@ -182,13 +182,13 @@ class ScheduleMonitor:
                 text.encode("utf-8"), overwrite=True
             )
         except Exception:
-            logger.error("Function '%s' failed to update the timer trigger status.", timer_name, exc_info=True)
+            logger.exception("Function '%s' failed to update the timer trigger status.", timer_name)
             return
         self.known = status
 
     async def check_past_due(
-        self, timer_name: str, now: datetime, schedule: Schedule, status: Optional[ScheduleStatus]
-    ) -> tuple[Optional[ScheduleStatus], bool]:
+        self, timer_name: str, now: datetime, schedule: Schedule, status: ScheduleStatus | None
+    ) -> tuple[ScheduleStatus | None, bool]:
         """`ScheduleMonitor.CheckPastDueAsync`: the status the listener goes on with (None
         if none was recorded: the one written here stays in storage only, as the host's
         listener keeps its own), and whether an occurrence was missed. A schedule that

@@ -7,7 +7,6 @@ A timer schedule that is not a crontab expression is one (`TimerSchedule.Create`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
 
 __all__ = ["format_timespan", "parse_timespan"]
 
@@ -26,7 +25,7 @@ class _Number:
     zeroes: int
 
 
-_Token = Union[_Number, str]
+_Token = _Number | str
 
 # The literals around the numbers (`TimeSpanFormat.FormatLiterals`): start, day-hour,
 # hour-minute, minute-second, second-fraction, end. The invariant ones are the "c" format's;
@@ -56,7 +55,7 @@ _SHAPES: dict[int, tuple[tuple[tuple[int, ...], str], ...]] = {
 }
 
 
-def _tokens(text: str) -> Optional[list[_Token]]:
+def _tokens(text: str) -> list[_Token] | None:
     """`TimeSpanTokenizer.GetNextToken` and `TimeSpanRawInfo.ProcessToken`: numbers and the
     runs of other characters between them, an empty literal at either end that is a number,
     at most 5 numbers and 6 literals. None where .NET gives up (a number past 0x0FFFFFFF)."""
@@ -73,9 +72,7 @@ def _tokens(text: str) -> Optional[list[_Token]]:
                 return None
             if not tokens:
                 tokens.append("")
-            tokens.append(
-                _Number(value, len(digits) - len(digits.lstrip("0")) if value else len(digits))
-            )
+            tokens.append(_Number(value, len(digits) - len(digits.lstrip("0")) if value else len(digits)))
         else:
             while position < len(text) and not "0" <= text[position] <= "9":
                 position += 1
@@ -88,7 +85,7 @@ def _tokens(text: str) -> Optional[list[_Token]]:
     return tokens
 
 
-def _fraction_ticks(number: _Number) -> Optional[int]:
+def _fraction_ticks(number: _Number) -> int | None:
     """`TimeSpanToken.NormalizeAndValidateFraction`: the digits as seven, rounded half away."""
     if number.value == 0:
         return 0
@@ -102,7 +99,7 @@ def _fraction_ticks(number: _Number) -> Optional[int]:
     return quotient + (2 * remainder >= divisor)
 
 
-def _ticks(components: dict[str, _Number]) -> Optional[int]:
+def _ticks(components: dict[str, _Number]) -> int | None:
     """`TimeSpanParse.TryTimeToTicks`: each component within its range, the whole within
     TimeSpan's."""
 
@@ -120,7 +117,7 @@ def _ticks(components: dict[str, _Number]) -> Optional[int]:
     return ticks if ticks <= 2**63 - 1 else None
 
 
-def parse_timespan(text: str) -> Optional[int]:
+def parse_timespan(text: str) -> int | None:
     """The ticks (100 ns) of `TimeSpan.TryParse(text)`, or None where it returns false:
     `[ws][-]{ d | [d.]hh:mm[:ss[.fffffff]] | d:hh:mm[:ss[.fffffff]] }[ws]`, so "5" is five
     days, "01:30" ninety minutes and "24:00:00" twenty-four days."""
@@ -147,7 +144,7 @@ def parse_timespan(text: str) -> Optional[int]:
                 ]
                 if expected != literals:
                     continue
-                ticks = _ticks(dict(zip(names, numbers)))
+                ticks = _ticks(dict(zip(names, numbers, strict=False)))
                 if ticks is not None:
                     return -ticks if sign else ticks
                 if first_match_decides:

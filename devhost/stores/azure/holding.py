@@ -13,7 +13,7 @@ itself (or, for an activity, whose result it will receive, wherever it ran).
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..base import Message
 from .queues import RENEW_AFTER_S, VISIBILITY_S, Received
@@ -27,7 +27,7 @@ class Holding:
         self._by_message: dict[str, Received] = {}
         self.unsettled: dict[str, str] = {}  # message id: its instance
 
-    def get(self, message_id: str) -> Optional[Received]:
+    def get(self, message_id: str) -> Received | None:
         return self._by_message.get(message_id)
 
     def hold(self, received: Received) -> None:
@@ -53,7 +53,7 @@ class Holding:
     def expect(self, message: Message) -> None:
         self.unsettled[message.id] = message.instance_id
 
-    def settle(self, message_ids: "set[str] | list[str]") -> None:
+    def settle(self, message_ids: set[str] | list[str]) -> None:
         for message_id in message_ids:
             self.unsettled.pop(message_id, None)
 

@@ -4,8 +4,10 @@ containers the hub needs, created if missing (as the extension creates them at s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
 from azure.data.tables.aio import TableServiceClient
@@ -61,7 +63,7 @@ async def open_hub(connection: str, names: HubNames) -> Hub:
     services: list[Any] = [tables, queues, blobs]
     try:
         await asyncio.wait_for(_create(names, tables, queues, blobs), _STARTUP_TIMEOUT_S)
-    except (ServiceRequestError, asyncio.TimeoutError, OSError) as error:
+    except (TimeoutError, ServiceRequestError, OSError) as error:
         await _close(services)
         raise StartupError(
             f"Cannot reach Azure Storage at {tables.url} ({type(error).__name__}): is Azurite "
@@ -99,10 +101,8 @@ async def _create(
         *((blobs.create_container, c) for c in (names.large_messages_container, names.leases_container)),
     ]
     for create, name in steps:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             await create(name)
-        except ResourceExistsError:
-            pass
 
 
 async def _close(services: list[Any]) -> None:

@@ -10,8 +10,9 @@ restarted with the same identity takes its partitions back at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob.aio import BlobLeaseClient, ContainerClient
@@ -47,20 +48,16 @@ class PartitionLeases:
 
     async def start(self, loops: Supervisor) -> None:
         for partition in range(self._partitions):
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 await self._container.upload_blob(self._blob(partition), b"", overwrite=False)
-            except ResourceExistsError:
-                pass
         await self._balance()
         loops.spawn("partition-leases", self._keep, max_backoff=2.0)
 
     async def stop(self) -> None:
         """Releases the leases (the keeping loop stopped with the supervisor)."""
         for partition, lease in list(self._held.items()):
-            try:
+            with contextlib.suppress(HttpResponseError):
                 await lease.release()
-            except HttpResponseError:
-                pass
             self._held.pop(partition, None)
 
     async def _keep(self) -> None:

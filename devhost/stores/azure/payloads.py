@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob.aio import ContainerClient
@@ -60,7 +61,5 @@ class LargePayloads:
     async def delete_under(self, prefix: str) -> None:
         """Everything stored for one instance (purge)."""
         async for blob in self._container.list_blobs(name_starts_with=prefix):
-            try:
+            with contextlib.suppress(ResourceNotFoundError):
                 await self._container.delete_blob(blob.name)
-            except ResourceNotFoundError:
-                pass

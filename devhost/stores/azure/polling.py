@@ -10,8 +10,10 @@ the supervisor to retry, once what the batch left is visible again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from azure.storage.queue.aio import QueueClient
 
@@ -57,7 +59,7 @@ async def poll(
         wakeup.clear()
         try:
             await asyncio.wait_for(wakeup.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             delay = min(delay * 2, _MAX_DELAY_S)
 
 
@@ -65,10 +67,8 @@ async def _put_back(queue: QueueClient, unread: list[Any]) -> None:
     """Makes received messages visible again now rather than when their visibility
     lapses; if storage cannot even do that, they reappear by themselves."""
     visible = (set_visibility(queue, raw.id, raw.pop_receipt, 0) for raw in unread)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*visible, return_exceptions=True), _PUT_BACK_S)
-    except asyncio.TimeoutError:
-        pass
 
 
 async def _set_aside(queue: QueueClient, raw: Any, hub: str) -> None:

@@ -19,7 +19,7 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
@@ -104,7 +104,7 @@ def _message_json(message: Message) -> dict[str, Any]:
 
 
 def _message(body: dict[str, Any]) -> Message:
-    fire_at: Optional[datetime] = parse_timestamp(body["fireAt"]) if body.get("fireAt") else None
+    fire_at: datetime | None = parse_timestamp(body["fireAt"]) if body.get("fireAt") else None
     return Message(
         instance_id=body["instance"],
         event=body["event"],
@@ -172,7 +172,7 @@ def _gone(error: HttpResponseError) -> bool:
     return isinstance(error, ResourceNotFoundError) or getattr(error, "error_code", None) == "PopReceiptMismatch"
 
 
-async def set_visibility(queue: QueueClient, message_id: str, pop_receipt: str, seconds: float) -> Optional[str]:
+async def set_visibility(queue: QueueClient, message_id: str, pop_receipt: str, seconds: float) -> str | None:
     """New visibility for a message we hold; its new pop receipt, or None if it is gone."""
     try:
         updated = await queue.update_message(

@@ -11,7 +11,8 @@ work message it answers, wherever that ran.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from azure.storage.queue.aio import QueueClient
 
@@ -65,7 +66,7 @@ class Receiver:
     def _poller(partition: int) -> str:
         return f"control-{partition:02d}"
 
-    def wake(self, partition: Optional[int]) -> None:
+    def wake(self, partition: int | None) -> None:
         """This host just sent to that queue (None: the work-item queue): read it now."""
         (self._activity_wakeup if partition is None else self._wakeups[partition]).set()
 
@@ -109,7 +110,7 @@ class Receiver:
             self._activity_taken.clear()
             await self._activity_taken.wait()
 
-    async def _received(self, queue: QueueClient, raw: Any) -> Optional[Received]:
+    async def _received(self, queue: QueueClient, raw: Any) -> Received | None:
         """The queue message, unless this host already holds it (its visibility lapsed
         and it came round again: keep the new pop receipt)."""
         messages = await self._hub.codec.decode(raw.content)

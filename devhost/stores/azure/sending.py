@@ -9,7 +9,7 @@ not yet due goes alone, invisible until its fire time.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from azure.storage.queue.aio import QueueClient
 
@@ -22,7 +22,7 @@ _PACK = 16  # messages to one instance carried by one queue message
 _SEND_CONCURRENCY = 32
 
 # The queue a message goes to, and its partition (None: the work-item queue).
-Route = Callable[[Message], tuple[QueueClient, Optional[int]]]
+Route = Callable[[Message], tuple[QueueClient, int | None]]
 
 
 class Sender:
@@ -32,7 +32,7 @@ class Sender:
         clock: Clock,
         route: Route,
         *,
-        sent: Callable[[Message, Optional[int]], None],
+        sent: Callable[[Message, int | None], None],
         timer_sent: Callable[[Message, Queued], None],
     ) -> None:
         """`sent` is told of each message now visible, `timer_sent` of each timer."""

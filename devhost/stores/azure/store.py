@@ -15,10 +15,11 @@ timers and the virtual clock (timers.py), tables (tables.py), leases (leases.py)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.storage.queue.aio import QueueClient
@@ -77,7 +78,7 @@ class AzureStore(Store):
         hub: str,
         clock: Clock,
         partitions: int = 4,
-        owner: Optional[str] = None,
+        owner: str | None = None,
     ) -> None:
         super().__init__()
         validate_hub(hub)
@@ -85,7 +86,7 @@ class AzureStore(Store):
         self._names = HubNames(hub, partitions)
         self._clock = clock
         self._owner = owner or new_hex()
-        self._hub: Optional[Hub] = None
+        self._hub: Hub | None = None
         self._loops: Supervisor
         self._leases: PartitionLeases
         self._sender: Sender
@@ -101,7 +102,7 @@ class AzureStore(Store):
             most=_CACHED_EVENTS, weigh=lambda cached: 1 + len(cached[1].events)
         )
         self._timers = TimerBook(self.timers_changed)
-        self._virtual_time: Optional[VirtualTime] = None
+        self._virtual_time: VirtualTime | None = None
 
     def is_rejection(self, error: Exception) -> bool:
         # 400 (a key, property or value the service cannot hold) and 413 (too large);
@@ -159,7 +160,7 @@ class AzureStore(Store):
             return
         try:
             await asyncio.wait_for(self._hand_back(), _SHUTDOWN_S)
-        except (asyncio.TimeoutError, *self.unavailable_errors):
+        except (TimeoutError, *self.unavailable_errors):
             logger.warning("Storage did not answer at shutdown; held work reappears shortly.")
         await self._hub.close()
         self._hub = None
@@ -194,7 +195,7 @@ class AzureStore(Store):
     async def next_work_item(self) -> WorkItem:
         instance_id, received = await self._instances.take()
         cached = self._checkpoints.get(instance_id)
-        record: Optional[InstanceRecord]
+        record: InstanceRecord | None
         try:
             if cached is not None:
                 record, history = cached
@@ -330,13 +331,13 @@ class AzureStore(Store):
     async def send(self, messages: list[Message]) -> None:
         await self._sender.send(messages)
 
-    def _route(self, message: Message) -> tuple[QueueClient, Optional[int]]:
+    def _route(self, message: Message) -> tuple[QueueClient, int | None]:
         if message.is_activity:
             return self.hub.work_items, None
         partition = partition_of(message.instance_id, self._names.partitions)
         return self.hub.control[partition], partition
 
-    def _settling(self, message: Message, partition: Optional[int]) -> None:
+    def _settling(self, message: Message, partition: int | None) -> None:
         """Counts a message this host will consume itself, and wakes its reader."""
         if message.is_activity or (partition is not None and partition in self._leases.owned):
             self._holding.expect(message)
@@ -346,7 +347,7 @@ class AzureStore(Store):
     def _timer_sent(self, message: Message, queued: Queued) -> None:
         self._timers.track(message, queued)
 
-    def next_timer_due(self) -> Optional[datetime]:
+    def next_timer_due(self) -> datetime | None:
         return self._timers.next_due()
 
     async def release_timers(self, now: datetime) -> list[Message]:
@@ -354,13 +355,13 @@ class AzureStore(Store):
         the next try (the timer loop's, or the next advance)."""
         due = self._timers.take_due(now)
         outcomes = await asyncio.gather(*(self._release(timer) for timer in due), return_exceptions=True)
-        failed = [(timer, o) for timer, o in zip(due, outcomes) if isinstance(o, BaseException)]
+        failed = [(timer, o) for timer, o in zip(due, outcomes, strict=False) if isinstance(o, BaseException)]
         for timer, _ in failed:
             self._timers.track(timer.message, timer.queued)
         self._update_idle()
         if failed:
             raise failed[0][1]
-        return [timer.message for timer, released in zip(due, outcomes) if released is True]
+        return [timer.message for timer, released in zip(due, outcomes, strict=False) if released is True]
 
     async def _release(self, timer: PendingTimer) -> bool:
         """Makes one timer deliverable; False if it surfaced by itself and was taken."""
@@ -396,15 +397,13 @@ class AzureStore(Store):
             self._instances.note_purged(record.instance_id)
             self._checkpoints.pop(record.instance_id)
         await self._sender.send([start])
-        try:
+        # A conflict: the row changed since it was read, as the first episode wrote it
+        # already, or a concurrent start of the same id did (whose start message is then
+        # dropped as a duplicate start). DTFx's `SetNewExecutionAsync` ignores this too.
+        with contextlib.suppress(ConflictError):
             await tables.put_record(record, etag=etag, create=existing is None, stored=existing)
-        except ConflictError:
-            # The row changed since it was read: the first episode wrote it already, or a
-            # concurrent start of the same id did (whose start message is then dropped
-            # as a duplicate start). DTFx's `SetNewExecutionAsync` ignores this too.
-            pass
 
-    async def get_record(self, instance_id: str) -> Optional[InstanceRecord]:
+    async def get_record(self, instance_id: str) -> InstanceRecord | None:
         record, _ = await self.hub.tables.get_record(instance_id)
         return record
 
@@ -412,8 +411,8 @@ class AzureStore(Store):
         return (await self.hub.tables.load(instance_id))[1].events
 
     async def query(
-        self, query: InstanceQuery, *, top: Optional[int] = None, continuation: Optional[str] = None
-    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        self, query: InstanceQuery, *, top: int | None = None, continuation: str | None = None
+    ) -> tuple[list[InstanceRecord], str | None]:
         return await self.hub.tables.query_records(query, top=top, continuation=continuation)
 
     async def purge(self, instance_id: str) -> bool:

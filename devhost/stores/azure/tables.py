@@ -18,11 +18,13 @@ rows, so a crash mid-write never leaves a mix of old and new events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -49,10 +51,10 @@ class HistoryState:
     after it needs (the sentinel's ETag, generation, event count, execution)."""
 
     events: list[Event]
-    etag: Optional[str] = None
+    etag: str | None = None
     generation: int = 0
     count: int = 0
-    execution_id: Optional[str] = None
+    execution_id: str | None = None
 
 
 def _row_key(generation: int, index: int) -> str:
@@ -60,9 +62,7 @@ def _row_key(generation: int, index: int) -> str:
 
 
 class HubTables:
-    def __init__(
-        self, instances: TableClient, history: TableClient, payloads: LargePayloads, hub: str
-    ) -> None:
+    def __init__(self, instances: TableClient, history: TableClient, payloads: LargePayloads, hub: str) -> None:
         self._instances = instances
         self._history = history
         self._payloads = payloads
@@ -70,10 +70,10 @@ class HubTables:
 
     # --- instances -------------------------------------------------------------------
 
-    async def get_record(self, instance_id: str) -> tuple[Optional[InstanceRecord], Optional[str]]:
+    async def get_record(self, instance_id: str) -> tuple[InstanceRecord | None, str | None]:
         return await _reread(lambda: self._get_record(instance_id))
 
-    async def _get_record(self, instance_id: str) -> tuple[Optional[InstanceRecord], Optional[str]]:
+    async def _get_record(self, instance_id: str) -> tuple[InstanceRecord | None, str | None]:
         try:
             entity = await self._instances.get_entity(escape_key(instance_id), "")
         except ResourceNotFoundError:
@@ -84,9 +84,9 @@ class HubTables:
         self,
         record: InstanceRecord,
         *,
-        etag: Optional[str] = None,
+        etag: str | None = None,
         create: bool = False,
-        stored: Optional[InstanceRecord] = None,
+        stored: InstanceRecord | None = None,
         drop_replaced: bool = False,
     ) -> None:
         """Writes the row; `create` fails if it exists, `etag` if it changed (ConflictError).
@@ -114,7 +114,7 @@ class HubTables:
         if drop_replaced:
             await self._payloads.delete(self._replaced(record, stored))
 
-    def _replaced(self, record: InstanceRecord, stored: Optional[InstanceRecord]) -> list[str]:
+    def _replaced(self, record: InstanceRecord, stored: InstanceRecord | None) -> list[str]:
         """The blobs of `stored`'s large values that `record` no longer refers to."""
         if stored is None:
             return []
@@ -132,8 +132,8 @@ class HubTables:
         return True
 
     async def query_records(
-        self, query: InstanceQuery, *, top: Optional[int], continuation: Optional[str]
-    ) -> tuple[list[InstanceRecord], Optional[str]]:
+        self, query: InstanceQuery, *, top: int | None, continuation: str | None
+    ) -> tuple[list[InstanceRecord], str | None]:
         """One page of the service's answer (which may be short of `top`, or empty with a
         continuation: a real table stops a page at partition boundaries and after 5 s)."""
         clauses, parameters = _filter(query)
@@ -148,7 +148,7 @@ class HubTables:
             async for entity in page:
                 instance_id = unescape_key(entity["PartitionKey"])
                 try:
-                    found: Optional[InstanceRecord] = await self._record(entity, instance_id)
+                    found: InstanceRecord | None = await self._record(entity, instance_id)
                 except _Replaced:  # moved on while this page was read: the row as it is now
                     found, _ = await self.get_record(instance_id)
                 if found is not None and query.matches(found):
@@ -157,7 +157,7 @@ class HubTables:
             return records, _encode_token(getattr(pages, "continuation_token", None))
         return records, None
 
-    async def _store_columns(self, record: InstanceRecord, stored: Optional[InstanceRecord]) -> dict[str, Any]:
+    async def _store_columns(self, record: InstanceRecord, stored: InstanceRecord | None) -> dict[str, Any]:
         """The record's columns, after storing the large values `stored` did not have."""
         columns, blobs = self._record_columns(record)
         kept = self._record_columns(stored)[1] if stored is not None else {}
@@ -198,7 +198,7 @@ class HubTables:
         return entity, blobs
 
     async def _record(self, entity: Any, instance_id: str) -> InstanceRecord:
-        values: dict[str, Optional[str]] = {}
+        values: dict[str, str | None] = {}
         for field in _LARGE_RECORD_FIELDS:
             blob = entity.get(f"{field}BlobName")
             try:
@@ -222,12 +222,12 @@ class HubTables:
 
     # --- history ---------------------------------------------------------------------
 
-    async def load(self, instance_id: str) -> tuple[Optional[InstanceRecord], HistoryState]:
+    async def load(self, instance_id: str) -> tuple[InstanceRecord | None, HistoryState]:
         """The instance as its last checkpoint left it: the sentinel's snapshot and its
         history; the instance row for one that has no checkpoint yet."""
         return await _reread(lambda: self._load(instance_id))
 
-    async def _load(self, instance_id: str) -> tuple[Optional[InstanceRecord], HistoryState]:
+    async def _load(self, instance_id: str) -> tuple[InstanceRecord | None, HistoryState]:
         key = escape_key(instance_id)
         try:
             sentinel = await self._history.get_entity(key, SENTINEL_ROW_KEY)
@@ -265,7 +265,7 @@ class HubTables:
         *,
         replace: bool,
         record: InstanceRecord,
-        previous: Optional[InstanceRecord],
+        previous: InstanceRecord | None,
         now: datetime,
     ) -> HistoryState:
         """Appends (or, with `replace` or a new execution, replaces) the history and moves
@@ -333,7 +333,7 @@ class HubTables:
     async def delete_history(self, instance_id: str) -> None:
         await self._delete_rows(escape_key(instance_id), keep_generation=None)
 
-    async def _delete_rows(self, key: str, *, keep_generation: Optional[int]) -> None:
+    async def _delete_rows(self, key: str, *, keep_generation: int | None) -> None:
         """Every row but those of `keep_generation` and the sentinel (with None: all rows
         and the sentinel). Rows are told apart by their generation part, not by order,
         which a generation past FFFF (a fifth digit) would break."""
@@ -346,18 +346,15 @@ class HubTables:
             if kept is None or (row["RowKey"] != SENTINEL_ROW_KEY and row["RowKey"][:-12] != kept)
         ]
         for start in range(0, len(rows), 100):
-            try:
+            # Another writer may get there first; the rows are unreachable anyway.
+            with contextlib.suppress(TableTransactionError):
                 await self._history.submit_transaction(rows[start : start + 100])
-            except TableTransactionError:
-                pass  # another writer got there first; the rows are unreachable anyway
         if kept is not None and rows:  # a new generation: its predecessors' large values go too
             gone = {row[1]["RowKey"] for row in rows}
             prefix = f"{key}/history-"
             await self._payloads.delete_listed(prefix, lambda name: name[len(prefix) :].split("-")[0] in gone)
 
-    async def _event_entity(
-        self, key: str, row_key: str, event: Event, execution_id: str
-    ) -> dict[str, Any]:
+    async def _event_entity(self, key: str, row_key: str, event: Event, execution_id: str) -> dict[str, Any]:
         entity: dict[str, Any] = {"PartitionKey": key, "RowKey": row_key, "ExecutionId": execution_id}
         encoded: list[str] = []
         for field, value in event.items():
@@ -435,7 +432,7 @@ def _filter(query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
     return clauses, parameters
 
 
-def _sentinel_write(entity: dict[str, Any], etag: Optional[str]) -> tuple[Any, ...]:
+def _sentinel_write(entity: dict[str, Any], etag: str | None) -> tuple[Any, ...]:
     """Create the sentinel, or replace it on the condition that it is unchanged."""
     if etag is None:
         return ("create", entity)
@@ -461,11 +458,11 @@ def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
 _TOKEN_FIELDS = frozenset({"PartitionKey", "RowKey"})
 
 
-def _encode_token(token: Any) -> Optional[str]:
+def _encode_token(token: Any) -> str | None:
     return encode_continuation(token) if token else None
 
 
-def _decode_token(token: Optional[str]) -> Any:
+def _decode_token(token: str | None) -> Any:
     return decode_continuation(token, _TOKEN_FIELDS) if token else None
 
 

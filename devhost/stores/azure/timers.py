@@ -20,7 +20,6 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
@@ -48,7 +47,7 @@ class PendingTimer:
     fire_at: datetime
     sequence: int
     message: Message = field(compare=False)
-    queued: Optional[Queued] = field(compare=False, default=None)  # None: found in history
+    queued: Queued | None = field(compare=False, default=None)  # None: found in history
 
 
 class TimerBook:
@@ -59,12 +58,12 @@ class TimerBook:
         self._sequence = itertools.count()
         self._changed = changed  # wakes a timer loop that sleeps until the earliest
 
-    def track(self, message: Message, queued: Optional[Queued] = None) -> None:
+    def track(self, message: Message, queued: Queued | None = None) -> None:
         assert message.fire_at is not None
         heapq.heappush(self._heap, PendingTimer(message.fire_at, next(self._sequence), message, queued))
         self._changed.set()
 
-    def next_due(self) -> Optional[datetime]:
+    def next_due(self) -> datetime | None:
         return self._heap[0].fire_at if self._heap else None
 
     def take_due(self, now: datetime) -> list[PendingTimer]:
@@ -80,7 +79,7 @@ class VirtualTime:
     def __init__(self, container: ContainerClient) -> None:
         self._blob = container.get_blob_client(_VIRTUAL_TIME_BLOB)
 
-    async def load(self) -> Optional[datetime]:
+    async def load(self) -> datetime | None:
         try:
             stored = await (await self._blob.download_blob()).readall()
         except ResourceNotFoundError:
@@ -94,7 +93,7 @@ class VirtualTime:
 async def timers_in_history(tables: HubTables) -> list[Message]:
     """The TimerFired messages still due to the orchestrations that are waiting."""
     due: list[Message] = []
-    continuation: Optional[str] = None
+    continuation: str | None = None
     query = InstanceQuery(statuses=_WAITING, entities=False)
     while True:
         records, continuation = await tables.query_records(query, top=500, continuation=continuation)
