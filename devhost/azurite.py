@@ -8,6 +8,7 @@ Azurite already listens on the requested ports it is reused, not started twice.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import socket
@@ -17,6 +18,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .signals import STOP_SIGNALS
 
 __all__ = ["AzuriteError", "AzuriteProcess", "connection_string", "main"]
 
@@ -42,13 +46,15 @@ def connection_string(host: str, ports: tuple[int, int, int]) -> str:
     )
 
 
-def find_azurite(start: Path | None = None) -> Path:
-    """`node_modules/.bin/azurite` in this or a parent directory, else on PATH."""
+def find_azurite(start: Optional[Path] = None) -> Path:
+    """`node_modules/.bin/azurite` in this or a parent directory, else on PATH. `which`
+    finds what the platform runs: the script on POSIX, npm's `azurite.cmd` on Windows
+    (its extensionless shell script there is not a program)."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        candidate = directory / "node_modules" / ".bin" / "azurite"
-        if candidate.exists():
-            return candidate
+        candidate = shutil.which("azurite", path=str(directory / "node_modules" / ".bin"))
+        if candidate:
+            return Path(candidate)
     found = shutil.which("azurite")
     if found:
         return Path(found)
@@ -103,17 +109,17 @@ class AzuriteProcess:
             "--skipApiVersionCheck",
             "--loose",
         ]  # fmt: skip
-        # A session of its own: Ctrl+C in the terminal stops the host first, which still
-        # needs storage to hand back its work; Azurite is stopped after it. (The child
-        # keeps its own copy of the log's descriptor.)
-        with open(self.location / "azurite.log", "ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        log = open(self.location / "azurite.log", "ab")
+        # Out of the terminal's reach: Ctrl+C stops the host first, which still needs
+        # storage to hand back its work; Azurite is stopped after it.
+        self._process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **own_process_group(),
+        )
+        log.close()
         self._wait_ready()
         return self
 
@@ -151,17 +157,50 @@ class AzuriteProcess:
         self.stop()
 
 
+def own_process_group() -> dict[str, Any]:
+    """Popen options that keep a terminal's Ctrl+C from a child: a session of its own
+    (POSIX `setsid`), else, on Windows, a process group of its own, in which Ctrl+C is
+    off (`CREATE_NEW_PROCESS_GROUP`); `stop` ends it either way."""
+    if hasattr(os, "setsid"):
+        return {"start_new_session": True}
+    return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+
+
 def _run_beside(azurite: AzuriteProcess, command: Sequence[str]) -> int:
     """Runs `command` until it exits or we are interrupted; Ctrl+C reaches both."""
     child = subprocess.Popen(list(command))
-
-    def forward(signum: int, _frame: object) -> None:
-        if child.poll() is None:
-            child.send_signal(signum)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda received, _frame: forward(child, received))
     return child.wait()
+
+
+def forward(child: "subprocess.Popen[bytes]", signum: int) -> None:
+    """Passes a stop signal on to the command. Windows sends a child only SIGTERM (which
+    kills it), CTRL_C_EVENT and CTRL_BREAK_EVENT, and `send_signal` refuses the rest with
+    ValueError: there the console's Ctrl+C or Ctrl+Break reached the command already."""
+    if child.poll() is not None:
+        return
+    try:
+        child.send_signal(signum)
+    except ValueError:
+        return
+
+
+def wait_for_stop() -> None:
+    """Returns at a stop signal. POSIX waits in `signal.pause`; Windows has none, and
+    waits in sleeps, which Ctrl+C cuts short (a lock's wait there it would not)."""
+    for signum in STOP_SIGNALS:
+        if signum != signal.SIGINT:  # Python's own SIGINT handler raises it already
+            signal.signal(signum, _interrupt)
+    pause = getattr(signal, "pause", None)
+    try:
+        while True:
+            if pause is not None:
+                pause()
+            else:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        return
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -192,8 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command:
             return _run_beside(azurite, command)
         print("Press Ctrl+C to stop Azurite.", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
-        signal.pause()
+        wait_for_stop()
         return 0
     except KeyboardInterrupt:
         return 0

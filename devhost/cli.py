@@ -1,9 +1,9 @@
 """`devhost start ...` (or `python -m devhost start ...`): options in, a running host
 out; one-line errors.
 
-Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM), 1 when the host cannot start
-or a background loop of it ended for good (the message says why; an app that fails to
-import also gets its traceback), 2 for bad command-line usage.
+Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM; Ctrl+Break too on Windows), 1 when
+the host cannot start or a background loop of it ended for good (the message says why;
+an app that fails to import also gets its traceback), 2 for bad command-line usage.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from . import console
 from .config import load_config
 from .errors import StartupError
 from .host import Host
+from .signals import on_stop_signals
 
 __all__ = ["main"]
 
@@ -90,9 +90,7 @@ async def _serve(options: argparse.Namespace) -> int:
     host = Host(config)
     await host.start()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    restore_signals = on_stop_signals(asyncio.get_running_loop(), stop.set)
     console.print_banner(host)
     assert host.engine is not None
     ended = host.engine.ended
@@ -103,6 +101,7 @@ async def _serve(options: argparse.Namespace) -> int:
         stopping.cancel()
         print("Stopping the host...", flush=True)
         await host.stop()
+        restore_signals()
     code = 0
     if ended.done():
         print(f"error: devhost stopped: {ended.result()}.", file=sys.stderr, flush=True)

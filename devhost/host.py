@@ -205,7 +205,11 @@ def _listen(host: str, port: int) -> socket.socket:
     """Binds first, so a taken port is a clear startup error and port 0 gets a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # SO_REUSEADDR lets a restart bind past TIME_WAIT on POSIX, but on Windows it lets a
+    # second host bind a port in use; there the listener takes the port for itself
+    # instead (asyncio's create_server likewise reuses addresses on POSIX only).
+    exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR if exclusive is None else exclusive, 1)
     if family == socket.AF_INET6 and host == "::":  # both stacks, as the RPC URL uses 127.0.0.1
         listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     try:
