@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from .signals import STOP_SIGNALS
 
@@ -46,7 +46,7 @@ def connection_string(host: str, ports: tuple[int, int, int]) -> str:
     )
 
 
-def find_azurite(start: Optional[Path] = None) -> Path:
+def find_azurite(start: Path | None = None) -> Path:
     """`node_modules/.bin/azurite` in this or a parent directory, else on PATH. `which`
     finds what the platform runs: the script on POSIX, npm's `azurite.cmd` on Windows
     (its extensionless shell script there is not a program)."""
@@ -109,17 +109,17 @@ class AzuriteProcess:
             "--skipApiVersionCheck",
             "--loose",
         ]  # fmt: skip
-        log = open(self.location / "azurite.log", "ab")
         # Out of the terminal's reach: Ctrl+C stops the host first, which still needs
-        # storage to hand back its work; Azurite is stopped after it.
-        self._process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            **own_process_group(),
-        )
-        log.close()
+        # storage to hand back its work; Azurite is stopped after it. (The child keeps
+        # its own copy of the log's descriptor.)
+        with open(self.location / "azurite.log", "ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                **own_process_group(),
+            )
         self._wait_ready()
         return self
 
@@ -174,7 +174,7 @@ def _run_beside(azurite: AzuriteProcess, command: Sequence[str]) -> int:
     return child.wait()
 
 
-def forward(child: "subprocess.Popen[bytes]", signum: int) -> None:
+def forward(child: subprocess.Popen[bytes], signum: int) -> None:
     """Passes a stop signal on to the command. Windows sends a child only SIGTERM (which
     kills it), CTRL_C_EVENT and CTRL_BREAK_EVENT, and `send_signal` refuses the rest with
     ValueError: there the console's Ctrl+C or Ctrl+Break reached the command already."""

@@ -10,8 +10,9 @@ which nothing can catch); handling it costs nothing there.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the launcher in devhost/azurite.py reads STOP_SIGNALS without asyncio
     import asyncio
@@ -30,7 +31,7 @@ def on_stop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -
     watched: list[int] = []
     replaced: dict[int, Any] = {}
 
-    def hand_over(_signum: int, _frame: Optional[FrameType]) -> None:
+    def hand_over(_signum: int, _frame: FrameType | None) -> None:
         loop.call_soon_threadsafe(stop)
 
     for signum in STOP_SIGNALS:
