@@ -142,7 +142,7 @@ async def instance_page(request: web.Request, *, problem: str | None = None, sta
     try:
         chosen, refresh, axis = _event_filter(request), refresh_of(request), _axis_of(request)
         if shown_execution:
-            found = next((e for e in earlier if e.execution_id == shown_execution), None)
+            found = management.earlier_execution(instance_id, shown_execution)
             if found is None:
                 raise NotFound(
                     f"Execution {shown_execution!r} of this instance is not kept: only the current one is "

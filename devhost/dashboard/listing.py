@@ -197,9 +197,11 @@ class Filters:
         if not self.sort:
             return rows
         value = _COLUMNS[self.sort].value
-        present = [row for row in rows if value(row, now) is not None]
-        missing = [row for row in rows if value(row, now) is None]
-        return sorted(present, key=lambda row: value(row, now), reverse=self.descending) + missing
+        keyed = [(value(row, now), row) for row in rows]
+        present = [(key, row) for key, row in keyed if key is not None]
+        missing = [row for key, row in keyed if key is None]
+        ordered = sorted(present, key=lambda pair: pair[0], reverse=self.descending)
+        return [row for _, row in ordered] + missing
 
 
 def preview(value: Any) -> str:

@@ -133,6 +133,10 @@ class Management:
         await self.record(instance_id)
         return await self._store.get_history(instance_id)
 
+    def earlier_execution(self, instance_id: str, execution_id: str) -> EndedExecution | None:
+        """One of `earlier_executions`, by its id."""
+        return self._engine.earlier.find(instance_id, execution_id)
+
     def earlier_executions(self, instance_id: str) -> list[EndedExecution]:
         """The executions the instance continued as new from, as far as this host saw
         them end (`generations.py`): storage keeps only the current one."""
