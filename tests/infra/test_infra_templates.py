@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +34,9 @@ def deployed(**parameters: Any) -> Template:
 
 
 def app_settings(template: Template) -> dict[str, Any]:
-    (settings,) = [c["properties"] for c in template.module("functionApp")["params"]["configs"] if c["name"] == "appsettings"]
+    """The function app's app settings, as the site module writes them."""
+    configs = template.module("functionApp")["params"]["configs"]
+    (settings,) = [config["properties"] for config in configs if config["name"] == "appsettings"]
     return settings
 
 
@@ -239,4 +240,4 @@ def test_azd_deploys_the_root_app_to_the_tagged_site() -> None:
         assert f"    {field}\n" in services.group(1)
     tags = deployed().module("functionApp")["params"]["tags"]
     assert tags["azd-service-name"] == service
-    assert Path(ROOT / "function_app.py").is_file()
+    assert (ROOT / "function_app.py").is_file()
