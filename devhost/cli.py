@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated names the Host header may carry besides this machine's and IP addresses",
     )
+    start.add_argument(
+        "--enforce-keys",
+        action="store_true",
+        help="require function, master and durabletask_extension keys as Azure does (func start checks none)",
+    )
     start.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     return root
 
@@ -86,6 +91,7 @@ async def _serve(options: argparse.Namespace) -> int:
         hub=options.hub,
         virtual_clock=options.virtual_clock,
         allowed_hosts=tuple(h.strip() for h in options.allowed_hosts.split(",") if h.strip()),
+        enforce_keys=options.enforce_keys,
     )
     host = Host(config)
     await host.start()
