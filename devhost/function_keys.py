@@ -134,8 +134,8 @@ def _user_data(settings: Mapping[str, str]) -> Path:
 
 
 def load_keys(folder: Path, functions: Iterable[str], host_name: str) -> HostKeys:
-    """Reads the app's keys, first creating what is missing as the host does on first
-    use: the host secrets (`SecretManager.GenerateHostSecrets`), the Durable extension's
+    """The app's keys, after creating what is missing as the host does on first use:
+    the host secrets (`SecretManager.GenerateHostSecrets`), the Durable extension's
     system key (`DefaultScriptWebHookProvider.GetOrCreateExtensionKey`) and each
     function's `default` key (`GenerateFunctionSecrets`)."""
     host_file = folder / HOST_SECRETS_FILE
@@ -144,28 +144,35 @@ def load_keys(folder: Path, functions: Iterable[str], host_name: str) -> HostKey
         host = {"masterKey": _key(MASTER_KEY_NAME), "functionKeys": [_key(DEFAULT_KEY_NAME)], "systemKeys": []}
         host.update(_provenance(host_name))
         _write(host_file, host)
-    master = _named(host_file, "masterKey", [host.get("masterKey")])
-    system_keys = _named(host_file, "systemKeys", host.get("systemKeys"))
-    if DURABLE_SYSTEM_KEY not in system_keys:
-        added = _key(DURABLE_SYSTEM_KEY)
-        host["systemKeys"] = [*(host.get("systemKeys") or []), added]
-        _write(host_file, host)
-        system_keys[DURABLE_SYSTEM_KEY] = added["value"]
-    own: dict[str, dict[str, str]] = {}
+    if DURABLE_SYSTEM_KEY not in _named(host_file, "systemKeys", host.get("systemKeys")):
+        _write(host_file, {**host, "systemKeys": [*(host.get("systemKeys") or []), _key(DURABLE_SYSTEM_KEY)]})
     for function in functions:
-        name = function.lower()
-        function_file = folder / f"{name}.json"
-        content = _read(function_file)
-        if content is None:
-            content = {"keys": [_key(DEFAULT_KEY_NAME)], **_provenance(host_name)}
-            _write(function_file, content)
-        own[name] = _named(function_file, "keys", content.get("keys"))
+        function_file = folder / f"{function.lower()}.json"
+        if not function_file.exists():
+            _write(function_file, {"keys": [_key(DEFAULT_KEY_NAME)], **_provenance(host_name)})
+    keys = read_keys(folder)
+    assert keys is not None, "host.json was just written"
+    return keys
+
+
+def read_keys(folder: Path) -> HostKeys | None:
+    """The keys in `folder` as they are (None if it holds no host secrets yet): the
+    host's `host.json`, and every other `<function>.json` as that function's keys."""
+    host_file = folder / HOST_SECRETS_FILE
+    host = _read(host_file)
+    if host is None:
+        return None
+    functions = {}
+    for function_file in sorted(folder.glob("*.json")):
+        content = _read(function_file) if function_file != host_file else None
+        if content is not None:
+            functions[function_file.stem.lower()] = _named(function_file, "keys", content.get("keys"))
     return HostKeys(
         folder=folder,
-        master=next(iter(master.values())),
+        master=next(iter(_named(host_file, "masterKey", [host.get("masterKey")]).values())),
         function_keys=_named(host_file, "functionKeys", host.get("functionKeys")),
-        system_keys=system_keys,
-        functions=own,
+        system_keys=_named(host_file, "systemKeys", host.get("systemKeys")),
+        functions=functions,
     )
 
 

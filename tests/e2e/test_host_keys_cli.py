@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -47,6 +48,11 @@ def _banner(app_dir: Path, environ: dict[str, str], *args: str) -> tuple[list[st
     return lines, port
 
 
+def _keys_command(app_dir: Path, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "devhost", "keys", "--app-dir", str(app_dir)]
+    return subprocess.run(command, env=environ, capture_output=True, text=True, timeout=60, check=False)
+
+
 def _url(lines: list[str], prefix: str) -> str:
     return next(line.strip().removeprefix(prefix) for line in lines if line.strip().startswith(prefix))
 
@@ -61,6 +67,9 @@ def test_keys_are_made_once_per_app_folder_and_printed_with_the_urls(
     tmp_path: Path, user_environ: dict[str, str]
 ) -> None:
     first = _app(tmp_path, "first")
+    before = _keys_command(first, user_environ)
+    assert before.returncode == 1
+    assert before.stderr.startswith("error: No keys in '") and "`start --enforce-keys` makes them" in before.stderr
     lines, port = _banner(first, user_environ)
     folder = _keys_folder(lines)
     assert folder.parent == tmp_path / "data" / "devhost" / "secrets"  # outside the app, per app
@@ -76,6 +85,10 @@ def test_keys_are_made_once_per_app_folder_and_printed_with_the_urls(
     assert f"\tmaster key: {master}" in lines
     if sys.platform != "win32":
         assert stat.S_IMODE((folder / "host.json").stat().st_mode) == 0o600
+    printed = json.loads(_keys_command(first, user_environ).stdout)
+    assert (printed["folder"], printed["masterKey"]) == (str(folder), master)
+    assert printed["systemKeys"] == {"durabletask_extension": system}
+    assert printed["functions"]["start"] == {"default": start_key}
 
     again, _ = _banner(first, user_environ)
     assert _keys_folder(again) == folder
