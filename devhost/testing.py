@@ -52,7 +52,8 @@ class DurableHost:
     (AzureWebJobsStorage, from the environment or local.settings.json), else Azurite's
     development account: a test suite needs no settings to run on a local Azurite.
     `enforce_keys=True` requires keys on HTTP calls as `devhost start --enforce-keys` does;
-    `keys` holds them."""
+    `keys` holds them, kept where that command keeps them (`FUNCTIONS_SECRETS_PATH`
+    names another folder, as a test suite should)."""
 
     def __init__(
         self,
