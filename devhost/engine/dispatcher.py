@@ -12,7 +12,6 @@ order, returns only once the work they cause has settled, and tells what fired.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from ..protocol import Event, events, split_entity_instance_id
 from ..stores.base import Checkpoint, ConflictError, InstanceRecord, Message, Store, WorkItem, bounded_store
 from ..supervision import Supervisor
 from .activities import ActivityRunner
+from .commits import CommitSignals
 from .entities import EntityEpisodeContext, run_entity_episode
 from .generations import EarlierExecutions
 from .host_failures import Failure, Rejections, host_failure, internal_error
@@ -91,7 +91,7 @@ class Engine:
             max_workers=settings.max_concurrent_orchestrations, thread_name_prefix="devhost-episode"
         )
         self._loops = Supervisor(store.unavailable_errors)
-        self._commit_signal = asyncio.Event()
+        self._commits = CommitSignals()
         self._advance_lock = asyncio.Lock()
         self._lingering = Lingering()
         self._running: dict[object, str] = {}  # user code under way, for a stop to report
@@ -189,7 +189,7 @@ class Engine:
         self.earlier.keep(item.instance_id, checkpoint.ended)
         for level, line in checkpoint.traces:
             logger.log(level, line)
-        self._signal_commit()
+        self._commits.committed(item.instance_id, checkpoint.record)
 
     async def _give_back(self, item: WorkItem) -> None:
         try:
@@ -354,9 +354,10 @@ class Engine:
 
     # --- observing instances ------------------------------------------------------------
 
-    def _signal_commit(self) -> None:
-        signal, self._commit_signal = self._commit_signal, asyncio.Event()
-        signal.set()
+    def changed(self, instance_id: str) -> None:
+        """The instance's row changed here outside an episode (a start, a purge): wakes
+        whoever waits for it."""
+        self._commits.committed(instance_id)
 
     async def wait_for(
         self,
@@ -364,20 +365,15 @@ class Engine:
         done: Callable[[InstanceRecord | None], bool],
         timeout: float,
     ) -> InstanceRecord | None:
-        """Waits until `done(record)` holds; woken by every commit, re-checked at least
-        twice a second (another host on the same hub does not wake us)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            signal = self._commit_signal
-            record = await self._bounded.get_record(instance_id)
-            if done(record):
-                return record
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(instance_id)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout=min(remaining, 0.5))
+        """Waits until `done(record)` holds, re-reading the record after each of the
+        instance's commits (see commits.py)."""
+        return await self._commits.wait(
+            instance_id,
+            lambda: self._bounded.get_record(instance_id),
+            done,
+            timeout=timeout,
+            local=self.store.commits_here(instance_id),
+        )
 
 
 def _timer_fired(timer: Message) -> Fired:

@@ -100,6 +100,7 @@ class Management:
             version=stamped,
         )
         await self._store.create_instance(record, Message(instance_id, start, execution_id))
+        self._engine.changed(instance_id)
         return instance_id
 
     async def record(self, instance_id: str) -> InstanceRecord:
@@ -249,7 +250,9 @@ class Management:
         (`PurgeInstanceHistoryAsync`) checks nothing, so neither do we. Work still on its
         way to a purged instance is dropped."""
         self._engine.earlier.forget(instance_id)
-        return 1 if await self._store.purge(instance_id) else 0
+        purged = await self._store.purge(instance_id)
+        self._engine.changed(instance_id)
+        return 1 if purged else 0
 
     async def purge_by(self, query: InstanceQuery) -> int:
         """ext `HandleDeleteHistoryWithFiltersRequestAsync`: `createdTimeFrom` required,

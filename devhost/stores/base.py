@@ -262,6 +262,11 @@ class Store(ABC):
     async def abandon(self, item: WorkItem) -> None:
         """Unlocks the instance and makes its messages deliverable again."""
 
+    def commits_here(self, instance_id: str) -> bool:
+        """Whether only this host commits the instance's episodes now (so a commit here
+        is the only way its state changes, purges aside)."""
+        return True
+
     # Results reach the store this often at best (a queue poll), not one by one: the
     # shortest quiet gap worth waiting for more (see engine/lingering.py).
     arrival_granularity = 0.0

@@ -174,6 +174,9 @@ class AzureStore(Store):
     def _partition_acquired(self, partition: int) -> None:
         self._receiver.poll_partition(self._loops, partition)
 
+    def commits_here(self, instance_id: str) -> bool:
+        return partition_of(instance_id, self._names.partitions) in self._leases.owned
+
     def _partition_lost(self, partition: int) -> None:
         """Another host owns it now: forget its messages (they reappear for the new owner
         when their visibility lapses), its cached histories and what it was to consume."""
