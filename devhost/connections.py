@@ -33,6 +33,8 @@ DEFAULT_CONNECTION = "AzureWebJobsStorage"
 _WEBJOBS_PREFIX = "AzureWebJobs"
 _SEPARATORS = ("__", ":")  # environment variables spell configuration's `:` as `__`
 ENDPOINT_SUFFIX = "core.windows.net"
+# The token audience of blobs, queues and tables alike (the SDKs' default scope).
+STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,20 @@ class StorageConnection:
             f"Connection '{self.setting}' is identity-based but gives no {service} endpoint: set "
             f"'{self.setting}__accountName' or '{self.setting}__{service}ServiceUri'."
         )
+
+    async def sign_in(self, credentials: Credentials) -> None:
+        """Gets a token for storage now, so that a start whose identity cannot sign in
+        stops with that reason rather than as a storage refusal; the credential caches it
+        for the clients. Nothing to do for a connection string."""
+        if self.credential is None:
+            return
+        from azure.core.exceptions import AzureError
+
+        try:
+            await credentials.get(self.credential).get_token(STORAGE_SCOPE)
+        except AzureError as error:  # CredentialUnavailableError, an endpoint's refusal, no answer
+            reason = (error.message or type(error).__name__).splitlines()[0]
+            raise StartupError(f"No sign-in to Azure Storage (connection '{self.setting}'): {reason}") from None
 
     def client(self, service: Service, credentials: Credentials, **options: Any) -> Any:
         """A service client (the async SDKs) on this account; `credentials` keeps the

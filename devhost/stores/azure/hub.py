@@ -9,12 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ServiceRequestError,
-)
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
@@ -66,6 +61,7 @@ async def open_hub(connection: StorageConnection, names: HubNames) -> Hub:
         tables: TableServiceClient = _opened(services, connection.client("table", credentials, **CLIENT_OPTIONS))
         queues: QueueServiceClient = _opened(services, connection.client("queue", credentials, **CLIENT_OPTIONS))
         blobs: BlobServiceClient = _opened(services, connection.client("blob", credentials, **CLIENT_OPTIONS))
+        await asyncio.wait_for(connection.sign_in(credentials), _STARTUP_TIMEOUT_S)
         await asyncio.wait_for(_create(names, tables, queues, blobs), _STARTUP_TIMEOUT_S)
     except StartupError:
         await _close(services, credentials)
@@ -76,10 +72,6 @@ async def open_hub(connection: StorageConnection, names: HubNames) -> Hub:
             f"Cannot reach Azure Storage at {tables.url} ({type(error).__name__}): is Azurite "
             "running? Start it with `make azurite`, or pass --connection."
         ) from None
-    except ClientAuthenticationError as error:
-        await _close(services, credentials)
-        reason = (error.message or str(error)).splitlines()[0]
-        raise StartupError(f"No sign-in to Azure Storage (connection '{connection.setting}'): {reason}") from None
     except HttpResponseError as error:
         await _close(services, credentials)
         reason = (error.message or str(error)).splitlines()[0]
