@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# checkov's own environment: its pins clash with the project's (requirements-tools.txt).
+TOOLS_VENV := .venv-tools
+STAMP_TOOLS := $(TOOLS_VENV)/.installed
 # The browser tests drive a system Chromium (no browser download: see
 # tests/support/browser.py): Debian's, or another one named by CHROMIUM=/path.
 CHROMIUM ?= /usr/bin/chromium
@@ -12,13 +15,18 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup start test azurite bench package clean
 
-setup: $(STAMP_PY) $(STAMP_NODE) $(CHROMIUM)
+setup: $(STAMP_PY) $(STAMP_TOOLS) $(STAMP_NODE) $(CHROMIUM)
 
 # devhost itself goes in editable, so the suite gets its pytest plugin as a user does;
 # pip also refuses to set up if a pin falls outside the range pyproject.toml declares.
 $(STAMP_PY): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e '.[azure,testing]'
+	@touch $@
+
+$(STAMP_TOOLS): requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -56,4 +64,4 @@ package: setup
 	$(PY) scripts/package.py --out dist/functionapp.zip
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .pytest_cache dist
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .pytest_cache dist

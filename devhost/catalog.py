@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .loader import HTTP_TRIGGER, FunctionIndex
+from .function_keys import HostKeys, Level
+from .loader import HTTP_TRIGGER, FunctionIndex, FunctionInfo
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,29 @@ def function_url(origin: str, route_path: str, route: str) -> str:
     return f"{origin}{route_path}/{route.strip('/')}"
 
 
-def listed_functions(index: FunctionIndex, origin: str, route_path: str) -> list[ListedFunction]:
+def keyed_url(origin: str, route_path: str, info: FunctionInfo, keys: HostKeys | None) -> str:
+    """The URL with the key it needs, as the portal's "Get function URL" gives it: the
+    function's `default` key, the master key for an admin-level one, none if anonymous."""
+    url = function_url(origin, route_path, info.route)
+    level = Level.of_trigger(info.trigger)
+    if keys is None or level == Level.ANONYMOUS:
+        return url
+    return f"{url}?code={keys.master if level == Level.ADMIN else keys.function_key(info.name)}"
+
+
+def listed_functions(
+    index: FunctionIndex, origin: str, route_path: str, keys: HostKeys | None = None
+) -> list[ListedFunction]:
     """HTTP functions first, then the rest, each group by name in any case, as `func
-    start` orders its list; `origin` is the URL the caller reaches the host on."""
+    start` orders its list; `origin` is the URL the caller reaches the host on, `keys`
+    the keys to put into the URLs (the console's banner only: a page shows none)."""
     http = [
-        ListedFunction(info.name, info.trigger_type, info.methods, function_url(origin, route_path, info.route))
+        ListedFunction(
+            info.name,
+            info.trigger_type,
+            info.methods,
+            keyed_url(origin, route_path, info, keys),
+        )
         for info in sorted(index.http, key=lambda f: f.name.lower())
     ]
     others = [

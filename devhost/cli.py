@@ -1,5 +1,5 @@
 """`devhost start ...` (or `python -m devhost start ...`): options in, a running host
-out; one-line errors.
+out; one-line errors. `devhost keys` prints the keys `start --enforce-keys` made.
 
 Exit codes: 0 after a clean stop (Ctrl+C or SIGTERM; Ctrl+Break too on Windows), 1 when
 the host cannot start or a background loop of it ended for good (the message says why;
@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import traceback
+from collections import ChainMap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import console
-from .config import load_config
+from .config import load_config, local_settings
 from .errors import StartupError
+from .function_keys import read_keys, secrets_folder
 from .host import Host
 from .signals import on_stop_signals
 
@@ -57,7 +60,14 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="comma-separated names the Host header may carry besides this machine's and IP addresses",
     )
+    start.add_argument(
+        "--enforce-keys",
+        action="store_true",
+        help="require function, master and durabletask_extension keys as Azure does (func start checks none)",
+    )
     start.add_argument("--quiet", action="store_true", help="print only warnings and errors")
+    keys = commands.add_parser("keys", help="print the app's keys as JSON (made by its first start --enforce-keys)")
+    keys.add_argument("--app-dir", default=".", help="folder with function_app.py (default .)")
     return root
 
 
@@ -69,14 +79,37 @@ def _program() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
-    console.install(30 if options.quiet else 20)
     try:
+        if options.command == "keys":
+            return _print_keys(Path(options.app_dir))
+        console.install(30 if options.quiet else 20)
         return asyncio.run(_serve(options))
     except StartupError as error:
         print(f"error: {error.message}", file=sys.stderr)
         if error.cause is not None and not isinstance(error.cause, (OSError, StartupError)):
             traceback.print_exception(error.cause, file=sys.stderr)
         return 1
+
+
+def _print_keys(app_dir: Path) -> int:
+    """The keys where `start --enforce-keys` keeps them for this app, as the settings it
+    would run with place them (local.settings.json `Values` under the environment)."""
+    if not app_dir.is_dir():
+        raise StartupError(f"App directory '{app_dir}' does not exist.")
+    app_dir = app_dir.resolve()
+    folder = secrets_folder(ChainMap(dict(os.environ), local_settings(app_dir)), app_dir)
+    keys = read_keys(folder)
+    if keys is None:
+        raise StartupError(f"No keys in '{folder}' yet: `start --enforce-keys` makes them.")
+    shown = {
+        "folder": str(keys.folder),
+        "masterKey": keys.master,
+        "functionKeys": dict(keys.function_keys),
+        "systemKeys": dict(keys.system_keys),
+        "functions": {name: dict(own) for name, own in keys.functions.items()},
+    }
+    print(json.dumps(shown, indent=2))
+    return 0
 
 
 async def _serve(options: argparse.Namespace) -> int:
@@ -89,6 +122,7 @@ async def _serve(options: argparse.Namespace) -> int:
         hub=options.hub,
         virtual_clock=options.virtual_clock,
         allowed_hosts=tuple(h.strip() for h in options.allowed_hosts.split(",") if h.strip()),
+        enforce_keys=options.enforce_keys,
     )
     host = Host(config)
     await host.start()

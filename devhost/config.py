@@ -58,6 +58,8 @@ class HostConfig:
     singleton: dict[str, Any] = field(default_factory=dict)
     # local.settings.json `Values`, which the host puts into the environment while it runs.
     app_settings: dict[str, str] = field(default_factory=dict)
+    # `--enforce-keys`: function, master and system keys required as in Azure (function_keys.py).
+    enforce_keys: bool = False
 
     @property
     def route_path(self) -> str:
@@ -87,6 +89,7 @@ def load_config(
     hub: str | None = None,
     virtual_clock: bool = False,
     allowed_hosts: tuple[str, ...] = (),
+    enforce_keys: bool = False,
     environ: dict[str, str] | None = None,
 ) -> HostConfig:
     """Reads the app's settings files; settings resolve as the host will see them, from
@@ -129,6 +132,7 @@ def load_config(
         extensions=extensions,
         singleton=_section(host_json, "singleton"),
         app_settings=app_settings,
+        enforce_keys=enforce_keys,
     )
 
 

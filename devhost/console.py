@@ -75,7 +75,7 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
         "Functions:",
         "",
     ]
-    for listed in listed_functions(index, origin, config.route_path):
+    for listed in listed_functions(index, origin, config.route_path, host.keys):
         if listed.url is not None:
             lines.append(f"\t{listed.name}: [{','.join(listed.methods)}] {listed.url}")
         else:
@@ -94,10 +94,25 @@ def print_banner(host: Host, stream: TextIO = sys.stdout) -> None:
                 f"warning: {info.name}: its '{parameter.type}' binding '{parameter.name}' "
                 "is not bound by devhost; calls fail until it is."
             )
-    lines.append(f"Durable HTTP API: {host.urls.webhook_base}")
+    lines.extend(_key_lines(host))
+    code = f"?{host.urls.universal_query}" if host.urls.system_key else ""
+    lines.append(f"Durable HTTP API: {host.urls.webhook_base}{code}")
     lines.append("Press Ctrl+C to stop.")
     stream.write("\n".join(lines) + "\n")
     stream.flush()
+
+
+def _key_lines(host: Host) -> list[str]:
+    """With `--enforce-keys`: where the keys are kept, and the host's own."""
+    keys = host.keys
+    if keys is None:
+        return []
+    return [
+        f"Keys are enforced (--enforce-keys); they are kept in {keys.folder}:",
+        f"\tmaster key: {keys.master}",
+        *(f"\thost function key {name}: {value}" for name, value in keys.function_keys.items()),
+        *(f"\tsystem key {name}: {value}" for name, value in keys.system_keys.items()),
+    ]
 
 
 def _moment(moment: datetime) -> str:

@@ -27,6 +27,7 @@ from .environment import PROCESS as ENVIRONMENT
 from .environment import AppliedSettings
 from .errors import StartupError
 from .extras import require_azure_storage
+from .function_keys import HostKeys, load_keys, secrets_folder
 from .http.app import create_app
 from .http.server import HostRunner
 from .http.urls import Urls
@@ -72,6 +73,8 @@ class Host:
         self.management: Management | None = None
         self.urls: Urls | None = None
         self.triggers: Triggers | None = None
+        # With `enforce_keys`: the keys requests must bring (and the banner prints).
+        self.keys: HostKeys | None = None
         self._accounts: StorageAccounts | None = None
         self.startup_ms = 0
         # What a stop left running in user code (a thread cannot be stopped).
@@ -104,10 +107,21 @@ class Host:
             self._port = listener.getsockname()[1]
             origin = public_origin(config.host, self._port)
             rpc_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "localhost", "") else config.host
-            self.urls = Urls(origin, config.hub, f"http://{url_host(rpc_host)}:{self._port}")
-            engine_settings = config.engine
             # App settings: the environment, which local.settings.json's Values went into.
             settings = os.environ
+            if config.enforce_keys:
+                self.keys = load_keys(
+                    secrets_folder(settings, config.app_dir),
+                    [info.name for info in self.index.http],
+                    host_name=origin.removeprefix("http://"),
+                )
+            self.urls = Urls(
+                origin,
+                config.hub,
+                f"http://{url_host(rpc_host)}:{self._port}",
+                system_key=self.keys.durable_key if self.keys is not None else None,
+            )
+            engine_settings = config.engine
             self._accounts = StorageAccounts(settings, config.extensions)
             self._invoker = Invoker(
                 str(config.app_dir),
@@ -151,6 +165,7 @@ class Host:
                 storage=config.storage,
                 max_request_bytes=config.max_request_bytes,
                 guard=config.guard,
+                keys=self.keys,
             )
             self._runner = HostRunner(app, request_headers_timeout=config.request_headers_timeout)
             await self._runner.setup()

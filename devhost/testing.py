@@ -32,6 +32,7 @@ from .engine.dispatcher import Engine
 from .engine.management import Management
 from .engine.statuses import InstanceStatus
 from .errors import HostStopped
+from .function_keys import HostKeys
 from .host import Host
 from .protocol import EventType
 from .protocol.client import client_encoded
@@ -51,7 +52,10 @@ class DurableHost:
     `storage="azurite"` takes `connection`, else the app's storage setting
     (AzureWebJobsStorage, from the environment or local.settings.json: a connection string
     or its identity-based form, `AzureWebJobsStorage__accountName`...), else Azurite's
-    development account: a test suite needs no settings to run on a local Azurite."""
+    development account: a test suite needs no settings to run on a local Azurite.
+    `enforce_keys=True` requires keys on HTTP calls as `devhost start --enforce-keys` does;
+    `keys` holds them, kept where that command keeps them (`FUNCTIONS_SECRETS_PATH`
+    names another folder, as a test suite should)."""
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class DurableHost:
         connection: str | None = None,
         hub: str | None = None,
         virtual_clock: bool = True,
+        enforce_keys: bool = False,
     ) -> None:
         self._config = load_config(
             Path(app_dir),
@@ -70,6 +75,7 @@ class DurableHost:
             connection=connection,
             hub=hub,
             virtual_clock=virtual_clock,
+            enforce_keys=enforce_keys,
         )
         if storage == "azurite" and not self._config.connection:
             self._config = replace(self._config, connection=StorageConnection.of_string(DEVELOPMENT_STORAGE))
@@ -91,6 +97,13 @@ class DurableHost:
     def base_url(self) -> str:
         """`http://127.0.0.1:<port>`: the app's routes are under `/api`."""
         return self._host.base_url
+
+    @property
+    def keys(self) -> HostKeys:
+        """The app's keys (`master`, `function_key(name)`, `durable_key`, ...), read or
+        created at start; only with `enforce_keys=True`."""
+        assert self._host.keys is not None, "keys are enforced only with DurableHost(..., enforce_keys=True)"
+        return self._host.keys
 
     @property
     def hub(self) -> str:

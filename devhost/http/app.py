@@ -17,14 +17,16 @@ from ..dashboard import pages
 from ..engine.dispatcher import Engine
 from ..engine.management import Management
 from ..errors import DevhostError
+from ..function_keys import HostKeys
 from ..invoker import Invoker
 from ..loader import FunctionIndex, FunctionInfo
 from ..triggers.runner import Triggers
-from . import admin, devtools, functions, webhooks
+from . import admin, authorization, devtools, functions, webhooks
 from .guard import Guard, GuardSettings
 from .keys import (
     ENGINE,
     FUNCTION_ROUTES,
+    HOST_KEYS,
     INVOKER,
     MANAGEMENT,
     MAX_REQUEST_BYTES,
@@ -78,8 +80,12 @@ def create_app(
     storage: str,
     max_request_bytes: int,
     guard: GuardSettings,
+    keys: HostKeys | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[Guard(guard).middleware, errors], client_max_size=max_request_bytes)
+    """`keys`: the keys to require (`--enforce-keys`); without them nothing is checked."""
+    checks = [Guard(guard).middleware] + ([authorization.middleware] if keys is not None else [])
+    app = web.Application(middlewares=[*checks, errors], client_max_size=max_request_bytes)
+    app[HOST_KEYS] = keys
     app[ENGINE] = engine
     app[MANAGEMENT] = management
     app[INVOKER] = invoker

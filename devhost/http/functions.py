@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 
 from ..loader import FunctionInfo
+from .authorization import function_refusal
 from .conversion import host_response, routed_path, worker_request
 from .keys import FUNCTION_ROUTES, INVOKER, ROUTE_PREFIX
 
@@ -28,6 +29,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         logger.warning("No function handles %s %s%s (404).", request.method, request.path, hint)
         return web.Response(status=404)
     info: FunctionInfo = route.target
+    refusal = function_refusal(request, info)  # after the match, as the host authorizes
+    if refusal is not None:
+        return refusal
     # The host sends a body only when the request declares its length (a chunked
     # request reaches the function empty: `ToRpcHttp` checks ContentLength > 0).
     body = await request.read() if (request.content_length or 0) > 0 else b""

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from ..engine.dispatcher import Engine
     from ..engine.management import Management
+    from ..function_keys import HostKeys
     from ..invoker import Invoker
     from ..loader import FunctionInfo
     from ..triggers.runner import Triggers
@@ -25,3 +26,5 @@ MAX_REQUEST_BYTES: web.AppKey[int] = web.AppKey("max_request_bytes")
 TRIGGERS: web.AppKey[Triggers] = web.AppKey("triggers")
 # Which store the host runs on (`memory`, `azurite`), as `--storage` names it.
 STORAGE: web.AppKey[str] = web.AppKey("storage")
+# The app's keys with `--enforce-keys`; None when nothing is checked (authorization.py).
+HOST_KEYS: web.AppKey[HostKeys | None] = web.AppKey("host_keys")

@@ -3,7 +3,8 @@ SDK client calls (`rpcBaseUrl`); ext runs one handler for both, so do we.
 
 Routes, status codes, headers and bodies follow ext `HttpApiHandler`: route words match
 in any case, a trailing `/` is ignored, a known path with another method is 404.
-`taskHub`, `connection` and `code` are accepted everywhere: one host serves one hub.
+`taskHub`, `connection` and `code` are accepted everywhere: one host serves one hub, and
+keys are checked before a request gets here (authorization.py).
 """
 
 from __future__ import annotations
@@ -82,8 +83,7 @@ def _management(request: web.Request) -> Management:
 def _urls(request: web.Request) -> Urls:
     """URLs on the origin the caller used, as ext `GetClientResponseLinks` does."""
     base: Urls = request.app[URLS]
-    origin = f"{request.scheme}://{request.host}" if request.host else base.origin
-    return Urls(origin, base.hub, base.rpc_base.removesuffix(RPC_PATH + "/"))
+    return base.on_origin(f"{request.scheme}://{request.host}") if request.host else base
 
 
 def _continued(body: Any, token: str | None) -> web.Response:

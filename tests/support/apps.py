@@ -52,3 +52,6 @@ TIMER_APP = Path(__file__).resolve().parents[1] / "apps" / "timer_app"
 
 # host.json routePrefix "" and a function at `/`: an app that owns the root.
 ROOT_ROUTE_APP = Path(__file__).resolve().parents[1] / "apps" / "root_route_app"
+
+# Routes of each authorization level and an orchestration to manage, for `--enforce-keys`.
+KEYS_APP = Path(__file__).resolve().parents[1] / "apps" / "keys_app"

@@ -2,7 +2,9 @@
 work-item queue every host shares; and how much it takes ahead of its workers.
 
 A control message goes to the instance it is for (`ReadyInstances`), held (holding.py)
-until an episode consumes it; an activity message waits in `activities` for a worker.
+until an episode consumes it. The activities a work-item message carries (up to 16, see
+sending.py) wait in `activities` one by one, so the workers share them as they share
+any other burst: packed together, they would run one after another in one worker.
 A timer seen before its time (a virtual clock behind, a visibility capped at 7 days) is
 hidden again until due and handed to the timer book. An activity's result settles the
 work message it answers, wherever that ran.
@@ -18,6 +20,7 @@ from azure.storage.queue.aio import QueueClient
 
 from ...clock import Clock
 from ...supervision import Supervisor
+from ..base import Message
 from ..ready import ReadyInstances
 from .holding import Holding
 from .hub import Hub
@@ -25,7 +28,7 @@ from .polling import poll
 from .queues import Received, set_visibility
 from .timers import Queued, TimerBook
 
-_ACTIVITY_BUFFER = 64  # activity messages taken from the queue ahead of the workers
+_ACTIVITY_BUFFER = 256  # activities taken from the queue ahead of the workers
 _CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
 
 
@@ -47,7 +50,7 @@ class Receiver:
         self._instances = instances
         self._timers = timers
         self._busy = busy
-        self.activities: asyncio.Queue[Received] = asyncio.Queue()
+        self.activities: asyncio.Queue[Message] = asyncio.Queue()
         self._wakeups = {p: asyncio.Event() for p in range(len(hub.control))}
         self._activity_wakeup = asyncio.Event()
         self._activity_taken = asyncio.Event()
@@ -143,5 +146,6 @@ class Receiver:
         if received is None:
             return
         self._holding.hold(received)
-        self.activities.put_nowait(received)
+        for message in received.messages:
+            self.activities.put_nowait(message)
         self._busy()

@@ -296,12 +296,17 @@ class AzureStore(Store):
     # --- activity work ---------------------------------------------------------------
 
     async def next_activities(self, *, workers: int, most: int) -> list[Message]:
-        """Whole queue messages (their activities are completed together), a fair share."""
-        batch = await take_share(self._receiver.activities, workers=workers, most=most)
-        work = [message for received in batch for message in received.messages]
-        self._running_activities += len(work)
-        self._receiver.activities_taken()
-        return work
+        """A fair share of the activities received; one whose queue message was released
+        meanwhile (a fellow activity's result could not be sent) is left out: it comes
+        round again with that message."""
+        while True:
+            batch = await take_share(self._receiver.activities, workers=workers, most=most)
+            self._receiver.activities_taken()
+            work = [message for message in batch if self._holding.get(message.id) is not None]
+            if work:
+                self._running_activities += len(work)
+                return work
+            self._update_idle()
 
     async def complete_activity(self, work: Message, result: Message) -> None:
         """Results of one queue message's activities go back together, in one message,

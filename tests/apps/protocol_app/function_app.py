@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,11 @@ bp = df.Blueprint()
 
 # Attempts per key for `flaky`; the tests reset it through `reset_attempts`.
 ATTEMPTS: dict[str, int] = {}
+# The meetings of `meet_async`/`meet_sync`, by name: each activity waits until all its
+# fellow activities are running, so they finish only if the host runs them at once.
+MEETINGS: dict[str, Any] = {}
+_MEETINGS_LOCK = threading.Lock()
+MEETING_TIMEOUT_S = 30.0
 # Flipped by a test to change an orchestrator between episodes (non-determinism).
 BEHAVIOUR = {"alternate": False}
 
@@ -135,6 +141,36 @@ def reverses(context: df.DurableOrchestrationContext):
 def echo_back(context: df.DurableOrchestrationContext):
     """Its input through an activity and back: a payload in every place state is kept."""
     return (yield context.call_activity(echo, context.get_input()))
+
+
+@bp.activity_trigger(input_name="meeting")
+async def meet_async(meeting: dict[str, Any]) -> int:
+    """Returns once `parties` of these are running together (asyncio)."""
+    with _MEETINGS_LOCK:
+        gathered = MEETINGS.setdefault(meeting["name"], {"count": 0, "all": asyncio.Event()})
+    gathered["count"] += 1
+    if gathered["count"] == meeting["parties"]:
+        gathered["all"].set()
+    await asyncio.wait_for(gathered["all"].wait(), MEETING_TIMEOUT_S)
+    return 1
+
+
+@bp.activity_trigger(input_name="meeting")
+def meet_sync(meeting: dict[str, Any]) -> int:
+    """Returns once `parties` of these are running together (threads)."""
+    with _MEETINGS_LOCK:
+        barrier = MEETINGS.setdefault(meeting["name"], threading.Barrier(meeting["parties"], timeout=MEETING_TIMEOUT_S))
+    barrier.wait()
+    return 1
+
+
+@bp.orchestration_trigger(context_name="context")
+def meeting(context: df.DurableOrchestrationContext):
+    """`parties` activities `kind` at once, all of which must be running together."""
+    kind, parties = context.get_input()
+    name = f"{context.instance_id}-{kind}"
+    tasks = [context.call_activity(kind, {"name": name, "parties": parties}) for _ in range(parties)]
+    return sum((yield context.task_all(tasks)))
 
 
 @bp.orchestration_trigger(context_name="context")
