@@ -13,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup start test azurite bench clean
+.PHONY: setup start test azurite bench package clean
 
 setup: $(STAMP_PY) $(STAMP_TOOLS) $(STAMP_NODE) $(CHROMIUM)
 
@@ -56,5 +56,12 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
+# The zip `func azure functionapp publish` / `azd deploy` would upload (.funcignore as Core
+# Tools reads it), then its checks: nothing of the development side or local settings in
+# it, requirements.txt installing alone into a fresh venv, every function indexed from it.
+# tests/package/test_function_app_package.py runs the same checks in `make test`.
+package: setup
+	$(PY) scripts/package.py --out dist/functionapp.zip
+
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .pytest_cache dist

@@ -82,12 +82,14 @@ class AzuriteProcess:
     location: Path
     ports: tuple[int, int, int] = DEFAULT_PORTS
     host: str = "127.0.0.1"
+    # More of Azurite's options, e.g. `--oauth basic --cert ... --key ...` for token sign-ins.
+    options: tuple[str, ...] = ()
     _process: subprocess.Popen[bytes] | None = None
     reused: bool = False
 
     @classmethod
-    def on_free_ports(cls, location: Path) -> AzuriteProcess:
-        return cls(location=location, ports=(free_port(), free_port(), free_port()))
+    def on_free_ports(cls, location: Path, options: tuple[str, ...] = ()) -> AzuriteProcess:
+        return cls(location=location, ports=(free_port(), free_port(), free_port()), options=options)
 
     @property
     def connection_string(self) -> str:
@@ -108,6 +110,7 @@ class AzuriteProcess:
             "--tableHost", self.host, "--tablePort", str(table),
             "--skipApiVersionCheck",
             "--loose",
+            *self.options,
         ]  # fmt: skip
         # Out of the terminal's reach: Ctrl+C stops the host first, which still needs
         # storage to hand back its work; Azurite is stopped after it. (The child keeps

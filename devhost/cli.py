@@ -45,7 +45,10 @@ def parser() -> argparse.ArgumentParser:
         default="azurite",
         help="where state lives: Azure Storage/Azurite (default) or memory (lost on exit)",
     )
-    start.add_argument("--connection", help="storage connection string (default AzureWebJobsStorage)")
+    start.add_argument(
+        "--connection",
+        help="storage connection string (default: the AzureWebJobsStorage setting, or its identity-based form)",
+    )
     start.add_argument("--hub", help="task hub name (default: host.json hubName)")
     start.add_argument(
         "--virtual-clock",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .connections import DEFAULT_CONNECTION, StorageConnection, find_connection
 from .engine.dispatcher import EngineSettings
 from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse_strategy
 from .errors import StartupError
@@ -39,7 +40,9 @@ class HostConfig:
     host: str = "127.0.0.1"
     port: int = 7071
     storage: str = "memory"
-    connection: str | None = None
+    # The durable store's account: --connection, else the setting host.json's
+    # `storageProvider.connectionName` names (default AzureWebJobsStorage).
+    connection: StorageConnection | None = None
     hub: str = DEFAULT_HUB
     virtual_clock: bool = False
     route_prefix: str = "api"
@@ -108,8 +111,12 @@ def load_config(
         versioning=_versioning(durable),
     )
     _warn_unsupported(durable)
-    connection_name = provider.get("connectionName") or provider.get("connectionStringName")
-    resolved_connection = connection or env.get(str(connection_name or "AzureWebJobsStorage"))
+    # The extension's `connectionName` (`connectionStringName` before 2.x) names a
+    # connection string or an identity-based section (AzureStorageAccountProvider).
+    connection_name = str(provider.get("connectionName") or provider.get("connectionStringName") or DEFAULT_CONNECTION)
+    resolved_connection = (
+        StorageConnection.of_string(connection, "--connection") if connection else find_connection(env, connection_name)
+    )
     return HostConfig(
         app_dir=app_dir.resolve(),
         host=host,

@@ -13,11 +13,12 @@ from importlib.util import find_spec
 
 from .errors import StartupError
 
-__all__ = ["require_azure_storage"]
+__all__ = ["require_azure_identity", "require_azure_storage"]
 
 DISTRIBUTION = "durable-devhost"
 # What the `azure` extra installs, by import name (pyproject.toml).
 _AZURE_STORAGE = ("azure.core", "azure.data.tables", "azure.storage.blob", "azure.storage.queue")
+_AZURE_IDENTITY = ("azure.identity",)
 
 
 def require_azure_storage(needed_by: str) -> None:
@@ -25,10 +26,20 @@ def require_azure_storage(needed_by: str) -> None:
 
     Looks the modules up without importing them: the start pays for an SDK only once
     something uses it."""
-    missing = [name for name in _AZURE_STORAGE if not _installed(name)]
+    _require(_AZURE_STORAGE, "the Azure Storage SDKs", needed_by)
+
+
+def require_azure_identity(needed_by: str) -> None:
+    """Raises StartupError naming `needed_by` unless azure-identity (the token credentials
+    of identity-based connections) is installed."""
+    _require(_AZURE_IDENTITY, "azure-identity", needed_by)
+
+
+def _require(modules: tuple[str, ...], what: str, needed_by: str) -> None:
+    missing = [name for name in modules if not _installed(name)]
     if missing:
         raise StartupError(
-            f"{needed_by} needs the Azure Storage SDKs, and {', '.join(missing)} "
+            f"{needed_by} needs {what}, and {', '.join(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} not installed: "
             f"pip install '{DISTRIBUTION}[azure]'."
         )

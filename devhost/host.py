@@ -50,8 +50,10 @@ def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
         if not config.connection:
             raise StartupError(
                 "No storage connection: pass --connection or set AzureWebJobsStorage "
-                "(local.settings.json sets it to UseDevelopmentStorage=true)."
+                "(local.settings.json sets it to UseDevelopmentStorage=true), or its "
+                "identity-based form (AzureWebJobsStorage__accountName)."
             )
+        config.connection.require_sdks("The Azure Storage store (--storage azurite)")
         return AzureStore(
             connection=config.connection,
             hub=config.hub,

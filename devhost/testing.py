@@ -27,6 +27,7 @@ from typing import Any
 
 from .clock import Advanced, Fired
 from .config import load_config
+from .connections import StorageConnection
 from .engine.dispatcher import Engine
 from .engine.management import Management
 from .engine.statuses import InstanceStatus
@@ -49,7 +50,8 @@ class DurableHost:
     """An in-process host for one app; use as `async with DurableHost(app_dir) as host:`.
 
     `storage="azurite"` takes `connection`, else the app's storage setting
-    (AzureWebJobsStorage, from the environment or local.settings.json), else Azurite's
+    (AzureWebJobsStorage, from the environment or local.settings.json: a connection string
+    or its identity-based form, `AzureWebJobsStorage__accountName`...), else Azurite's
     development account: a test suite needs no settings to run on a local Azurite.
     `enforce_keys=True` requires keys on HTTP calls as `devhost start --enforce-keys` does;
     `keys` holds them, kept where that command keeps them (`FUNCTIONS_SECRETS_PATH`
@@ -76,7 +78,7 @@ class DurableHost:
             enforce_keys=enforce_keys,
         )
         if storage == "azurite" and not self._config.connection:
-            self._config = replace(self._config, connection=DEVELOPMENT_STORAGE)
+            self._config = replace(self._config, connection=StorageConnection.of_string(DEVELOPMENT_STORAGE))
         self._host = Host(self._config)
 
     async def __aenter__(self) -> DurableHost:

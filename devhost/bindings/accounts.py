@@ -1,10 +1,10 @@
 """Storage accounts the app's triggers and bindings name by connection setting.
 
-A binding's `connection` names an app setting (default `AzureWebJobsStorage`). The
-WebJobs host looks the name up as given, then with the `AzureWebJobs` prefix (WebJobs
-`IConfiguration.GetWebJobsConnectionStringSection`); a name that resolves to nothing
-stops the start, naming the function and the setting. Clients are made once per
-connection string and closed with the host; the Azure SDKs are imported only when an app
+A binding's `connection` names an app setting (default `AzureWebJobsStorage`): a
+connection string or an identity-based section, resolved as the host does
+(devhost/connections.py); a name that resolves to nothing stops the start, naming the
+function and the setting. Clients are made once per connection and closed with the
+host, with the token credentials they sign in with; the Azure SDKs are imported only when an app
 uses a storage binding. The storage extensions' host.json sections (`extensions.queues`,
 `extensions.blobs`) travel with the accounts, so output bindings read them too.
 """
@@ -15,9 +15,9 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from ..connections import DEFAULT_CONNECTION, Credentials, Service, StorageConnection, find_connection
 from ..errors import StartupError
 
-DEFAULT_CONNECTION = "AzureWebJobsStorage"
 # Core Tools' `func start` refusal (`StartHostAction`, `Constants.TriggersWithoutStorage`).
 _MISSING_HOST_STORAGE = (
     "Missing value for AzureWebJobsStorage in local.settings.json. This is required for all "
@@ -44,74 +44,60 @@ def extension_section(extensions: Mapping[str, Any], name: str) -> Mapping[str, 
 
 
 class StorageAccounts:
-    """The connection strings the app's settings name, and one set of clients each."""
+    """The connections the app's settings name, and one set of clients each."""
 
     def __init__(self, settings: Mapping[str, str], extensions: Mapping[str, Any] | None = None) -> None:
         self.settings = settings  # app settings: the environment
         self._extensions: Mapping[str, Any] = extensions or {}
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[Service, StorageConnection], Any] = {}
+        self._credentials = Credentials()
 
     def extension(self, name: str) -> Mapping[str, Any]:
         return extension_section(self._extensions, name)
 
-    def connection_string(self, setting: str, *, function: str) -> str:
-        """The setting's value; a StartupError in the host's words when it has none."""
-        for name in (setting, f"AzureWebJobs{setting}"):
-            value = self.settings.get(name)
-            if value:
-                return value
-        if any(key.startswith(f"{setting}__") for key in self.settings):
+    def connection(self, setting: str, *, function: str) -> StorageConnection:
+        """What the setting names (a connection string or an identity-based section); a
+        StartupError in the host's words when it names nothing."""
+        found = find_connection(self.settings, setting)
+        if found is None:
             raise StartupError(
-                f"Function '{function}': connection '{setting}' is identity-based "
-                f"('{setting}__...' settings); devhost needs a connection string for it."
+                f"Error indexing method 'Functions.{function}': Storage account connection string "
+                f"'{setting}' does not exist. Make sure that it is a defined App Setting."
             )
-        raise StartupError(
-            f"Error indexing method 'Functions.{function}': Storage account connection string "
-            f"'{setting}' does not exist. Make sure that it is a defined App Setting."
-        )
+        found.require_sdks(f"Function '{function}' (connection '{setting}')")
+        return found
 
-    def host_storage(self, *, function: str) -> str:
+    def host_storage(self, *, function: str) -> StorageConnection:
         """`AzureWebJobsStorage`, where the host keeps what its triggers share between
         hosts (`azure-webjobs-hosts`: timer status, locks, blob receipts), whatever
         connection the trigger itself names."""
-        if not self.settings.get(DEFAULT_CONNECTION) and not any(
-            key.startswith(f"{DEFAULT_CONNECTION}__") for key in self.settings
-        ):
+        if find_connection(self.settings, DEFAULT_CONNECTION) is None:
             raise StartupError(_MISSING_HOST_STORAGE)
-        return self.connection_string(DEFAULT_CONNECTION, function=function)
+        return self.connection(DEFAULT_CONNECTION, function=function)
 
-    def blobs(self, connection: str) -> Any:
-        from azure.storage.blob.aio import BlobServiceClient
+    def blobs(self, connection: StorageConnection) -> Any:
+        return self._client("blob", connection)
 
-        return self._client("blob", connection, BlobServiceClient)
+    def queues(self, connection: StorageConnection) -> Any:
+        return self._client("queue", connection)
 
-    def queues(self, connection: str) -> Any:
-        from azure.storage.queue.aio import QueueServiceClient
+    def tables(self, connection: StorageConnection) -> Any:
+        return self._client("table", connection)
 
-        return self._client("queue", connection, QueueServiceClient)
-
-    def tables(self, connection: str) -> Any:
-        from azure.data.tables.aio import TableServiceClient
-
-        return self._client("table", connection, TableServiceClient)
-
-    def _client(self, kind: str, connection: str, factory: Any) -> Any:
+    def _client(self, service: Service, connection: StorageConnection) -> Any:
         from ..stores.azure.hub import CLIENT_OPTIONS
 
-        key = (kind, connection)
+        key = (service, connection)
         client = self._clients.get(key)
         if client is None:
-            try:
-                client = factory.from_connection_string(connection, **CLIENT_OPTIONS)
-            except ValueError as error:
-                raise StartupError(f"A storage connection string is not valid: {error}") from None
-            self._clients[key] = client
+            client = self._clients[key] = connection.client(service, self._credentials, **CLIENT_OPTIONS)
         return client
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.close()
+        await self._credentials.close()
 
 
 def host_id(settings: Mapping[str, str], script_path: str, *, virtual_clock: bool = False, hub: str = "") -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.functions import meta
 
+from ..connections import StorageConnection
 from ..errors import StartupError
 from .accounts import StorageAccounts, connection_setting
 from .blob_paths import BlobPath, BlobPathError, parse_blob_path, template_parameters
@@ -71,7 +72,7 @@ class DownloadedBlob:
     metadata: dict[str, str]
 
 
-async def download(accounts: StorageAccounts, connection: str, path: BlobPath) -> DownloadedBlob | None:
+async def download(accounts: StorageAccounts, connection: StorageConnection, path: BlobPath) -> DownloadedBlob | None:
     """The blob, or None when it (or its container) does not exist."""
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -190,7 +191,7 @@ class BlobBinding:
     def check(self, function: str, binding: Mapping[str, Any]) -> None:
         """The connection must resolve; a path must parse as a template, and one without
         `{...}` must be a valid blob path (WebJobs validates a fixed path at indexing)."""
-        self._accounts.connection_string(connection_setting(binding), function=function)
+        self._accounts.connection(connection_setting(binding), function=function)
         path = binding.get("path")
         if not isinstance(path, str) or not path:
             raise StartupError(
@@ -228,9 +229,9 @@ class BlobBinding:
                 await container.create_container()
         await container.upload_blob(path.name, content, overwrite=True)
 
-    def _connection(self, binding: Mapping[str, Any]) -> str:
-        """The binding's connection string (`check` found it at start)."""
-        return self._accounts.connection_string(connection_setting(binding), function=str(binding.get("name")))
+    def _connection(self, binding: Mapping[str, Any]) -> StorageConnection:
+        """The binding's connection (`check` found it at start)."""
+        return self._accounts.connection(connection_setting(binding), function=str(binding.get("name")))
 
 
 def _resolve(binding: Mapping[str, Any], data: BindingData) -> BlobPath:

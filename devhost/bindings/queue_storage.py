@@ -18,6 +18,7 @@ import random
 import weakref
 from typing import Any
 
+from ..connections import StorageConnection
 from ..errors import StartupError
 from .accounts import StorageAccounts
 from .queue_options import BASE64
@@ -90,7 +91,7 @@ def decode_body(text: str, encoding: str) -> bytes:
         raise UndecodableMessage(f"The message is not valid base64: {text[:40]!r}") from None
 
 
-def queue_client(accounts: StorageAccounts, connection: str, name: str) -> Any:
+def queue_client(accounts: StorageAccounts, connection: StorageConnection, name: str) -> Any:
     return accounts.queues(connection).get_queue_client(name)
 
 

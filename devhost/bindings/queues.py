@@ -43,7 +43,7 @@ class QueueOutput:
         name = str(binding.get("queueName") or "")
         if "{" not in name:  # a name with expressions is checked when they are resolved
             indexed_queue_name(name, function)
-        self._accounts.connection_string(connection_setting(binding), function=function)
+        self._accounts.connection(connection_setting(binding), function=function)
         self._options()
 
     async def read(self, binding: Mapping[str, Any], data: BindingData) -> meta.Datum | None:
@@ -54,7 +54,7 @@ class QueueOutput:
         error = queue_name_error(name)
         if error is not None:
             raise ValueError(f"{error} (Parameter 'name')")
-        connection = self._accounts.connection_string(connection_setting(binding), function=str(binding.get("name")))
+        connection = self._accounts.connection(connection_setting(binding), function=str(binding.get("name")))
         queue = queue_client(self._accounts, connection, name)
         encoding = self._options()
         for body in host_messages(datum):

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from azure.functions import meta
 
+from ..connections import StorageConnection
 from ..errors import StartupError
 from .accounts import StorageAccounts, connection_setting
 from .expressions import BindingData, parameter_names, substitute
@@ -56,8 +57,8 @@ class TableBinding:
 
     def __init__(self, accounts: StorageAccounts) -> None:
         self._accounts = accounts
-        # connection setting -> its connection string, as `check` found it at start.
-        self._connections: dict[str, str] = {}
+        # connection setting -> the connection it names, as `check` found it at start.
+        self._connections: dict[str, StorageConnection] = {}
 
     def check(self, function: str, binding: Mapping[str, Any]) -> None:
         """The connection must resolve; a table name without `{...}` must follow the
@@ -65,7 +66,7 @@ class TableBinding:
         does); `take` must be a number. An input's `rowKey` gets a warning: the host
         ignores it for workers, and an app written against devhost must not count on it."""
         setting = connection_setting(binding)
-        self._connections[setting] = self._accounts.connection_string(setting, function=function)
+        self._connections[setting] = self._accounts.connection(setting, function=function)
         table = binding.get("tableName")
         if not isinstance(table, str) or not parameter_names(table):
             try:

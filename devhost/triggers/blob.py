@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 from azure.core.exceptions import AzureError
 from azure.functions import meta
 
-from ..bindings.accounts import DEFAULT_CONNECTION, connection_setting
+from ..bindings.accounts import connection_setting
 from ..bindings.blob_paths import BlobPathError, BlobPattern, parse_blob_path
+from ..connections import DEFAULT_CONNECTION
 from ..errors import BadRequest, StartupError
 from ..invoker import Triggered
 from ..loader import FunctionInfo
@@ -78,9 +79,9 @@ class BlobListener(Listener):
             )
         self._source = _EVENT_GRID if source.lower() == _EVENT_GRID.lower() else _POLLING
         data_connection = self.connection()
-        services.accounts.blobs(data_connection)  # a malformed connection string stops the start
+        services.accounts.blobs(data_connection)  # a malformed connection stops the start
         # Receipts and the queue are in the host's own account, whatever the trigger's.
-        self._host_connection = services.accounts.connection_string(DEFAULT_CONNECTION, function=info.name)
+        self._host_connection = services.accounts.connection(DEFAULT_CONNECTION, function=info.name)
         from .blob_queue import BlobsOptions
         from .blob_scan import Watch
 

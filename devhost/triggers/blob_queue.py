@@ -40,6 +40,7 @@ from ..bindings.blob_paths import BlobPath
 from ..bindings.blobs import DownloadedBlob, download
 from ..bindings.queue_options import BASE64, MIN_POLLING_S
 from ..bindings.queue_storage import RandomizedBackoff, encode_body, send_creating
+from ..connections import StorageConnection
 from ..errors import StartupError
 from ..stores.azure.queues import RENEW_AFTER_S, VISIBILITY_S
 from .blob_scan import Watch
@@ -104,7 +105,7 @@ class BlobTriggerQueue:
     def __init__(
         self,
         accounts: StorageAccounts,
-        host_connection: str,
+        host_connection: StorageConnection,
         host_id: str,
         options: BlobsOptions,
         changed: Callable[[Watch, str], None],

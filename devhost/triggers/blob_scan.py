@@ -38,6 +38,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from ..bindings.accounts import StorageAccounts
 from ..bindings.blob_paths import BlobPattern
 from ..bindings.blobs import blob_type_name
+from ..connections import StorageConnection
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +55,19 @@ Enqueue = Callable[[dict[str, Any]], Awaitable[str]]
 @dataclass(frozen=True)
 class Watch:
     """One function's blob trigger: its id (`Host.Functions.<name>`), pattern and the
-    connection string of the account its container is in."""
+    connection of the account its container is in."""
 
     function_id: str
     function: str
     pattern: BlobPattern
-    connection: str
+    connection: StorageConnection
 
 
 @dataclass
 class _Container:
     """ContainerScanInfo: where the sweep through one container is."""
 
-    connection: str
+    connection: StorageConnection
     name: str
     watches: list[Watch] = field(default_factory=list)
     last_sweep: datetime | None = None  # None until loaded from the scan info blob
@@ -77,12 +78,14 @@ class _Container:
 class BlobScanner:
     """The scan of every container the host's blob triggers watch (one per host)."""
 
-    def __init__(self, accounts: StorageAccounts, host_connection: str, host_id: str, enqueue: Enqueue) -> None:
+    def __init__(
+        self, accounts: StorageAccounts, host_connection: StorageConnection, host_id: str, enqueue: Enqueue
+    ) -> None:
         self._accounts = accounts
         self._host_id = host_id
         self._hosts = accounts.blobs(host_connection).get_container_client(HOSTS_CONTAINER)
         self._enqueue = enqueue
-        self._containers: dict[tuple[str, str], _Container] = {}
+        self._containers: dict[tuple[StorageConnection, str], _Container] = {}
         self._again: list[tuple[Watch, str]] = []  # (watch, blob) to look at on the next pass
 
     def watch(self, watch: Watch) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..bindings.accounts import StorageAccounts, connection_setting, extension_section
 from ..clock import Clock
+from ..connections import StorageConnection
 from ..invoker import Triggered
 from ..loader import FunctionInfo
 from ..supervision import Supervisor
@@ -60,9 +61,9 @@ class Listener(ABC):
         self.binding = binding  # `%Setting%` references resolved
         self.services = services
 
-    def connection(self) -> str:
-        """The connection string the trigger's `connection` setting names."""
-        return self.services.accounts.connection_string(connection_setting(self.binding), function=self.info.name)
+    def connection(self) -> StorageConnection:
+        """The connection the trigger's `connection` setting names."""
+        return self.services.accounts.connection(connection_setting(self.binding), function=self.info.name)
 
     @abstractmethod
     async def start(self, loops: Supervisor) -> None: ...

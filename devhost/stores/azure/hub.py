@@ -14,6 +14,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from ...connections import Credentials, StorageConnection
 from ...errors import StartupError
 from .names import HubNames
 from .payloads import LargePayloads
@@ -46,31 +47,33 @@ class Hub:
     control: list[QueueClient]
     work_items: QueueClient
     leases: ContainerClient
+    credentials: Credentials
 
     async def close(self) -> None:
-        for service in self.services:
-            await service.close()
+        await _close(self.services, self.credentials)
 
 
-async def open_hub(connection: str, names: HubNames) -> Hub:
+async def open_hub(connection: StorageConnection, names: HubNames) -> Hub:
     """The hub's clients; a StartupError saying why if the account cannot be used."""
+    credentials = Credentials()
+    services: list[Any] = []
     try:
-        tables = TableServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
-        queues = QueueServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
-        blobs = BlobServiceClient.from_connection_string(connection, **CLIENT_OPTIONS)
-    except ValueError as error:
-        raise StartupError(f"The storage connection string is not valid: {error}") from None
-    services: list[Any] = [tables, queues, blobs]
-    try:
+        tables: TableServiceClient = _opened(services, connection.client("table", credentials, **CLIENT_OPTIONS))
+        queues: QueueServiceClient = _opened(services, connection.client("queue", credentials, **CLIENT_OPTIONS))
+        blobs: BlobServiceClient = _opened(services, connection.client("blob", credentials, **CLIENT_OPTIONS))
+        await asyncio.wait_for(connection.sign_in(credentials), _STARTUP_TIMEOUT_S)
         await asyncio.wait_for(_create(names, tables, queues, blobs), _STARTUP_TIMEOUT_S)
+    except StartupError:
+        await _close(services, credentials)
+        raise
     except (TimeoutError, ServiceRequestError, OSError) as error:
-        await _close(services)
+        await _close(services, credentials)
         raise StartupError(
             f"Cannot reach Azure Storage at {tables.url} ({type(error).__name__}): is Azurite "
             "running? Start it with `make azurite`, or pass --connection."
         ) from None
     except HttpResponseError as error:
-        await _close(services)
+        await _close(services, credentials)
         reason = (error.message or str(error)).splitlines()[0]
         raise StartupError(f"Azure Storage refused the task hub's resources: {reason}") from None
     payloads = LargePayloads(blobs.get_container_client(names.large_messages_container))
@@ -88,7 +91,14 @@ async def open_hub(connection: str, names: HubNames) -> Hub:
         control=[queues.get_queue_client(names.control_queue(p)) for p in range(names.partitions)],
         work_items=queues.get_queue_client(names.work_item_queue),
         leases=blobs.get_container_client(names.leases_container),
+        credentials=credentials,
     )
+
+
+def _opened(services: list[Any], client: Any) -> Any:
+    """`client`, kept in `services` so that a failed start closes what it opened."""
+    services.append(client)
+    return client
 
 
 async def _create(
@@ -105,6 +115,7 @@ async def _create(
             await create(name)
 
 
-async def _close(services: list[Any]) -> None:
+async def _close(services: list[Any], credentials: Credentials) -> None:
     for service in services:
         await service.close()
+    await credentials.close()

@@ -26,6 +26,7 @@ from azure.storage.queue.aio import QueueClient
 
 from ...caches import LruCache
 from ...clock import Clock, VirtualClock
+from ...connections import StorageConnection
 from ...ids import new_hex
 from ...protocol import split_entity_instance_id
 from ...supervision import Supervisor
@@ -74,7 +75,7 @@ class AzureStore(Store):
     def __init__(
         self,
         *,
-        connection: str,
+        connection: StorageConnection,
         hub: str,
         clock: Clock,
         partitions: int = 4,
