@@ -21,9 +21,11 @@ deploys without devhost, and devhost never imports the app's modules.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from .errors import StartupError
 from .extras import require_azure_identity, require_azure_storage
@@ -105,8 +107,15 @@ class StorageConnection:
 
     def client(self, service: Service, credentials: Credentials, **options: Any) -> Any:
         """A service client (the async SDKs) on this account; `credentials` keeps the
-        token credential it signs in with, for the caller to close with its clients."""
+        token credential it signs in with, for the caller to close with its clients.
+
+        On a loopback endpoint (Azurite) the client ignores the environment's proxy and
+        netrc settings, which cannot apply there: aiohttp otherwise reads ~/.netrc in a
+        thread before every request, a thread hop per storage call that cost a busy host
+        a tenth of its time."""
         factory = _client_type(service)
+        if _is_loopback(self._url(service)):
+            options = {"use_env_settings": False, **options}
         if self.connection_string is not None:
             try:
                 return factory.from_connection_string(self.connection_string, **options)
@@ -114,6 +123,27 @@ class StorageConnection:
                 raise StartupError(f"The storage connection string is not valid: {error}") from None
         assert self.credential is not None
         return factory(self.endpoint(service), credential=credentials.get(self.credential), **options)
+
+    def _url(self, service: Service) -> str | None:
+        """The service's endpoint as the settings give it, if they do."""
+        if self.connection_string is None:
+            return dict(self.endpoints).get(service)
+        parts = dict(part.split("=", 1) for part in self.connection_string.split(";") if "=" in part)
+        if parts.get("UseDevelopmentStorage", "").lower() == "true":
+            return "http://127.0.0.1"
+        return parts.get(f"{service.capitalize()}Endpoint")
+
+
+def _is_loopback(url: str | None) -> bool:
+    host = urlsplit(url).hostname if url else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Credentials:
