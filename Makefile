@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# The benchmark's peer (Microsoft's durabletask SDK) lives in a venv of its own.
+VENV_BENCH := .venv-bench
+STAMP_BENCH := $(VENV_BENCH)/.installed
 # The browser tests drive a system Chromium (no browser download: see
 # tests/support/browser.py): Debian's, or another one named by CHROMIUM=/path.
 CHROMIUM ?= /usr/bin/chromium
@@ -45,8 +48,15 @@ test: setup
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-bench: setup
-	$(PY) -m bench
+# The peer is no dependency of devhost or the app: it gets its own venv, from its own
+# pins, and bench/peer.py runs under that venv's python as a child of `python -m bench`.
+$(STAMP_BENCH): requirements-bench.txt
+	@test -x $(VENV_BENCH)/bin/python || $(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+bench: setup $(STAMP_BENCH)
+	$(PY) -m bench --peer-python $(VENV_BENCH)/bin/python
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .pytest_cache
+	rm -rf $(VENV) $(VENV_BENCH) node_modules .azurite .pytest_cache
