@@ -51,6 +51,7 @@ def fan_out(context: task.OrchestrationContext, count: int) -> Iterator[task.Tas
 
 
 def collect_events(context: task.OrchestrationContext, count: int) -> Iterator[task.Task[Any]]:
+    context.set_custom_status("waiting")  # committed with the first episode: see external_events
     for _ in range(count):
         yield context.wait_for_external_event("tick")
     return count
@@ -84,6 +85,15 @@ def run_orchestration(address: str, orchestrator: Callable[..., Any], count: int
         client.close()
 
 
+def _first_episode_done(client: TaskHubGrpcClient, instance: str) -> None:
+    """Returns once the orchestration waits for its first event, as devhost's side
+    settles before it raises (the backend has no wait for a custom status: polled)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while (state := client.get_orchestration_state(instance)) is None or state.serialized_custom_status is None:
+        assert time.monotonic() < deadline, f"{instance} never started waiting"
+        time.sleep(0.01)
+
+
 def external_events(address: str, count: int, clients: int) -> float:
     """`count` events raised by `clients` threads, each with its own client (a gRPC
     channel of its own) raising its share one after another, to one orchestration that
@@ -92,7 +102,7 @@ def external_events(address: str, count: int, clients: int) -> float:
     senders = [_client(address) for _ in range(clients)]
     try:
         instance = waiting.schedule_new_orchestration(collect_events, input=count)
-        waiting.wait_for_orchestration_start(instance, timeout=TIMEOUT_S)
+        _first_episode_done(waiting, instance)
         go = threading.Barrier(clients + 1)
 
         def send(sender: TaskHubGrpcClient, share: range) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,9 @@ APP = Path(__file__).resolve().parent / "app"
 # less, and three of a 10-second chain would triple the benchmark's time for little.
 BUDGET_S = 5.0
 _QUIT_S = 60.0  # to stop a host that was left busy
+_CELL = 56  # characters of an error in the table
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,9 @@ async def measure(
 
 
 def _failed(error: Exception) -> str:
-    return f"failed: {type(error).__name__}: {str(error)[:60]}"
+    """The table's cell for a workload that failed (short: the whole error is logged)."""
+    logger.warning("a workload failed: %s: %s", type(error).__name__, error)
+    return f"failed: {type(error).__name__}: {error}"[:_CELL]
 
 
 async def _backlog(hosts: Hosts, count: int, notes: list[str]) -> list[Row]:
