@@ -113,8 +113,8 @@ async def figure(
     times: list[float] = []
     deadline = time.monotonic() + timeout
     while len(times) < runs and sum(times) < BUDGET_S:
-        host = await hosts.get()
         try:
+            host = await hosts.get()
             times.append(await asyncio.wait_for(measure(host), max(0.0, deadline - time.monotonic())))
         except TimeoutError:
             await hosts.discard()
@@ -221,9 +221,10 @@ async def _backlog(hosts: Hosts, count: int, notes: list[str]) -> list[Row]:
         async with hosts.new() as host:
             result = await backlog.run(host, count, TIMEOUTS["backlog"], TIMEOUTS["purge"])
     except Exception as error:  # the table reports it
+        why = _failed(error)
         return [
-            Row(workload, storage, _failed(error), target=target or "", met=None if target is None else False),
-            Row(memory, storage, _failed(error), target=targets.MEMORY[storage], met=False),
+            Row(workload, storage, why, target=target or "", met=None if target is None else False),
+            Row(memory, storage, why, target=targets.MEMORY[storage], met=False),
         ]
     notes.append(f"backlog {count}, {storage}: completions/s in each tenth of the run: "
                  + " ".join(f"{rate:.0f}" for rate in result.tenths))  # fmt: skip
