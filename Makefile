@@ -7,6 +7,9 @@ STAMP_NODE := node_modules/.installed
 # checkov's own environment: its pins clash with the project's (requirements-tools.txt).
 TOOLS_VENV := .venv-tools
 STAMP_TOOLS := $(TOOLS_VENV)/.installed
+# The benchmark's peer (Microsoft's durabletask SDK) lives in a venv of its own.
+VENV_BENCH := .venv-bench
+STAMP_BENCH := $(VENV_BENCH)/.installed
 # The browser tests drive a system Chromium (no browser download: see
 # tests/support/browser.py): Debian's, or another one named by CHROMIUM=/path.
 CHROMIUM ?= /usr/bin/chromium
@@ -53,8 +56,15 @@ test: setup
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-bench: setup
-	$(PY) -m bench
+# The peer is no dependency of devhost or the app: it gets its own venv, from its own
+# pins, and bench/peer.py runs under that venv's python as a child of `python -m bench`.
+$(STAMP_BENCH): requirements-bench.txt
+	@test -x $(VENV_BENCH)/bin/python || $(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+bench: setup $(STAMP_BENCH)
+	$(PY) -m bench --peer-python $(VENV_BENCH)/bin/python
 
 # The zip `func azure functionapp publish` / `azd deploy` would upload (.funcignore as Core
 # Tools reads it), then its checks: nothing of the development side or local settings in
@@ -64,4 +74,4 @@ package: setup
 	$(PY) scripts/package.py --out dist/functionapp.zip
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) node_modules .azurite .pytest_cache dist
+	rm -rf $(VENV) $(TOOLS_VENV) $(VENV_BENCH) node_modules .azurite .pytest_cache dist

@@ -1,4 +1,9 @@
-"""The benchmark app: no-op work, so the figures measure the host and the SDK replay."""
+"""The benchmark app: no-op work, so the figures measure the host and the SDK replay,
+and activities that only wait, so they show whether the host runs activities side by side.
+`bench/peer.py` holds the same orchestrations for the peer."""
+
+import asyncio
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -9,6 +14,29 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 @app.activity_trigger(input_name="value")
 def noop(value: int) -> int:
     return value
+
+
+@app.activity_trigger(input_name="seconds")
+async def nap(seconds: float) -> float:
+    """I/O-bound work: waits without holding a thread."""
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+@app.activity_trigger(input_name="seconds")
+def doze(seconds: float) -> float:
+    """Blocking work: holds its thread for the whole time."""
+    time.sleep(seconds)
+    return seconds
+
+
+@app.orchestration_trigger(context_name="context")
+def sleeps(context: df.DurableOrchestrationContext):
+    """A fan-out of `count` calls of `activity` (nap or doze) that each wait `seconds`."""
+    job = context.get_input()
+    tasks = [context.call_activity(job["activity"], job["seconds"]) for _ in range(job["count"])]
+    results = yield context.task_all(tasks)
+    return len(results)
 
 
 @app.orchestration_trigger(context_name="context")
