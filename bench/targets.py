@@ -37,5 +37,8 @@ EVENTS = {
 SLEEPS = {store: Target(f"<= {SLEEPS_WITHIN_S:g} s", lambda f: f.seconds <= SLEEPS_WITHIN_S) for store in STORES}
 CONCURRENT = {"azurite": _at_least(ORCHESTRATIONS_PER_S)}
 SIGNALS = {"azurite": _at_least(SIGNALS_PER_S)}
-BACKLOG = {"azurite": f">= {ORCHESTRATIONS_PER_S:g}/s, every tenth"}
+# "Completes at no less than that rate from first to last": the first start to the last
+# completion. Each tenth's rate is printed, not judged: a fair host advances a backlog
+# together, so most instances end in the last tenths (the memory store's too).
+BACKLOG = {"azurite": f">= {ORCHESTRATIONS_PER_S:g}/s, first start to last end"}
 MEMORY = dict.fromkeys(STORES, f"<= +{MEMORY_BACK_WITHIN_MB:g} MB")

@@ -49,6 +49,8 @@ class HostConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     engine: EngineSettings = field(default_factory=EngineSettings)
     partition_count: int = 4
+    # storageProvider.controlQueueBufferThreshold: control messages this host holds at most.
+    control_queue_buffer: int = 256
     guard: GuardSettings = field(default_factory=GuardSettings)
     # Kestrel's RequestHeadersTimeout; tests of slow clients shorten it.
     request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
@@ -128,6 +130,7 @@ def load_config(
         route_prefix=str(http.get("routePrefix", "api")).strip("/"),
         engine=engine,
         partition_count=_positive(provider, "partitionCount", 4),
+        control_queue_buffer=_positive(provider, "controlQueueBufferThreshold", 256),
         guard=guard,
         extensions=extensions,
         singleton=_section(host_json, "singleton"),

@@ -59,6 +59,7 @@ def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
             hub=config.hub,
             clock=clock,
             partitions=config.partition_count,
+            control_queue_buffer=config.control_queue_buffer,
             owner=owner,
         )
     raise StartupError(f"Unknown storage '{config.storage}': use memory or azurite.")

@@ -11,6 +11,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
 from devhost.clock import SystemClock
+from devhost.connections import StorageConnection
 from devhost.protocol import OPERATION_EVENT_NAME, EntityRequest, OrchestrationStatus, events
 from devhost.stores.azure import AzureStore
 from devhost.stores.azure.payloads import LargePayloads
@@ -22,7 +23,7 @@ from devhost.supervision import Supervisor
 
 async def test_a_second_commit_of_the_same_entity_read_loses(azurite: AzuriteProcess) -> None:
     clock = SystemClock()
-    store = AzureStore(connection=azurite.connection_string, hub=f"Ent{uuid.uuid4().hex[:10]}", clock=clock)
+    store = AzureStore(connection=StorageConnection.of_string(azurite.connection_string), hub=f"Ent{uuid.uuid4().hex[:10]}", clock=clock)
     loops = Supervisor(store.unavailable_errors)
     await store.open(loops)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from devhost.connections import StorageConnection
 from devhost.engine.entities import EntityState
 from devhost.ids import new_hex
 from devhost.protocol import OrchestrationStatus, entity_instance_id
@@ -47,7 +48,7 @@ def deleted_entity_row(name: str, key: str, when: datetime) -> InstanceRecord:
 
 async def write_rows(connection: str, hub: str, records: list[InstanceRecord]) -> None:
     """Writes the rows (and their large values' blobs) into the hub, creating it if new."""
-    opened = await open_hub(connection, HubNames(hub, partitions=4))
+    opened = await open_hub(StorageConnection.of_string(connection), HubNames(hub, partitions=4))
     gate = asyncio.Semaphore(_CONCURRENCY)
 
     async def write(record: InstanceRecord) -> None:

@@ -29,7 +29,6 @@ from .queues import Received, set_visibility
 from .timers import Queued, TimerBook
 
 _ACTIVITY_BUFFER = 256  # activities taken from the queue ahead of the workers
-_CONTROL_BUFFER = 256  # messages of one control queue held in memory at most
 
 
 class Receiver:
@@ -42,14 +41,17 @@ class Receiver:
         timers: TimerBook,
         *,
         busy: Callable[[], None],
+        control_buffer: int,
     ) -> None:
-        """`busy` is called whenever work arrives (the store's idle check)."""
+        """`busy` is called whenever work arrives (the store's idle check); at most
+        `control_buffer` control queue messages are held at once, over all partitions."""
         self._hub = hub
         self._clock = clock
         self._holding = holding
         self._instances = instances
         self._timers = timers
         self._busy = busy
+        self._control_buffer = control_buffer
         self.activities: asyncio.Queue[Message] = asyncio.Queue()
         self._wakeups = {p: asyncio.Event() for p in range(len(hub.control))}
         self._activity_wakeup = asyncio.Event()
@@ -84,23 +86,25 @@ class Receiver:
 
     async def _poll_control(self, partition: int) -> None:
         async def room() -> None:
-            """Like the provider's ControlQueueBufferThreshold: past this many messages held
-            for the partition, the rest waits in the queue (and needs no renewing)."""
-            while self._held_for(partition) >= _CONTROL_BUFFER:
+            """DTFx's ControlQueueBufferThreshold (ext's `controlQueueBufferThreshold`,
+            256 by default): past this many control messages held by the host, over all
+            its partitions (`PendingOrchestratorMessages`), the rest waits in the queues.
+            Every message held is renewed every few seconds, so holding more than the
+            workers can start soon costs storage calls for nothing."""
+            while self._held_control() >= self._control_buffer:
                 self._released.clear()
                 await self._released.wait()
 
         queue = self._hub.control[partition]
         await poll(queue, self._wakeups[partition], self._accept_control, room, self._hub.name)
 
-    def _held_for(self, partition: int) -> int:
-        """Messages waiting for an episode; not those handed back (a suspended instance's),
-        which wait for a message that must still be read from this very queue."""
-        if self._holding.count() < _CONTROL_BUFFER:
+    def _held_control(self) -> int:
+        """Control messages waiting for or in an episode; not those handed back (a
+        suspended instance's), which wait for a message that must still be read."""
+        if self._holding.count() < self._control_buffer:
             return 0  # the count below cannot reach the threshold: spare the scan
         deferred = {id(r) for r in self._instances.held_items()}
-        queue = self._hub.control[partition]
-        return sum(1 for r in self._holding.held() if r.queue is queue and id(r) not in deferred)
+        return sum(1 for r in self._holding.held() if r.queue is not self._hub.work_items and id(r) not in deferred)
 
     async def _poll_work_items(self) -> None:
         hub = self._hub

@@ -79,12 +79,14 @@ class AzureStore(Store):
         hub: str,
         clock: Clock,
         partitions: int = 4,
+        control_queue_buffer: int = 256,
         owner: str | None = None,
     ) -> None:
         super().__init__()
         validate_hub(hub)
         self._connection = connection
         self._names = HubNames(hub, partitions)
+        self._control_queue_buffer = control_queue_buffer
         self._clock = clock
         self._owner = owner or new_hex()
         self._hub: Hub | None = None
@@ -122,7 +124,15 @@ class AzureStore(Store):
         self._hub = hub = await open_hub(self._connection, self._names)
         self._sender = Sender(hub.codec, self._clock, self._route, sent=self._settling, timer_sent=self._timer_sent)
         self._holding = Holding(self._sender.slots)
-        self._receiver = Receiver(hub, self._clock, self._holding, self._instances, self._timers, busy=self._idle.clear)
+        self._receiver = Receiver(
+            hub,
+            self._clock,
+            self._holding,
+            self._instances,
+            self._timers,
+            busy=self._idle.clear,
+            control_buffer=self._control_queue_buffer,
+        )
         if isinstance(self._clock, VirtualClock):
             try:
                 await self._resume_virtual_time(hub)
