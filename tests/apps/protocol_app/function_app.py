@@ -333,6 +333,15 @@ def Notebook(context: df.DurableEntityContext) -> None:
 
 
 @bp.entity_trigger(context_name="context")
+def Journal(context: df.DurableEntityContext) -> None:
+    """Appends each input to a list: the order the entity applied its operations in."""
+    entries = context.get_state(list)
+    if context.operation_name == "append":
+        entries.append(context.get_input())
+    context.set_state(entries)
+
+
+@bp.entity_trigger(context_name="context")
 def Tally(context: df.DurableEntityContext) -> None:
     value = context.get_state(lambda: 0)
     operation = context.operation_name
