@@ -101,7 +101,7 @@ def load_config(
     app_settings = local_settings(app_dir)
     env = ChainMap(os.environ if environ is None else environ, app_settings)
     guard = _guard_settings(app_dir, (*allowed_hosts, host))  # the name it listens on, too
-    host_json = read_json(app_dir / "host.json", required=False)
+    host_json = with_overrides(read_json(app_dir / "host.json", required=False), env)
     extensions = _section(host_json, "extensions")
     durable = _section(extensions, "durableTask")
     http = _section(extensions, "http")
@@ -183,6 +183,38 @@ def _section(parent: Mapping[str, Any], name: str) -> dict[str, Any]:
         if key.lower() == name.lower() and isinstance(value, dict):
             return value
     return {}
+
+
+_OVERRIDE_PREFIX = "azurefunctionsjobhost__"
+
+
+def with_overrides(host_json: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """host.json with the settings that override it: `AzureFunctionsJobHost__a__b` sets
+    `a.b` (the Functions host's configuration source for host.json; keys match ignoring
+    case, as .NET configuration does). A value that reads as a number or a boolean is
+    one, as the configuration binder converts it."""
+    merged: dict[str, Any] = json.loads(json.dumps(host_json))
+    for key, value in env.items():
+        if not key.lower().startswith(_OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = key[len(_OVERRIDE_PREFIX) :].split("__")
+        section = merged
+        for name in parents:
+            found = next((k for k in section if k.lower() == name.lower()), name)
+            if not isinstance(section.get(found), dict):
+                section[found] = {}
+            section = section[found]
+        section[next((k for k in section if k.lower() == leaf.lower()), leaf)] = _converted(value)
+    return merged
+
+
+def _converted(value: str) -> Any:
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    try:
+        return int(value)
+    except ValueError:
+        return value
 
 
 def _positive(section: Mapping[str, Any], name: str, default: int) -> int:
