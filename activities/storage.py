@@ -81,7 +81,11 @@ async def blob_service(**options: Any) -> AsyncIterator[BlobServiceClient]:
 
 
 def _section(settings: Mapping[str, str], name: str) -> tuple[str | None, dict[str, str]]:
-    """The setting's own value and its children (keys lower case), matched ignoring case."""
+    """The setting's own value and its children (keys lower case), matched ignoring case.
+
+    devhost/connections.py reads settings the same way for devhost itself: the app deploys
+    without devhost and devhost serves any app, so neither imports the other, and
+    tests/unit/test_storage_connections.py runs one table of cases through both."""
     wanted = name.lower()
     value: str | None = None
     children: dict[str, str] = {}
