@@ -9,6 +9,7 @@ references resolved), else `WEBSITE_SITE_NAME`, else `TestHubName`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -193,7 +194,7 @@ def with_overrides(host_json: dict[str, Any], env: Mapping[str, str]) -> dict[st
     `a.b` (the Functions host's configuration source for host.json; keys match ignoring
     case, as .NET configuration does). A value that reads as a number or a boolean is
     one, as the configuration binder converts it."""
-    merged: dict[str, Any] = json.loads(json.dumps(host_json))
+    merged = copy.deepcopy(host_json)
     for key, value in env.items():
         if not key.lower().startswith(_OVERRIDE_PREFIX):
             continue

@@ -21,7 +21,6 @@ deploys without devhost, and devhost never imports the app's modules.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 
 from .errors import StartupError
 from .extras import require_azure_identity, require_azure_storage
+from .loopback import is_loopback_name
 
 Service = Literal["blob", "queue", "table"]
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
@@ -114,7 +114,8 @@ class StorageConnection:
         thread before every request, a thread hop per storage call that cost a busy host
         a tenth of its time."""
         factory = _client_type(service)
-        if _is_loopback(self._url(service)):
+        url = self._url(service)
+        if url is not None and is_loopback_name(urlsplit(url).hostname or ""):
             options = {"use_env_settings": False, **options}
         if self.connection_string is not None:
             try:
@@ -132,18 +133,6 @@ class StorageConnection:
         if parts.get("UseDevelopmentStorage", "").lower() == "true":
             return "http://127.0.0.1"
         return parts.get(f"{service.capitalize()}Endpoint")
-
-
-def _is_loopback(url: str | None) -> bool:
-    host = urlsplit(url).hostname if url else None
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Credentials:

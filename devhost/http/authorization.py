@@ -24,13 +24,13 @@ are treated alike: open on this machine, the master key from elsewhere.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from ..function_keys import DURABLE_SYSTEM_KEY, Grant, HostKeys, Level, system_key_name
 from ..loader import FunctionInfo
+from ..loopback import is_loopback_address
 from .keys import HOST_KEYS
 
 KEY_HEADER = "x-functions-key"
@@ -78,7 +78,7 @@ def _route_refusal(request: web.Request, keys: HostKeys) -> web.Response | None:
         return _policy_refusal(request, keys, Level.SYSTEM, system_key_name(parts[2]))
     if parts[0] == "admin":
         return _policy_refusal(request, keys, Level.ADMIN)
-    if parts[0] in ("durabletask", "devhost") and not _from_this_machine(request):
+    if parts[0] in ("durabletask", "devhost") and not is_loopback_address(request.remote):
         if parts[0] == "durabletask":
             return _policy_refusal(request, keys, Level.SYSTEM, DURABLE_SYSTEM_KEY)
         return _policy_refusal(request, keys, Level.ADMIN)
@@ -98,15 +98,6 @@ def _policy_refusal(
         told = "no key came" if given is None else "the key given is not a key of this host"
         return _refused(401, f"{what}: {told}; {_HOW}.", headers={"WWW-Authenticate": "Bearer"})
     return _refused(403, f"{what}; the key given is the {grant.level.value} key '{grant.name}'.")
-
-
-def _from_this_machine(request: web.Request) -> bool:
-    try:
-        peer = ipaddress.ip_address(request.remote or "")
-    except ValueError:
-        return False
-    mapped = getattr(peer, "ipv4_mapped", None)
-    return peer.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def _refused(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..loopback import is_loopback_name
+
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,15 +55,6 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _is_loopback(name: str) -> bool:
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 @functools.cache
 def _machine_names() -> frozenset[str]:
     """Looked up on the first miss only: `getfqdn` can wait on DNS."""
@@ -77,7 +70,7 @@ class Guard:
         name = _hostname(host_header)
         if name is None:
             return False
-        return _is_loopback(name) or _is_ip(name) or name in self._allowed or name in _machine_names()
+        return is_loopback_name(name) or _is_ip(name) or name in self._allowed or name in _machine_names()
 
     def _listed(self, origin: str) -> bool:
         return "*" in self._settings.cors_origins or origin in self._settings.cors_origins
@@ -92,7 +85,7 @@ class Guard:
             return False
         if parts.scheme not in ("http", "https"):
             return False
-        return _is_loopback(parts.hostname or "") or parts.netloc.lower() == host_header.lower()
+        return is_loopback_name(parts.hostname or "") or parts.netloc.lower() == host_header.lower()
 
     def _cors_headers(self, origin: str) -> dict[str, str]:
         """What `func start` adds for an origin its CORS setting names (with credentials
