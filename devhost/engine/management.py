@@ -359,8 +359,9 @@ class Management:
     ) -> tuple[builtins.list[EntityStatus], str | None]:
         """One page of at most `top` entities that exist. As ext's `QueryEntitiesAsync`,
         the store is read again only while a page came back empty (rows of entities
-        whose state was deleted), and never past `EMPTY_PAGES_FOR_S`; `pages` also
-        bounds the reads by count (the dashboard's, whatever the storage's speed)."""
+        whose state was deleted), and never past `EMPTY_PAGES_FOR_S`. `pages` bounds
+        the reads by count instead (the dashboard's), so what a page shows does not
+        depend on the storage's speed."""
         prefix = entity_instance_id(name, "") if name else "@"
         query = InstanceQuery(instance_id_prefix=prefix, entities=True)
         last_operation_to = last_operation_to or self._now()
@@ -379,7 +380,7 @@ class Management:
             if (
                 found
                 or continuation is None
-                or time.monotonic() - began > EMPTY_PAGES_FOR_S
+                or (pages is None and time.monotonic() - began > EMPTY_PAGES_FOR_S)
                 or (pages is not None and reads >= pages)
             ):
                 return found, continuation
