@@ -106,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[table.Row] = []
     notes: list[str] = []
     with ExitStack() as stack:
-        connection = None
+        connection, azurite_pid = None, None
         if "azurite" in stores:
             data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-azurite-")))
-            connection = stack.enter_context(AzuriteProcess.on_free_ports(data)).connection_string
+            azurite = stack.enter_context(AzuriteProcess.on_free_ports(data))
+            connection, azurite_pid = azurite.connection_string, azurite.pid
         if options.only != "dashboard":
             print("the peer ...", flush=True)
             peer, note = _peer(options.peer_python, sizes)
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         for storage in stores:
             if options.only != "dashboard":
                 print(f"devhost on {storage} ...", flush=True)
-                measured, more = asyncio.run(workloads.measure(storage, connection, sizes, RUNS[storage], floors, peer))
+                run = workloads.measure(storage, connection, sizes, RUNS[storage], floors, peer, azurite_pid)
+                measured, more = asyncio.run(run)
                 rows += measured
                 notes += more
             if options.only != "workloads":

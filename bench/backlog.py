@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.scenarios import WEBHOOKS, Watcher, ended_at, start_all
+from bench.usage import CpuClock, Usage
 from devhost.protocol import OrchestrationStatus
 from devhost.stores.base import InstanceQuery
 from devhost.testing import DurableHost
@@ -51,6 +52,7 @@ class Backlog:
     tenths: list[float] = field(default_factory=list)  # completions per second, tenth by tenth
     rss_mb: list[float | None] = field(default_factory=list)  # before, completed, purged
     purge_failure: str | None = None
+    usage: Usage | None = None  # CPU from the first start to the last end (or the timeout)
 
     @property
     def rate(self) -> float | None:
@@ -91,7 +93,9 @@ async def purge(host: DurableHost, since: datetime, timeout: float) -> int:
         return int(body["instancesDeleted"])
 
 
-async def run(host: DurableHost, count: int, timeout: float, purge_timeout: float) -> Backlog:
+async def run(
+    host: DurableHost, count: int, timeout: float, purge_timeout: float, azurite_pid: int | None = None
+) -> Backlog:
     """The backlog on `host` (a fresh one: nothing else in its hub)."""
     result = Backlog(count, timeout)
     await host.start("chain", 1)  # warm-up: the figure before is of a host that ran
@@ -99,6 +103,7 @@ async def run(host: DurableHost, count: int, timeout: float, purge_timeout: floa
     result.rss_mb.append(resident_mb())
     since = datetime.now(UTC)
     began = time.time()
+    clock = CpuClock(azurite_pid)
     watcher = Watcher(host)
 
     async def backlog() -> None:
@@ -107,10 +112,12 @@ async def run(host: DurableHost, count: int, timeout: float, purge_timeout: floa
     try:
         await asyncio.wait_for(backlog(), timeout)
     except TimeoutError:
+        result.usage = clock.read()
         ends = await asyncio.wait_for(_completed_ends(host, since), 120)
         result.completed = len(ends)
         result.tenths = _tenths(ends, began, timeout)
         return result
+    result.usage = clock.read()
     ends = [ended_at(record) for record in watcher.ended]
     result.seconds = max(ends) - began
     result.completed = len(ends)

@@ -20,8 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import backlog, scenarios, targets
+from bench import azurite_costs, backlog, scenarios, targets
 from bench.table import Measured, Row, scaling, timed
+from bench.usage import CpuClock, Usage
 from devhost.protocol import EventType
 from devhost.testing import DurableHost
 from tests.support.storage_calls import through
@@ -79,9 +80,10 @@ class Hosts:
     """The store's host for the workloads, replaced by a fresh one after a workload that
     timed out or failed."""
 
-    def __init__(self, storage: str, connection: str | None) -> None:
+    def __init__(self, storage: str, connection: str | None, azurite_pid: int | None = None) -> None:
         self.storage = storage
         self.connection = connection
+        self.azurite_pid = azurite_pid  # Azurite's process, whose CPU the Azurite rows show
         self._host: DurableHost | None = None
 
     def new(self, connection: str | None = None) -> DurableHost:
@@ -182,18 +184,29 @@ class _Store:
 
     async def throughput(self) -> None:
         n, signals, clients = self.sizes.concurrent, self.sizes.signals, self.sizes.clients
-        seconds = await self.figure("concurrent", lambda host: scenarios.concurrent_orchestrations(host, n))
+        spent: list[Usage] = []
+
+        async def concurrent(host: DurableHost) -> float:
+            clock = CpuClock(self.hosts.azurite_pid)
+            seconds = await scenarios.concurrent_orchestrations(host, n)
+            spent.append(clock.read())
+            return seconds
+
+        seconds = await self.figure("concurrent", concurrent)
         self.row(f"{n} concurrent chains of 3", n, seconds, target=targets.CONCURRENT.get(self.storage))
+        if self.storage == "azurite" and spent:
+            self.rows.append(Row(f"CPU/orchestration, {n} chains", self.storage, spent[-1].per_orchestration(n)))
         seconds = await self.figure("signals", lambda host: scenarios.entity_signals(host, signals, clients))
         target = targets.SIGNALS.get(self.storage)
         self.row(f"{signals} entity signals, {clients} senders", signals, seconds, target=target)
 
 
 async def measure(
-    storage: str, connection: str | None, sizes: Sizes, runs: int, floors: Floors, peer: Peer
+    storage: str, connection: str | None, sizes: Sizes, runs: int, floors: Floors, peer: Peer,
+    azurite_pid: int | None = None,
 ) -> tuple[list[Row], list[str]]:
     """The rows of one store and the notes under the table."""
-    store = _Store(Hosts(storage, connection), runs, sizes, floors, peer)
+    store = _Store(Hosts(storage, connection, azurite_pid), runs, sizes, floors, peer)
     try:
         for workloads in (store.chains, store.fan_outs, store.events, store.sleeps, store.throughput):
             await workloads()
@@ -203,6 +216,8 @@ async def measure(
     store.rows += await _backlog(store.hosts, sizes.backlog, notes)
     if storage == "azurite":
         store.rows.append(await _storage_calls(store.hosts, sizes.concurrent, notes))
+        if azurite_pid is not None and connection is not None:
+            notes.append(await azurite_costs.measure(connection, azurite_pid, sizes.backlog))
     return store.rows, notes
 
 
@@ -219,7 +234,7 @@ async def _backlog(hosts: Hosts, count: int, notes: list[str]) -> list[Row]:
     target = targets.BACKLOG.get(storage)
     try:
         async with hosts.new() as host:
-            result = await backlog.run(host, count, TIMEOUTS["backlog"], TIMEOUTS["purge"])
+            result = await backlog.run(host, count, TIMEOUTS["backlog"], TIMEOUTS["purge"], hosts.azurite_pid)
     except Exception as error:  # the table reports it
         why = _failed(error)
         return [
@@ -228,6 +243,9 @@ async def _backlog(hosts: Hosts, count: int, notes: list[str]) -> list[Row]:
         ]
     notes.append(f"backlog {count}, {storage}: completions/s in each tenth of the run: "
                  + " ".join(f"{rate:.0f}" for rate in result.tenths))  # fmt: skip
+    if result.usage is not None:
+        notes.append(f"backlog {count}, {storage}: busy over the run: {result.usage.busy()}; per completed "
+                     f"orchestration: {result.usage.per_orchestration(max(1, result.completed))}")  # fmt: skip
     slowest = min(result.tenths)
     if result.seconds is None:
         shown, met = f"timed out after {result.timeout:g} s: {result.completed} of {count} done", False

@@ -95,6 +95,11 @@ class AzuriteProcess:
     def connection_string(self) -> str:
         return connection_string(self.host, self.ports)
 
+    @property
+    def pid(self) -> int | None:
+        """The process this object started (None when it found Azurite already running)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> AzuriteProcess:
         if all(is_listening(self.host, port) for port in self.ports):
             self.reused = True

@@ -1,0 +1,77 @@
+"""What one queue call costs Azurite, with no messages waiting in the account and with a
+backlog's worth waiting in another queue: Azurite's queue store looks through every
+message of the account on each receive, update and delete (`LokiQueueMetadataStore`'s
+expired-message sweep and lookups by message id, which its indexes do not serve), so a
+backlog slows every queue call; Azure Storage's queues do not. The figures are Azurite's
+own CPU time (bench/usage.py), so the host's speed does not enter them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from azure.storage.queue import QueueMessage
+from azure.storage.queue.aio import QueueServiceClient
+
+from bench.usage import process_cpu_s
+
+CALLS = 300
+_CONCURRENCY = 8
+_BODY = "x" * 600  # about what a packed control message of a small chain holds
+
+
+async def _cpu_ms_per_call(pid: int, call: Callable[[int], Awaitable[object]]) -> float:
+    slots = asyncio.Semaphore(_CONCURRENCY)
+
+    async def one(n: int) -> None:
+        async with slots:
+            await call(n)
+
+    before = process_cpu_s(pid) or 0.0
+    await asyncio.gather(*(one(n) for n in range(CALLS)))
+    return 1000 * ((process_cpu_s(pid) or 0.0) - before) / CALLS
+
+
+async def _costs(service: QueueServiceClient, pid: int) -> dict[str, float]:
+    """The calls that look through the account's messages: a receive, a visibility
+    renewal (what a host does to the messages it holds) and a delete. A send does not."""
+    queue = service.get_queue_client(f"costs-{uuid.uuid4().hex[:12]}")
+    await queue.create_queue()
+    try:
+        await asyncio.gather(*(queue.send_message(_BODY) for _ in range(CALLS)))
+        received: list[QueueMessage] = []
+
+        async def receive(_: int) -> None:
+            received.extend([m async for m in queue.receive_messages(max_messages=1, visibility_timeout=60)])
+
+        async def renew(n: int) -> None:
+            received[n] = await queue.update_message(received[n], visibility_timeout=60)
+
+        costs = {"receive": await _cpu_ms_per_call(pid, receive)}
+        costs["renew"] = await _cpu_ms_per_call(pid, renew)
+        costs["delete"] = await _cpu_ms_per_call(pid, lambda n: queue.delete_message(received[n]))
+        return costs
+    finally:
+        await queue.delete_queue()
+
+
+async def measure(connection: str, pid: int, waiting: int) -> str:
+    """The note: each call's cost with none and with `waiting` messages in the account."""
+    async with QueueServiceClient.from_connection_string(connection) as service:
+        idle = await _costs(service, pid)
+        backlog = service.get_queue_client(f"costs-waiting-{uuid.uuid4().hex[:12]}")
+        await backlog.create_queue()
+        try:
+            slots = asyncio.Semaphore(_CONCURRENCY * 2)
+
+            async def park(_: int) -> None:
+                async with slots:
+                    await backlog.send_message(_BODY, visibility_timeout=3600)  # as held ones are
+
+            await asyncio.gather(*(park(n) for n in range(waiting)))
+            busy = await _costs(service, pid)
+        finally:
+            await backlog.delete_queue()
+    figures = ", ".join(f"{name} {idle[name]:.1f} -> {busy[name]:.1f} ms" for name in idle)
+    return f"Azurite's CPU per queue call, with 0 -> {waiting} messages waiting in the account: {figures}"
