@@ -26,12 +26,16 @@ from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse
 from .errors import StartupError
 from .http.guard import GuardSettings
 from .http.server import REQUEST_HEADERS_TIMEOUT_S
+from .triggers.timespans import TICKS_PER_SECOND, parse_timespan
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HUB = "TestHubName"
 # Kestrel's default request body limit in the Functions host (100 MB).
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+# DTFx's ControlQueueVisibilityTimeout and WorkItemQueueVisibilityTimeout defaults.
+DEFAULT_VISIBILITY_S = 300.0
+MAX_VISIBILITY_S = 7 * 24 * 3600  # what a queue allows
 _SETTING_REFERENCE = re.compile(r"^%(?P<name>[^%]+)%$")
 
 
@@ -52,6 +56,10 @@ class HostConfig:
     partition_count: int = 4
     # storageProvider.controlQueueBufferThreshold: control messages this host holds at most.
     control_queue_buffer: int = 256
+    # storageProvider.controlQueueVisibilityTimeout / workItemQueueVisibilityTimeout: how
+    # long a message this host received stays invisible to others (renewed while held).
+    control_visibility_s: float = DEFAULT_VISIBILITY_S
+    work_item_visibility_s: float = DEFAULT_VISIBILITY_S
     guard: GuardSettings = field(default_factory=GuardSettings)
     # Kestrel's RequestHeadersTimeout; tests of slow clients shorten it.
     request_headers_timeout: float = REQUEST_HEADERS_TIMEOUT_S
@@ -132,6 +140,8 @@ def load_config(
         engine=engine,
         partition_count=_positive(provider, "partitionCount", 4),
         control_queue_buffer=_positive(provider, "controlQueueBufferThreshold", 256),
+        control_visibility_s=_visibility_s(provider, "controlQueueVisibilityTimeout"),
+        work_item_visibility_s=_visibility_s(provider, "workItemQueueVisibilityTimeout"),
         guard=guard,
         extensions=extensions,
         singleton=_section(host_json, "singleton"),
@@ -223,6 +233,19 @@ def _positive(section: Mapping[str, Any], name: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise StartupError(f"host.json: '{name}' must be a positive integer, not {value!r}.")
     return value
+
+
+def _visibility_s(section: Mapping[str, Any], name: str) -> float:
+    """A queue visibility TimeSpan, as the extension binds it (DTFx's default: 5 minutes),
+    from a second up to the 7 days a queue allows."""
+    value = section.get(name)
+    if value is None:
+        return DEFAULT_VISIBILITY_S
+    # A JSON number is text to .NET's configuration binder too: 2 reads as two days.
+    ticks = parse_timespan(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if ticks is None or not 1 <= ticks / TICKS_PER_SECOND <= MAX_VISIBILITY_S:
+        raise StartupError(f"host.json: '{name}' must be a TimeSpan from 00:00:01 to 7.00:00:00, not {value!r}.")
+    return ticks / TICKS_PER_SECOND
 
 
 def _warn_unsupported(durable: Mapping[str, Any]) -> None:

@@ -60,6 +60,7 @@ def create_store(config: HostConfig, clock: Clock, owner: str) -> Store:
             clock=clock,
             partitions=config.partition_count,
             control_queue_buffer=config.control_queue_buffer,
+            visibility_s=(config.control_visibility_s, config.work_item_visibility_s),
             owner=owner,
         )
     raise StartupError(f"Unknown storage '{config.storage}': use memory or azurite.")

@@ -13,11 +13,8 @@ account with the log line the host writes. `maxDegreeOfParallelism` (default 8 p
 bounds the functions running at once, split into a receive batch and a threshold for the
 next receive as the extension splits it (`BlobsOptionsToQueuesOptions`). Polls back off
 from 100 ms to a minute while the queue stays empty (the queue trigger's backoff); a message this host queues wakes
-its poll at once.
-
-Departure: the host keeps a received message invisible for 10 minutes and renews that
-while the function runs; devhost keeps it for `VISIBILITY_S` (renewed), as it holds the
-durable queues' messages, so a host that dies lets another run the blob within seconds.
+its poll at once. A received message stays invisible for 10 minutes, renewed while the
+function runs, as the host keeps it (and the queue trigger here does).
 """
 
 from __future__ import annotations
@@ -42,9 +39,8 @@ from ..bindings.queue_options import BASE64, MIN_POLLING_S
 from ..bindings.queue_storage import RandomizedBackoff, encode_body, send_creating
 from ..connections import StorageConnection
 from ..errors import StartupError
-from ..stores.azure.queues import RENEW_AFTER_S, VISIBILITY_S
 from .blob_scan import Watch
-from .queue_messages import HeldMessage, MessageFacts
+from .queue_messages import VISIBILITY_S, HeldMessage, MessageFacts
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +150,6 @@ class BlobTriggerQueue:
                     facts=MessageFacts(message.id, message.pop_receipt, message.dequeue_count or 0, None, None, None),
                     text=str(message.content),
                     pop_receipt=str(message.pop_receipt),
-                    visibility_s=VISIBILITY_S,
-                    renew_every_s=RENEW_AFTER_S,
                 )
                 task = asyncio.get_running_loop().create_task(self._process(message, held))
                 self._running.add(task)

@@ -179,8 +179,8 @@ def by_hand_triggered(queue: str, parameter: str, text: str, binary: bool) -> Tr
 class HeldMessage:
     """A message this host received and has not deleted or released yet. Each storage
     call changes the pop receipt the next one needs, so they take turns (`lock`). The
-    queue trigger holds its messages as the host does (`VISIBILITY_S`, renewed every
-    `RENEW_EVERY_S`); the blob trigger queue holds them shorter (blob_queue.py)."""
+    queue and blob triggers hold their messages as the host does (`VISIBILITY_S`,
+    renewed every `RENEW_EVERY_S`)."""
 
     queue: Any
     facts: MessageFacts
@@ -188,8 +188,6 @@ class HeldMessage:
     pop_receipt: str
     done: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    visibility_s: int = VISIBILITY_S
-    renew_every_s: float = RENEW_EVERY_S
 
     async def keep_invisible(self) -> None:
         """Renews the message's invisibility while its function runs (cancelled after).
@@ -197,15 +195,15 @@ class HeldMessage:
         one the delete or release that follows needs."""
         from azure.core.exceptions import AzureError
 
-        interval = self.renew_every_s
+        interval = RENEW_EVERY_S
         while True:
             await asyncio.sleep(interval)
             try:
-                if not await asyncio.shield(self._set_visibility(self.visibility_s)):
+                if not await asyncio.shield(self._set_visibility(VISIBILITY_S)):
                     return  # gone: deleted, or taken by another receive
-                interval = self.renew_every_s
+                interval = RENEW_EVERY_S
             except (TimeoutError, AzureError, OSError):  # try again sooner
-                interval = max(interval / 2, self.renew_every_s * _FASTEST_RENEWAL)
+                interval = max(interval / 2, RENEW_EVERY_S * _FASTEST_RENEWAL)
 
     async def delete(self) -> None:
         from ..stores.azure.queues import delete

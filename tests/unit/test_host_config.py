@@ -72,3 +72,26 @@ def test_a_virtual_clock_on_azure_storage_gets_its_own_hub_unless_one_is_named(t
     assert load_config(app, storage="azurite", virtual_clock=True, hub="Mine", environ={}).hub == "Mine"
     assert load_config(app, storage="azurite", environ={}).hub == "Orders"
     assert load_config(app, storage="memory", virtual_clock=True, environ={}).hub == "Orders"
+
+
+def _provider(tmp_path: Path, **settings: object) -> Path:
+    return _app(tmp_path, {"extensions": {"durableTask": {"storageProvider": settings}}}, {})
+
+
+def test_queue_visibility_is_the_extensions_five_minutes_unless_host_json_sets_it(tmp_path: Path) -> None:
+    default = load_config(_provider(tmp_path), environ={})
+    assert (default.control_visibility_s, default.work_item_visibility_s) == (300, 300)
+    app = _provider(tmp_path, controlQueueVisibilityTimeout="00:00:10", workItemQueueVisibilityTimeout="00:02:30.5")
+    config = load_config(app, environ={})
+    assert (config.control_visibility_s, config.work_item_visibility_s) == (10, 150.5)
+
+
+def test_a_number_of_visibility_is_days_as_the_configuration_binder_reads_it(tmp_path: Path) -> None:
+    assert load_config(_provider(tmp_path, controlQueueVisibilityTimeout=2), environ={}).control_visibility_s == 172800
+
+
+@pytest.mark.parametrize("value", ["soon", "00:00:00", "-00:01:00", "8.00:00:00", 30, True])
+def test_a_queue_visibility_out_of_the_queues_range_stops_the_start(tmp_path: Path, value: object) -> None:
+    app = _provider(tmp_path, workItemQueueVisibilityTimeout=value)
+    with pytest.raises(StartupError, match="'workItemQueueVisibilityTimeout' must be a TimeSpan"):
+        load_config(app, environ={})

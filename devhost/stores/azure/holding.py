@@ -16,14 +16,16 @@ import asyncio
 from collections.abc import Callable
 
 from ..base import Message
-from .queues import RENEW_AFTER_S, VISIBILITY_S, Received
+from .queues import Received
 
 _RENEW_EVERY_S = 2.0
 
 
 class Holding:
-    def __init__(self, slots: asyncio.Semaphore) -> None:
+    def __init__(self, slots: asyncio.Semaphore, shortest_visibility_s: float) -> None:
         self._slots = slots  # shared with sending: storage calls in flight
+        # Looked at often enough that a renewal due at half a visibility comes in time.
+        self._tick_s = min(_RENEW_EVERY_S, shortest_visibility_s / 4)
         self._by_message: dict[str, Received] = {}
         self.unsettled: dict[str, str] = {}  # message id: its instance
 
@@ -68,11 +70,11 @@ class Holding:
 
         async def renew(received: Received) -> None:
             async with self._slots:
-                await received.renew(VISIBILITY_S, loop.time())
+                await received.renew(loop.time())
 
         while True:
-            await asyncio.sleep(_RENEW_EVERY_S)
-            due = [r for r in self.held() if loop.time() - r.renewed_at > RENEW_AFTER_S]
+            await asyncio.sleep(self._tick_s)
+            due = [r for r in self.held() if r.renewal_due(loop.time())]
             outcomes = await asyncio.gather(*(renew(received) for received in due), return_exceptions=True)
             failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
             if failed is not None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from azure.storage.queue.aio import QueueClient
 
-from .queues import VISIBILITY_S, PayloadGone, UnreadableMessage, delete, set_visibility
+from .queues import PayloadGone, UnreadableMessage, delete, set_visibility
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +32,22 @@ Accept = Callable[[QueueClient, Any], Awaitable[None]]
 
 
 async def poll(
-    queue: QueueClient, wakeup: asyncio.Event, accept: Accept, room: Callable[[], Awaitable[None]], hub: str
+    queue: QueueClient,
+    wakeup: asyncio.Event,
+    accept: Accept,
+    room: Callable[[], Awaitable[None]],
+    hub: str,
+    visibility_s: float,
 ) -> None:
-    """Hands each message received to `accept`, waiting for `room` before each batch."""
+    """Hands each message received (invisible to others for `visibility_s`) to `accept`,
+    waiting for `room` before each batch."""
     delay = _FIRST_DELAY_S
     while True:
         await room()
         batch = [
             message
             async for message in queue.receive_messages(
-                messages_per_page=_BATCH, max_messages=_BATCH, visibility_timeout=VISIBILITY_S
+                messages_per_page=_BATCH, max_messages=_BATCH, visibility_timeout=math.ceil(visibility_s)
             )
         ]
         for index, message in enumerate(batch):

@@ -3,11 +3,12 @@
 One queue message carries the messages one commit sends to one instance (the results of
 a batch of activities, the activities an episode scheduled), so a fan-out costs a few
 storage calls per batch instead of four per activity; timers travel alone, each with its
-own visibility. A received message stays invisible for VISIBILITY_S; while this host
-still holds it (waiting for, or inside, an episode or an activity) the visibility is
-renewed, so a host that dies lets its messages reappear for another host (or itself,
-restarted) within seconds. Every `Message` has its own id, so a redelivered copy is
-recognised.
+own visibility. A received message stays invisible for its queue's visibility timeout
+(host.json `controlQueueVisibilityTimeout`, `workItemQueueVisibilityTimeout`: 5 minutes,
+as in DTFx); while this host still holds it (waiting for, or inside, an episode or an
+activity) it is renewed once half of that has passed, so a host that dies lets its
+messages reappear for another host (or itself, restarted) when it lapses. Every
+`Message` has its own id, so a redelivered copy is recognised.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from ..base import Message
 from .names import escape_key
 from .payloads import MESSAGE_LIMIT_CHARS, LargePayloads
 
-VISIBILITY_S = 10
-RENEW_AFTER_S = 4
 # Queues cap visibility at 7 days; longer timers are split by the SDK (6 days at most).
 MAX_VISIBILITY_S = 7 * 24 * 3600 - 60
 
@@ -56,6 +55,7 @@ class Received:
     queue: QueueClient
     queue_message_id: str
     pop_receipt: str
+    visibility_s: float  # how long each receipt or renewal keeps it invisible
     renewed_at: float = field(default=0.0)
     done: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -69,11 +69,15 @@ class Received:
     def instance_id(self) -> str:
         return self.messages[0].instance_id
 
-    async def renew(self, seconds: float, now: float) -> None:
+    def renewal_due(self, now: float) -> bool:
+        """Half its visibility has passed: renewed now, it cannot lapse while held."""
+        return now - self.renewed_at > self.visibility_s / 2
+
+    async def renew(self, now: float) -> None:
         async with self.lock:
             if self.done:
                 return
-            receipt = await set_visibility(self.queue, self.queue_message_id, self.pop_receipt, seconds)
+            receipt = await set_visibility(self.queue, self.queue_message_id, self.pop_receipt, self.visibility_s)
             if receipt is not None:
                 self.pop_receipt, self.renewed_at = receipt, now
 

@@ -42,9 +42,11 @@ class Receiver:
         *,
         busy: Callable[[], None],
         control_buffer: int,
+        visibility_s: tuple[float, float],
     ) -> None:
         """`busy` is called whenever work arrives (the store's idle check); at most
-        `control_buffer` control queue messages are held at once, over all partitions."""
+        `control_buffer` control queue messages are held at once, over all partitions;
+        received control and work-item messages stay invisible for `visibility_s`."""
         self._hub = hub
         self._clock = clock
         self._holding = holding
@@ -52,6 +54,7 @@ class Receiver:
         self._timers = timers
         self._busy = busy
         self._control_buffer = control_buffer
+        self._control_visibility_s, self._work_item_visibility_s = visibility_s
         self.activities: asyncio.Queue[Message] = asyncio.Queue()
         self._wakeups = {p: asyncio.Event() for p in range(len(hub.control))}
         self._activity_wakeup = asyncio.Event()
@@ -89,14 +92,15 @@ class Receiver:
             """DTFx's ControlQueueBufferThreshold (ext's `controlQueueBufferThreshold`,
             256 by default): past this many control messages held by the host, over all
             its partitions (`PendingOrchestratorMessages`), the rest waits in the queues.
-            Every message held is renewed every few seconds, so holding more than the
-            workers can start soon costs storage calls for nothing."""
+            A message held past half its visibility is renewed, so holding more than
+            the workers can start soon costs storage calls for nothing."""
             while self._held_control() >= self._control_buffer:
                 self._released.clear()
                 await self._released.wait()
 
         queue = self._hub.control[partition]
-        await poll(queue, self._wakeups[partition], self._accept_control, room, self._hub.name)
+        await poll(queue, self._wakeups[partition], self._accept_control, room, self._hub.name,
+                   self._control_visibility_s)  # fmt: skip
 
     def _held_control(self) -> int:
         """Control messages waiting for or in an episode; not those handed back (a
@@ -108,7 +112,8 @@ class Receiver:
 
     async def _poll_work_items(self) -> None:
         hub = self._hub
-        await poll(hub.work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities, hub.name)
+        await poll(hub.work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities, hub.name,
+                   self._work_item_visibility_s)  # fmt: skip
 
     async def _room_for_activities(self) -> None:
         """Takes more activity work only when little is waiting here: what this host
@@ -127,7 +132,8 @@ class Receiver:
                 known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
                 known.renewed_at = asyncio.get_running_loop().time()
             return None
-        return Received(messages, queue, raw.id, raw.pop_receipt, asyncio.get_running_loop().time())
+        visibility_s = self._work_item_visibility_s if queue is self._hub.work_items else self._control_visibility_s
+        return Received(messages, queue, raw.id, raw.pop_receipt, visibility_s, asyncio.get_running_loop().time())
 
     async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
         received = await self._received(queue, raw)

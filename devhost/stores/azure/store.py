@@ -26,6 +26,7 @@ from azure.storage.queue.aio import QueueClient
 
 from ...caches import LruCache
 from ...clock import Clock, VirtualClock
+from ...config import DEFAULT_VISIBILITY_S
 from ...connections import StorageConnection
 from ...ids import new_hex
 from ...protocol import split_entity_instance_id
@@ -80,13 +81,17 @@ class AzureStore(Store):
         clock: Clock,
         partitions: int = 4,
         control_queue_buffer: int = 256,
+        visibility_s: tuple[float, float] = (DEFAULT_VISIBILITY_S, DEFAULT_VISIBILITY_S),
         owner: str | None = None,
     ) -> None:
+        """`visibility_s`: how long received control and work-item messages stay
+        invisible to other hosts (renewed while this host holds them)."""
         super().__init__()
         validate_hub(hub)
         self._connection = connection
         self._names = HubNames(hub, partitions)
         self._control_queue_buffer = control_queue_buffer
+        self._visibility_s = visibility_s
         self._clock = clock
         self._owner = owner or new_hex()
         self._hub: Hub | None = None
@@ -123,7 +128,7 @@ class AzureStore(Store):
         self._loops = loops
         self._hub = hub = await open_hub(self._connection, self._names)
         self._sender = Sender(hub.codec, self._clock, self._route, sent=self._settling, timer_sent=self._timer_sent)
-        self._holding = Holding(self._sender.slots)
+        self._holding = Holding(self._sender.slots, min(self._visibility_s))
         self._receiver = Receiver(
             hub,
             self._clock,
@@ -132,6 +137,7 @@ class AzureStore(Store):
             self._timers,
             busy=self._idle.clear,
             control_buffer=self._control_queue_buffer,
+            visibility_s=self._visibility_s,
         )
         if isinstance(self._clock, VirtualClock):
             try:

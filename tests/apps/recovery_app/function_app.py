@@ -11,6 +11,7 @@ and before the rest of the work, with no timing involved.
 
 import os
 import signal
+import time
 from datetime import timedelta
 from typing import Any, Optional
 
@@ -35,6 +36,25 @@ def logged_work(item: dict[str, Any]) -> int:
     with open(item["log"], "a", encoding="utf-8") as log:
         log.write(f"{item['n']}\n")
     return int(item["n"])
+
+
+@app.activity_trigger(input_name="spec")
+def held_work(spec: dict[str, str]) -> str:
+    """Logs its start, then works until the test creates the `release` file (a minute
+    at most), then logs its end: a run that outlasts its queue message's visibility."""
+    with open(spec["log"], "a", encoding="utf-8") as log:
+        log.write("started\n")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(spec["release"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open(spec["log"], "a", encoding="utf-8") as log:
+        log.write("done\n")
+    return "released"
+
+
+@app.orchestration_trigger(context_name="context")
+def one_held_work(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity(held_work, context.get_input()))
 
 
 @app.activity_trigger(input_name="marker")
