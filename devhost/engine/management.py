@@ -193,8 +193,14 @@ class Management:
             return False
         return True
 
-    async def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
-        await self._send_live(instance_id, lambda now: events.event_raised(now, name, data_json))
+    async def raise_event(
+        self, instance_id: str, name: str, data_json: str | None, *, live: InstanceRecord | None = None
+    ) -> None:
+        """`live`: the instance's record as the caller just read it with `live_record`.
+        ext's webhook reads the status, then `RaiseEventAsync` reads it again and sends
+        only if the instance still runs; an event sent to one that ended in between is
+        dropped when it arrives, so one read answers the same and costs half."""
+        await self._send_live(instance_id, lambda now: events.event_raised(now, name, data_json), live=live)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
         await self._send_live(instance_id, lambda now: events.execution_terminated(now, reason))
@@ -304,11 +310,12 @@ class Management:
         *,
         refuse: OrchestrationStatus | None = None,
         only: OrchestrationStatus | None = None,
+        live: InstanceRecord | None = None,
     ) -> None:
         """Commands go only to instances that still run (410 otherwise), and not to one
         whose status the command does not fit (409: ext answers its InvalidOperation with
         500); the event is made after the checks so its time is the time of sending."""
-        record = await self.live_record(instance_id)
+        record = live or await self.live_record(instance_id)
         if record.status == refuse or (only is not None and record.status != only):
             raise Conflict(f"Instance '{instance_id}' is {record.status.api_name}.")
         await self._store.send([Message(instance_id, make_event(self._now()))])

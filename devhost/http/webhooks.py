@@ -202,13 +202,13 @@ async def purge_instances(request: web.Request, params: Params) -> web.Response:
 async def raise_event(request: web.Request, params: Params) -> web.Response:
     """ext checks the instance (404, 410) before the body: JSON only, and not empty."""
     management = _management(request)
-    await management.live_record(params["instance_id"])
+    live = await management.live_record(params["instance_id"])
     if not queries.is_json_media_type(request):
         raise BadRequest("Only application/json request content is supported")
     data = queries.compact_json(await request.read())
     if data is None:
         raise BadRequest("Invalid JSON content: the event data is empty; send JSON (null for none).")
-    await management.raise_event(params["instance_id"], params["event"], data)
+    await management.raise_event(params["instance_id"], params["event"], data, live=live)
     return web.Response(status=202)
 
 
