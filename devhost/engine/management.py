@@ -315,7 +315,7 @@ class Management:
         """Commands go only to instances that still run (410 otherwise), and not to one
         whose status the command does not fit (409: ext answers its InvalidOperation with
         500); the event is made after the checks so its time is the time of sending."""
-        record = live or await self.live_record(instance_id)
+        record = live if live is not None else await self.live_record(instance_id)
         if record.status == refuse or (only is not None and record.status != only):
             raise Conflict(f"Instance '{instance_id}' is {record.status.api_name}.")
         await self._store.send([Message(instance_id, make_event(self._now()))])
