@@ -207,17 +207,17 @@ async def measure(
 ) -> tuple[list[Row], list[str]]:
     """The rows of one store and the notes under the table."""
     store = _Store(Hosts(storage, connection, azurite_pid), runs, sizes, floors, peer)
+    notes: list[str] = []
+    if azurite_pid is not None and connection is not None:  # while no messages wait in the account
+        notes.append(await azurite_costs.measure(connection, azurite_pid, sizes.backlog))
     try:
         for workloads in (store.chains, store.fan_outs, store.events, store.sleeps, store.throughput):
             await workloads()
     finally:
         await store.hosts.discard()
-    notes: list[str] = []
-    store.rows += await _backlog(store.hosts, sizes.backlog, notes)
-    if storage == "azurite":
+    if storage == "azurite":  # before the backlog, which may leave thousands of messages waiting
         store.rows.append(await _storage_calls(store.hosts, sizes.concurrent, notes))
-        if azurite_pid is not None and connection is not None:
-            notes.append(await azurite_costs.measure(connection, azurite_pid, sizes.backlog))
+    store.rows += await _backlog(store.hosts, sizes.backlog, notes)
     return store.rows, notes
 
 
