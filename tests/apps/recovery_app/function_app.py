@@ -11,7 +11,7 @@ and before the rest of the work, with no timing involved.
 
 import os
 import signal
-import time
+import socket
 from datetime import timedelta
 from typing import Any, Optional
 
@@ -39,14 +39,14 @@ def logged_work(item: dict[str, Any]) -> int:
 
 
 @app.activity_trigger(input_name="spec")
-def held_work(spec: dict[str, str]) -> str:
-    """Logs its start, then works until the test creates the `release` file (a minute
-    at most), then logs its end: a run that outlasts its queue message's visibility."""
+def held_work(spec: dict[str, Any]) -> str:
+    """Logs its start, then holds until the test's listener on `port` answers or hangs
+    up (a minute at most), then logs its end: a run that outlasts its queue message's
+    visibility, released by the test when it has seen enough."""
     with open(spec["log"], "a", encoding="utf-8") as log:
         log.write("started\n")
-    deadline = time.monotonic() + 60
-    while not os.path.exists(spec["release"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with socket.create_connection(("127.0.0.1", spec["port"]), timeout=60) as held:
+        held.recv(1)
     with open(spec["log"], "a", encoding="utf-8") as log:
         log.write("done\n")
     return "released"
@@ -67,8 +67,7 @@ def logged_fan_out(context: df.DurableOrchestrationContext):
     spec = context.get_input()
     crash_at: Optional[int] = spec.get("crash_at")
     work = [
-        {"n": n, "log": spec["log"], "crash_at": crash_at, "marker": spec.get("marker")}
-        for n in range(spec["count"])
+        {"n": n, "log": spec["log"], "crash_at": crash_at, "marker": spec.get("marker")} for n in range(spec["count"])
     ]
     results = yield context.task_all([context.call_activity(logged_work, item) for item in work])
     return sum(results)
@@ -120,10 +119,7 @@ def logged_chain(context: df.DurableOrchestrationContext):
 def logged_sum(context: df.DurableOrchestrationContext):
     """A fan-out whose results are summed; then a signal to the Counter."""
     spec = context.get_input()
-    steps = [
-        {"key": f"{spec['id']}/{n}", "value": n, "add": 0, "log": spec["log"]}
-        for n in range(spec["count"])
-    ]
+    steps = [{"key": f"{spec['id']}/{n}", "value": n, "add": 0, "log": spec["log"]} for n in range(spec["count"])]
     results = yield context.task_all([context.call_activity(recorded_step, step) for step in steps])
     context.signal_entity(df.EntityId("Counter", spec["counter"]), "add", spec["count"])
     return sum(results)
