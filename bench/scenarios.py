@@ -2,9 +2,9 @@
 workload returns its wall time in seconds (the backlog more: bench/backlog.py).
 
 Completion of many instances is watched one instance at a time (`Watcher`), not by one
-waiter per instance: every waiter re-reads its instance at each commit, which on Azure
-Storage would be a storage read per waiter per episode, a load of the benchmark's own
-that would swamp the host's.
+waiter per instance: each waiter reads its instance to begin with and on its rechecks,
+storage reads of the benchmark's own that grow with the backlog; the watcher's stay
+about one per poll, and are counted, so they can be told apart from the host's.
 """
 
 from __future__ import annotations

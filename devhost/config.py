@@ -26,7 +26,7 @@ from .engine.versioning import FailureStrategy, MatchStrategy, Versioning, parse
 from .errors import StartupError
 from .http.guard import GuardSettings
 from .http.server import REQUEST_HEADERS_TIMEOUT_S
-from .triggers.timespans import TICKS_PER_SECOND, parse_timespan
+from .triggers.timespans import setting_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -241,11 +241,10 @@ def _visibility_s(section: Mapping[str, Any], name: str) -> float:
     value = section.get(name)
     if value is None:
         return DEFAULT_VISIBILITY_S
-    # A JSON number is text to .NET's configuration binder too: 2 reads as two days.
-    ticks = parse_timespan(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-    if ticks is None or not 1 <= ticks / TICKS_PER_SECOND <= MAX_VISIBILITY_S:
+    seconds = setting_seconds(value)
+    if seconds is None or not 1 <= seconds <= MAX_VISIBILITY_S:
         raise StartupError(f"host.json: '{name}' must be a TimeSpan from 00:00:01 to 7.00:00:00, not {value!r}.")
-    return ticks / TICKS_PER_SECOND
+    return seconds
 
 
 def _warn_unsupported(durable: Mapping[str, Any]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import StartupError
-from ..triggers.timespans import TICKS_PER_SECOND, parse_timespan
+from ..triggers.timespans import setting_seconds
 
 BASE64 = "base64"
 NONE = "none"
@@ -92,10 +92,10 @@ def _timespan(values: Mapping[str, Any], key: str, default: float) -> float:
     value = values.get(key.lower())
     if value is None:
         return default
-    ticks = parse_timespan(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-    if ticks is None:
+    seconds = setting_seconds(value)
+    if seconds is None:
         raise _refused(key, value, 'a TimeSpan such as "00:00:02"')
-    return ticks / TICKS_PER_SECOND
+    return seconds
 
 
 def _encoding(values: Mapping[str, Any]) -> str:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 _UNKNOWN: Any = object()  # a change whose outcome must be read from storage
 
 
-class _Commit(Generic[T]):
+class _Commit:
     """The next change of one instance, and what it changed it to if known."""
 
     def __init__(self) -> None:
@@ -46,7 +46,7 @@ _REMOTE_RECHECK_S = 0.5
 
 class CommitSignals:
     def __init__(self) -> None:
-        self._events: dict[str, tuple[_Commit[Any], int]] = {}  # instance: (next commit, waiters)
+        self._events: dict[str, tuple[_Commit, int]] = {}  # instance: (next commit, waiters)
 
     def committed(self, instance_id: str, record: Any = None) -> None:
         """The instance changed: to `record` if given, else to whatever storage says."""
@@ -85,12 +85,12 @@ class CommitSignals:
             finally:
                 self._leave(instance_id, signal)
 
-    def _enter(self, instance_id: str) -> _Commit[Any]:
+    def _enter(self, instance_id: str) -> _Commit:
         event, waiters = self._events.get(instance_id) or (_Commit(), 0)
         self._events[instance_id] = (event, waiters + 1)
         return event
 
-    def _leave(self, instance_id: str, event: _Commit[Any]) -> None:
+    def _leave(self, instance_id: str, event: _Commit) -> None:
         """The last waiter of a signal not yet given takes it away: nothing is kept for
         instances nobody waits for."""
         entry = self._events.get(instance_id)

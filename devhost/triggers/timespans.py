@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["format_timespan", "parse_timespan"]
+__all__ = ["format_timespan", "parse_timespan", "setting_seconds"]
 
 TICKS_PER_SECOND = 10_000_000
 _TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
@@ -161,3 +161,12 @@ def format_timespan(ticks: int) -> str:
     seconds, fraction = divmod(rest, TICKS_PER_SECOND)
     text = f"{sign}{f'{days}.' if days else ''}{hours:02d}:{minutes:02d}:{seconds:02d}"
     return f"{text}.{fraction:07d}" if fraction else text
+
+
+def setting_seconds(value: object) -> float | None:
+    """A host.json TimeSpan setting in seconds, as .NET's configuration binder reads one:
+    a JSON string or integer alike as text (`2` is two days); None where it is no TimeSpan."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    ticks = parse_timespan(str(value))
+    return None if ticks is None else ticks / TICKS_PER_SECOND

@@ -100,7 +100,7 @@ class Receiver:
 
         queue = self._hub.control[partition]
         await poll(queue, self._wakeups[partition], self._accept_control, room, self._hub.name,
-                   self._control_visibility_s)  # fmt: skip
+                   self._visibility_of(queue))  # fmt: skip
 
     def _held_control(self) -> int:
         """Control messages waiting for or in an episode; not those handed back (a
@@ -113,7 +113,7 @@ class Receiver:
     async def _poll_work_items(self) -> None:
         hub = self._hub
         await poll(hub.work_items, self._activity_wakeup, self._accept_activity, self._room_for_activities, hub.name,
-                   self._work_item_visibility_s)  # fmt: skip
+                   self._visibility_of(hub.work_items))  # fmt: skip
 
     async def _room_for_activities(self) -> None:
         """Takes more activity work only when little is waiting here: what this host
@@ -132,8 +132,13 @@ class Receiver:
                 known.queue_message_id, known.pop_receipt = raw.id, raw.pop_receipt
                 known.renewed_at = asyncio.get_running_loop().time()
             return None
-        visibility_s = self._work_item_visibility_s if queue is self._hub.work_items else self._control_visibility_s
-        return Received(messages, queue, raw.id, raw.pop_receipt, visibility_s, asyncio.get_running_loop().time())
+        return Received(
+            messages, queue, raw.id, raw.pop_receipt, self._visibility_of(queue), asyncio.get_running_loop().time()
+        )
+
+    def _visibility_of(self, queue: QueueClient) -> float:
+        """How long what this host receives from `queue` stays invisible to others."""
+        return self._work_item_visibility_s if queue is self._hub.work_items else self._control_visibility_s
 
     async def _accept_control(self, queue: QueueClient, raw: Any) -> None:
         received = await self._received(queue, raw)
