@@ -1,6 +1,10 @@
 """Reading a queue: batches as they come, backing off while it is empty.
 
-A poller wakes at once when this host sends to its queue. Only a message that cannot be
+A poller wakes at once when this host sends to its queue, unless a receive already
+brought what it sent: on Azurite every receive costs milliseconds of its one core, and a
+wake per send would make two receives of most messages. The backoff is for what other
+programs send (another host's results, a message come round again): it only grows on
+polls nothing woke, and a full batch is followed at once by the next. Only a message that cannot be
 read is set aside (another program's, say `func start` on the same task hub: hidden for
 an hour, not deleted, reported); a message whose payload was deleted with its instance
 is deleted; a storage error while reading one (fetching its payload, say) propagates for
@@ -13,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from azure.storage.queue.aio import QueueClient
@@ -31,9 +35,48 @@ _SET_ASIDE_S = 3600
 Accept = Callable[[QueueClient, Any], Awaitable[None]]
 
 
+class Wakeup:
+    """The messages this host sent to one queue that no receive has brought yet, each
+    with the number of receives begun before it was sent. A receive begun after a send
+    that did not bring its message will not bring it (another host took it): so a wake is
+    due while such a message is outstanding, and not for one a receive in flight brought."""
+
+    def __init__(self) -> None:
+        self._due: dict[str, int] = {}  # queue message id -> receives begun when it was sent
+        self._receives = 0
+        self._event = asyncio.Event()
+
+    def sent(self, message_id: str) -> None:
+        self._due[message_id] = self._receives
+        self._event.set()
+
+    def receiving(self) -> int:
+        """A receive begins; its number, for `received`."""
+        self._receives += 1
+        return self._receives
+
+    def received(self, number: int, message_ids: Iterable[str]) -> None:
+        for message_id in message_ids:
+            self._due.pop(message_id, None)
+        for message_id in [m for m, before in self._due.items() if before < number]:
+            del self._due[message_id]  # receive `number` began after it was sent
+        if not self._due:
+            self._event.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        """Whether a send woke it within `timeout`."""
+        if self._event.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
 async def poll(
     queue: QueueClient,
-    wakeup: asyncio.Event,
+    wakeup: Wakeup,
     accept: Accept,
     room: Callable[[], Awaitable[None]],
     hub: str,
@@ -42,14 +85,17 @@ async def poll(
     """Hands each message received (invisible to others for `visibility_s`) to `accept`,
     waiting for `room` before each batch."""
     delay = _FIRST_DELAY_S
+    woken = True
     while True:
         await room()
+        number = wakeup.receiving()
         batch = [
             message
             async for message in queue.receive_messages(
                 messages_per_page=_BATCH, max_messages=_BATCH, visibility_timeout=math.ceil(visibility_s)
             )
         ]
+        wakeup.received(number, (message.id for message in batch))
         for index, message in enumerate(batch):
             try:
                 await accept(queue, message)
@@ -60,14 +106,12 @@ async def poll(
             except Exception:
                 await _put_back(queue, batch[index:])
                 raise
-        if batch:
+        if len(batch) == _BATCH:
             delay = _FIRST_DELAY_S
-            continue
-        wakeup.clear()
-        try:
-            await asyncio.wait_for(wakeup.wait(), delay)
-        except TimeoutError:
-            delay = min(delay * 2, _MAX_DELAY_S)
+            continue  # more may be waiting
+        if not woken:
+            delay = _FIRST_DELAY_S if batch else min(delay * 2, _MAX_DELAY_S)
+        woken = await wakeup.wait(delay)
 
 
 async def _put_back(queue: QueueClient, unread: list[Any]) -> None:

@@ -24,7 +24,7 @@ from ..base import Message
 from ..ready import ReadyInstances
 from .holding import Holding
 from .hub import Hub
-from .polling import poll
+from .polling import Wakeup, poll
 from .queues import Received, set_visibility
 from .timers import Queued, TimerBook
 
@@ -56,8 +56,8 @@ class Receiver:
         self._control_buffer = control_buffer
         self._control_visibility_s, self._work_item_visibility_s = visibility_s
         self.activities: asyncio.Queue[Message] = asyncio.Queue()
-        self._wakeups = {p: asyncio.Event() for p in range(len(hub.control))}
-        self._activity_wakeup = asyncio.Event()
+        self._wakeups = {p: Wakeup() for p in range(len(hub.control))}
+        self._activity_wakeup = Wakeup()
         self._activity_taken = asyncio.Event()
         self._released = asyncio.Event()
 
@@ -74,9 +74,10 @@ class Receiver:
     def _poller(partition: int) -> str:
         return f"control-{partition:02d}"
 
-    def wake(self, partition: int | None) -> None:
-        """This host just sent to that queue (None: the work-item queue): read it now."""
-        (self._activity_wakeup if partition is None else self._wakeups[partition]).set()
+    def wake(self, partition: int | None, message_id: str) -> None:
+        """This host just sent queue message `message_id` to that queue (None: the
+        work-item queue): read it now."""
+        (self._activity_wakeup if partition is None else self._wakeups[partition]).sent(message_id)
 
     def activities_taken(self) -> None:
         self._activity_taken.set()

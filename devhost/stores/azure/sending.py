@@ -60,10 +60,11 @@ class Sender:
         clock: Clock,
         route: Route,
         *,
-        sent: Callable[[Message, int | None], None],
+        sent: Callable[[Message, int | None, str], None],
         timer_sent: Callable[[Message, Queued], None],
     ) -> None:
-        """`sent` is told of each message now visible, `timer_sent` of each timer."""
+        """`sent` is told of each message now visible (its partition, None for the
+        work-item queue, and the queue message it travels in), `timer_sent` of each timer."""
         self._codec = codec
         self._clock = clock
         self._route = route
@@ -129,4 +130,4 @@ class Sender:
             self._timer_sent(pack[0], Queued(queue, message_id, receipt))
             return
         for message in pack:
-            self._sent(message, partition)
+            self._sent(message, partition, message_id)

@@ -362,11 +362,11 @@ class AzureStore(Store):
         partition = partition_of(message.instance_id, self._names.partitions)
         return self.hub.control[partition], partition
 
-    def _settling(self, message: Message, partition: int | None) -> None:
+    def _settling(self, message: Message, partition: int | None, queue_message_id: str) -> None:
         """Counts a message this host will consume itself, and wakes its reader."""
         if message.is_activity or (partition is not None and partition in self._leases.owned):
             self._holding.expect(message)
-            self._receiver.wake(partition)
+            self._receiver.wake(partition, queue_message_id)
         self._idle.clear()
 
     def _timer_sent(self, message: Message, queued: Queued) -> None:
@@ -396,7 +396,8 @@ class AzureStore(Store):
             return True
         if await set_visibility(queued.queue, queued.message_id, queued.pop_receipt, 0) is None:
             return False
-        self._settling(timer.message, partition_of(timer.message.instance_id, self._names.partitions))
+        partition = partition_of(timer.message.instance_id, self._names.partitions)
+        self._settling(timer.message, partition, queued.message_id)
         return True
 
     def _is_idle(self) -> bool:
