@@ -277,8 +277,11 @@ class Workload:
         status, counter, _ = await call(self.http, "GET", url)
         base = sum(self.acked) + sum(plan.counter_adds for plan in self.planned.values())
         # A signal that got no answer may or may not have been sent: any subset of them.
+        # So may a start answered 503 have gone through; if its instance completed before
+        # the retry came, the retry ran it again (a start replaces a completed instance,
+        # as in Azure), adding its adds twice.
         possible = {base}
-        for amount in self.unknown:
+        for amount in [*self.unknown, *(self.planned[i].counter_adds for i in sorted(self.retried))]:
             possible |= {value + amount for value in possible}
         assert status == 200 and counter in possible, (
             f"Counter is {counter} ({status}), expected {sorted(possible)} (seed {self.seed}): "
