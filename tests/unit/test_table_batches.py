@@ -13,12 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from azure.data.tables import UpdateMode
-from azure.data.tables._serialize import _add_entity_properties
 
 from devhost.protocol import OrchestrationStatus, events
 from devhost.stores.azure.payloads import PROPERTY_LIMIT_UNITS
 from devhost.stores.azure.tables import SENTINEL_ROW_KEY, HubTables, _batches, _row_key
+from devhost.stores.azure.transactions import Write, entity_json
 from devhost.stores.base import InstanceRecord
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
@@ -31,13 +30,10 @@ FRAMING_BYTES = 1024
 # Without clients: building rows and columns from values under the property limit calls no storage.
 TABLES = HubTables(None, None, None, "Hub")  # type: ignore[arg-type]
 
-Operation = tuple[Any, ...]
-
-
 def _wire_bytes(entity: dict[str, Any]) -> int:
-    """The entity as azure-data-tables sends it: its properties with their OData types,
-    as `json.dumps` writes them (ASCII: other characters as `\\uXXXX`), plus framing."""
-    return len(json.dumps(_add_entity_properties(entity)).encode()) + FRAMING_BYTES
+    """The entity as a transaction sends it (transactions.py): its properties with their
+    OData types, as `json.dumps` writes them (ASCII: other characters as `\\uXXXX`), plus framing."""
+    return len(entity_json(entity).encode()) + FRAMING_BYTES
 
 
 def _largest_sentinel() -> dict[str, Any]:
@@ -55,14 +51,10 @@ def _largest_sentinel() -> dict[str, Any]:
             "EventCount": 999, "IsCheckpointComplete": True, "CheckpointCompletedTimestamp": T0}  # fmt: skip
 
 
-async def _history_rows(results: list[str]) -> list[Operation]:
-    """One TaskCompleted row per result, as `commit_checkpoint` builds and upserts them."""
+async def _history_rows(results: list[str]) -> list[Write]:
+    """One TaskCompleted row per result, as `commit_checkpoint` builds and puts them."""
     return [
-        (
-            "upsert",
-            await TABLES._event_entity(KEY, _row_key(1, n), events.task_completed(T0, n, result), "e-1"),
-            {"mode": UpdateMode.REPLACE},
-        )
+        Write("put", await TABLES._event_entity(KEY, _row_key(1, n), events.task_completed(T0, n, result), "e-1"))
         for n, result in enumerate(results)
     ]
 
@@ -90,7 +82,7 @@ async def test_no_transaction_exceeds_the_service_limits(results: list[str]) -> 
     sentinel = _wire_bytes(_largest_sentinel())
     for batch in batches:
         assert len(batch) + 1 <= MAX_OPERATIONS
-        assert sum(_wire_bytes(operation[1]) for operation in batch) + sentinel <= MAX_PAYLOAD_BYTES
+        assert sum(_wire_bytes(operation.entity) for operation in batch) + sentinel <= MAX_PAYLOAD_BYTES
 
 
 @pytest.mark.parametrize("results", PAYLOADS.values(), ids=PAYLOADS.keys())

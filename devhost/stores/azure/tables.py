@@ -28,13 +28,14 @@ from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from ...protocol import Event, OrchestrationStatus, event_type_from_name, event_type_name
 from ..base import ConflictError, InstanceQuery, InstanceRecord, decode_continuation, encode_continuation
 from .names import escape_key, unescape_key
 from .payloads import LargePayloads, too_large_for_property
+from .transactions import TransactionRefused, Write, submit
 
 SENTINEL_ROW_KEY = "sentinel"
 _LARGE_RECORD_FIELDS = ("Input", "Output", "CustomStatus")
@@ -295,7 +296,7 @@ class HubTables:
             "IsCheckpointComplete": True,
             "CheckpointCompletedTimestamp": now,
         }
-        batches = _batches([("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows])
+        batches = _batches([Write("put", row) for row in rows])
         etag = state.etag
         try:
             if len(batches) > 1:
@@ -307,14 +308,13 @@ class HubTables:
                     "EventCount": state.count,
                     "IsCheckpointComplete": False,
                 }
-                claimed = await self._history.submit_transaction([_sentinel_write(claim, etag)])
-                etag = claimed[0]["etag"]
+                etag = (await submit(self._history, [_sentinel_write(claim, etag)]))[0]
                 for batch in batches[:-1]:
-                    await self._history.submit_transaction(batch)
+                    await submit(self._history, batch)
                 batches = batches[-1:]
             batches[-1].append(_sentinel_write(sentinel, etag))
-            outcome = await self._history.submit_transaction(batches[-1])
-        except TableTransactionError as error:
+            outcome = await submit(self._history, batches[-1])
+        except TransactionRefused as error:
             if error.status_code in (409, 412):
                 raise ConflictError(instance_id) from error
             raise
@@ -324,7 +324,7 @@ class HubTables:
         await self._payloads.delete(self._replaced(record, previous))  # sentinel and row moved on
         return HistoryState(
             events=(new_events if fresh else state.events + new_events),
-            etag=outcome[-1]["etag"],
+            etag=outcome[-1],
             generation=generation,
             count=start + len(new_events),
             execution_id=record.execution_id,
@@ -339,7 +339,7 @@ class HubTables:
         which a generation past FFFF (a fifth digit) would break."""
         kept = None if keep_generation is None else f"{keep_generation:04X}"
         rows = [
-            ("delete", {"PartitionKey": key, "RowKey": row["RowKey"]})
+            Write("delete", {"PartitionKey": key, "RowKey": row["RowKey"]})
             async for row in self._history.query_entities(
                 "PartitionKey eq @key", parameters={"key": key}, select=["RowKey"]
             )
@@ -347,10 +347,10 @@ class HubTables:
         ]
         for start in range(0, len(rows), 100):
             # Another writer may get there first; the rows are unreachable anyway.
-            with contextlib.suppress(TableTransactionError):
-                await self._history.submit_transaction(rows[start : start + 100])
+            with contextlib.suppress(TransactionRefused):
+                await submit(self._history, rows[start : start + 100])
         if kept is not None and rows:  # a new generation: its predecessors' large values go too
-            gone = {row[1]["RowKey"] for row in rows}
+            gone = {row.entity["RowKey"] for row in rows}
             prefix = f"{key}/history-"
             await self._payloads.delete_listed(prefix, lambda name: name[len(prefix) :].split("-")[0] in gone)
 
@@ -432,20 +432,17 @@ def _filter(query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
     return clauses, parameters
 
 
-def _sentinel_write(entity: dict[str, Any], etag: str | None) -> tuple[Any, ...]:
+def _sentinel_write(entity: dict[str, Any], etag: str | None) -> Write:
     """Create the sentinel, or replace it on the condition that it is unchanged."""
-    if etag is None:
-        return ("create", entity)
-    return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag,
-                               "match_condition": MatchConditions.IfNotModified})  # fmt: skip
+    return Write("insert", entity) if etag is None else Write("put", entity, etag)
 
 
-def _batches(operations: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+def _batches(operations: list[Write]) -> list[list[Write]]:
     """Transactions within the service's limits of count and size."""
-    batches: list[list[tuple[Any, ...]]] = [[]]
+    batches: list[list[Write]] = [[]]
     size = 0
     for operation in operations:
-        weight = sum(len(json.dumps(v)) for v in operation[1].values() if isinstance(v, str))
+        weight = sum(len(json.dumps(v)) for v in operation.entity.values() if isinstance(v, str))
         if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_BYTES:
             batches.append([])
             size = 0
