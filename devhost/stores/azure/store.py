@@ -422,7 +422,16 @@ class AzureStore(Store):
         if existing is not None:  # replacing a finished one: its late episode must not write
             self._instances.note_purged(record.instance_id)
             self._checkpoints.pop(record.instance_id)
-        await self._sender.send([start])
+        elif self.commits_here(record.instance_id) and tables.fits_in_row(record):
+            # A new instance has no history: its first episode here need not read the
+            # tables to learn that (the sentinel's insert is conditional all the same).
+            # Not with values the row write below still has to put in blobs.
+            self._checkpoints[record.instance_id] = (record, HistoryState(events=[]))
+        try:
+            await self._sender.send([start])
+        except BaseException:
+            self._checkpoints.pop(record.instance_id)
+            raise
         # A conflict: the row changed since it was read, as the first episode wrote it
         # already, or a concurrent start of the same id did (whose start message is then
         # dropped as a duplicate start). DTFx's `SetNewExecutionAsync` ignores this too.

@@ -165,6 +165,10 @@ class HubTables:
         await asyncio.gather(*(self._payloads.put(n, v) for n, v in blobs.items() if n not in kept))
         return columns
 
+    def fits_in_row(self, record: InstanceRecord) -> bool:
+        """Whether the record's input, output and custom status stay in its row (no blob)."""
+        return not self._record_columns(record)[1]
+
     def _record_columns(self, record: InstanceRecord) -> tuple[dict[str, Any], dict[str, str]]:
         """The instance row's columns (also the sentinel's snapshot) and the blobs its large
         values go to. A blob is named after its content, so storing a new value never
