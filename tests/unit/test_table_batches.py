@@ -16,8 +16,8 @@ import pytest
 
 from devhost.protocol import OrchestrationStatus, events
 from devhost.stores.azure.payloads import PROPERTY_LIMIT_UNITS
-from devhost.stores.azure.tables import SENTINEL_ROW_KEY, HubTables, _batches, _row_key
-from devhost.stores.azure.transactions import Write, entity_json
+from devhost.stores.azure.tables import SENTINEL_ROW_KEY, HubTables, _row_key
+from devhost.stores.azure.transactions import Write, entity_json, in_transactions
 from devhost.stores.base import InstanceRecord
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
@@ -78,7 +78,7 @@ PAYLOADS = {
 @pytest.mark.parametrize("results", PAYLOADS.values(), ids=PAYLOADS.keys())
 async def test_no_transaction_exceeds_the_service_limits(results: list[str]) -> None:
     """Each transaction, with the sentinel the last one also carries, fits Azure's caps."""
-    batches = _batches(await _history_rows(results))
+    batches = in_transactions(await _history_rows(results))
     sentinel = _wire_bytes(_largest_sentinel())
     for batch in batches:
         assert len(batch) + 1 <= MAX_OPERATIONS
@@ -88,18 +88,18 @@ async def test_no_transaction_exceeds_the_service_limits(results: list[str]) -> 
 @pytest.mark.parametrize("results", PAYLOADS.values(), ids=PAYLOADS.keys())
 async def test_rows_keep_their_order_and_none_is_lost_or_repeated(results: list[str]) -> None:
     operations = await _history_rows(results)
-    batches = _batches(operations)
+    batches = in_transactions(operations)
     assert all(batches)
     assert [operation for batch in batches for operation in batch] == operations
 
 
 async def test_small_rows_fill_each_transaction() -> None:
     """A fan-out's hundreds of small rows cost a transaction per 99 rows, not one each."""
-    batches = _batches(await _history_rows(["1"] * 1000))
+    batches = in_transactions(await _history_rows(["1"] * 1000))
     assert [len(batch) for batch in batches] == [99] * 10 + [10]
 
 
 def test_a_commit_without_new_rows_still_gets_a_transaction_for_the_sentinel() -> None:
     """An episode that only moves the checkpoint (a dropped duplicate, say) writes the
     sentinel alone; `commit_checkpoint` appends it to the last transaction."""
-    assert _batches([]) == [[]]
+    assert in_transactions([]) == [[]]

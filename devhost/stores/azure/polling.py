@@ -4,11 +4,13 @@ A poller wakes at once when this host sends to its queue, unless a receive alrea
 brought what it sent: on Azurite every receive costs milliseconds of its one core, and a
 wake per send would make two receives of most messages. The backoff is for what other
 programs send (another host's results, a message come round again): it only grows on
-polls nothing woke, and a full batch is followed at once by the next. Only a message that cannot be
-read is set aside (another program's, say `func start` on the same task hub: hidden for
-an hour, not deleted, reported); a message whose payload was deleted with its instance
-is deleted; a storage error while reading one (fetching its payload, say) propagates for
-the supervisor to retry, once what the batch left is visible again.
+polls nothing woke, and a full batch is followed at once by the next.
+
+Only a message that cannot be read is set aside (another program's, say `func start` on
+the same task hub: hidden for an hour, not deleted, reported); a message whose payload
+was deleted with its instance is deleted; a storage error while reading one (fetching
+its payload, say) propagates for the supervisor to retry, once what the batch left is
+visible again.
 """
 
 from __future__ import annotations

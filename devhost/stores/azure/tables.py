@@ -35,15 +35,11 @@ from ...protocol import Event, OrchestrationStatus, event_type_from_name, event_
 from ..base import ConflictError, InstanceQuery, InstanceRecord, decode_continuation, encode_continuation
 from .names import escape_key, unescape_key
 from .payloads import LargePayloads, too_large_for_property
-from .transactions import TransactionRefused, Write, submit
+from .transactions import TransactionRefused, Write, in_transactions, submit
 
 SENTINEL_ROW_KEY = "sentinel"
 _LARGE_RECORD_FIELDS = ("Input", "Output", "CustomStatus")
 T = TypeVar("T")
-_TRANSACTION_OPS = 99  # a transaction holds 100 operations; one is kept for the sentinel
-# and 4 MiB of request, where strings go as JSON text in ASCII (6 or 12 bytes for each
-# other character); the rest is left for the sentinel, property names and framing.
-_TRANSACTION_BYTES = 2_500_000
 
 
 @dataclass
@@ -300,7 +296,7 @@ class HubTables:
             "IsCheckpointComplete": True,
             "CheckpointCompletedTimestamp": now,
         }
-        batches = _batches([Write("put", row) for row in rows])
+        batches = in_transactions([Write("put", row) for row in rows])
         etag = state.etag
         try:
             if len(batches) > 1:
@@ -439,20 +435,6 @@ def _filter(query: InstanceQuery) -> tuple[list[str], dict[str, Any]]:
 def _sentinel_write(entity: dict[str, Any], etag: str | None) -> Write:
     """Create the sentinel, or replace it on the condition that it is unchanged."""
     return Write("insert", entity) if etag is None else Write("put", entity, etag)
-
-
-def _batches(operations: list[Write]) -> list[list[Write]]:
-    """Transactions within the service's limits of count and size."""
-    batches: list[list[Write]] = [[]]
-    size = 0
-    for operation in operations:
-        weight = sum(len(json.dumps(v)) for v in operation.entity.values() if isinstance(v, str))
-        if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(operation)
-        size += weight
-    return batches
 
 
 # What azure-data-tables puts in a continuation token.

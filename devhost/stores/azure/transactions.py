@@ -31,6 +31,10 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.data.tables.aio import TableClient
 
+_TRANSACTION_OPS = 99  # a transaction holds 100 operations; one is kept for the sentinel
+# and 4 MiB of request, where strings go as JSON text in ASCII (6 or 12 bytes for each
+# other character); the rest is left for the sentinel, property names and framing.
+_TRANSACTION_BYTES = 2_500_000
 _INT32 = range(-(2**31), 2**31)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3})")
@@ -90,6 +94,21 @@ def entity_json(entity: Mapping[str, Any]) -> str:
 
 def _non_finite(value: float) -> str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def in_transactions(operations: list[Write]) -> list[list[Write]]:
+    """`operations` in order, in transactions within the service's limits of count and
+    size, each with room left for one more operation (a checkpoint's sentinel)."""
+    batches: list[list[Write]] = [[]]
+    size = 0
+    for operation in operations:
+        weight = sum(len(json.dumps(v)) for v in operation.entity.values() if isinstance(v, str))
+        if len(batches[-1]) >= _TRANSACTION_OPS or size + weight > _TRANSACTION_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(operation)
+        size += weight
+    return batches
 
 
 async def submit(table: TableClient, writes: Sequence[Write]) -> list[str | None]:
