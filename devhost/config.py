@@ -35,7 +35,7 @@ DEFAULT_HUB = "TestHubName"
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 # DTFx's ControlQueueVisibilityTimeout and WorkItemQueueVisibilityTimeout defaults.
 DEFAULT_VISIBILITY_S = 300.0
-MAX_VISIBILITY_S = 7 * 24 * 3600  # what a queue allows
+QUEUE_VISIBILITY_LIMIT_S = 7 * 24 * 3600  # the longest an Azure queue keeps a message invisible
 _SETTING_REFERENCE = re.compile(r"^%(?P<name>[^%]+)%$")
 
 
@@ -242,7 +242,7 @@ def _visibility_s(section: Mapping[str, Any], name: str) -> float:
     if value is None:
         return DEFAULT_VISIBILITY_S
     seconds = setting_seconds(value)
-    if seconds is None or not 1 <= seconds <= MAX_VISIBILITY_S:
+    if seconds is None or not 1 <= seconds <= QUEUE_VISIBILITY_LIMIT_S:
         raise StartupError(f"host.json: '{name}' must be a TimeSpan from 00:00:01 to 7.00:00:00, not {value!r}.")
     return seconds
 

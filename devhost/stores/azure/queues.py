@@ -25,13 +25,14 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 
+from ...config import QUEUE_VISIBILITY_LIMIT_S
 from ...protocol import format_timestamp, parse_timestamp
 from ..base import Message
 from .names import escape_key
 from .payloads import MESSAGE_LIMIT_CHARS, LargePayloads
 
-# Queues cap visibility at 7 days; longer timers are split by the SDK (6 days at most).
-MAX_VISIBILITY_S = 7 * 24 * 3600 - 60
+# A minute short of the queues' cap; longer timers are split by the SDK (6 days at most).
+MAX_VISIBILITY_S = QUEUE_VISIBILITY_LIMIT_S - 60
 
 
 class UnreadableMessage(Exception):

@@ -345,10 +345,10 @@ class HubTables:
             )
             if kept is None or (row["RowKey"] != SENTINEL_ROW_KEY and row["RowKey"][:-12] != kept)
         ]
-        for start in range(0, len(rows), 100):
+        for batch in in_transactions(rows) if rows else []:
             # Another writer may get there first; the rows are unreachable anyway.
             with contextlib.suppress(TransactionRefused):
-                await submit(self._history, rows[start : start + 100])
+                await submit(self._history, batch)
         if kept is not None and rows:  # a new generation: its predecessors' large values go too
             gone = {row.entity["RowKey"] for row in rows}
             prefix = f"{key}/history-"

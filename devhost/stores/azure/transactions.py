@@ -38,7 +38,6 @@ _TRANSACTION_BYTES = 2_500_000
 _INT32 = range(-(2**31), 2**31)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3})")
-_INDEX = re.compile(r"^(\d+):")
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,6 @@ class TableRefused(HttpResponseError):
         super().__init__(message=f"{status} {code or ''}: {message}")
         self.status_code = status
         self.error_code = code
-        found = _INDEX.match(message)
-        self.index = int(found.group(1)) if found else None  # which operation, if one was
 
 
 class TransactionRefused(TableRefused):
@@ -157,11 +154,11 @@ def _operation(table_url: str, write: Write, changeset: str, n: int) -> str:
         headers.append("Prefer: return-no-content")
     elif write.kind == "put":
         line, content = f"PUT {table_url}({keys}) HTTP/1.1", entity_json(write.entity)
+        if write.etag is not None:  # without, a put inserts or replaces
+            headers.append(f"If-Match: {write.etag}")
     else:
         line, content = f"DELETE {table_url}({keys}) HTTP/1.1", ""
         headers.append(f"If-Match: {write.etag or '*'}")
-    if write.kind == "put" and write.etag is not None:
-        headers.append(f"If-Match: {write.etag}")
     if content:
         headers += ["Content-Type: application/json", f"Content-Length: {len(content.encode())}"]
     return (
