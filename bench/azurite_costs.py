@@ -1,9 +1,20 @@
 """What one queue call costs Azurite, with no messages waiting in the account and with a
-backlog's worth waiting in another queue: Azurite's queue store looks through every
-message of the account on each receive, update and delete (`LokiQueueMetadataStore`'s
-expired-message sweep and lookups by message id, which its indexes do not serve), so a
-backlog slows every queue call; Azure Storage's queues do not. The figures are Azurite's
-own CPU time (bench/usage.py), so the host's speed does not enter them."""
+backlog's worth waiting in another queue. Azure Storage's queues do not slow with a
+backlog; Azurite's (3.37, `LokiQueueMetadataStore` on LokiJS 1.5) do, for two reasons
+read in its source and confirmed with a `node --cpu-prof` profile of a backlog:
+
+- every receive, peek, renewal and delete first sweeps expired messages, and removing
+  that (nearly always empty) list makes LokiJS rebuild all four binary indexes of the
+  messages collection (`removeBatchByPositions` with adaptive indexes): four sorts of
+  every message Azurite holds, in any queue;
+- the lookups that follow are served by the `accountName` index, which every message of
+  the account shares, and then compare queue name and message id message by message.
+
+So each of those calls grows with the messages waiting, and a message a host holds
+(invisible) counts like any other; a send only inserts. An orchestration's messages
+must each be received and deleted, so no host that keeps the extension's queues can
+get past this. The figures are Azurite's own CPU time (bench/usage.py), so the host's
+speed does not enter them."""
 
 from __future__ import annotations
 
