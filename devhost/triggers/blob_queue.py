@@ -183,15 +183,10 @@ class BlobTriggerQueue:
             self._wake.set()
 
     async def _receive(self) -> list[Any]:
+        from ..stores.azure.queues import receive
+
         try:
-            return [
-                message
-                async for message in self._queue.receive_messages(
-                    messages_per_page=self._options.batch_size,
-                    max_messages=self._options.batch_size,
-                    visibility_timeout=VISIBILITY_S,
-                )
-            ]
+            return await receive(self._queue, self._options.batch_size, VISIBILITY_S)
         except ResourceNotFoundError:  # not created yet: nothing was queued
             return []
 

@@ -128,16 +128,11 @@ class QueueListener(Listener):
         """Takes a batch and starts its messages; False when it found none."""
         from azure.core.exceptions import HttpResponseError
 
+        from ..stores.azure.queues import receive
+
         async with self._receiving:
             try:
-                taken = [
-                    message
-                    async for message in self._queue.receive_messages(
-                        max_messages=self._options.batch_size,
-                        messages_per_page=self._options.batch_size,
-                        visibility_timeout=VISIBILITY_S,
-                    )
-                ]
+                taken = await receive(self._queue, self._options.batch_size, VISIBILITY_S)
             except HttpResponseError as error:
                 # The host backs off on a missing queue and on server errors, and fails
                 # on anything else (here: the supervisor stops the host, saying why).
@@ -160,7 +155,7 @@ class QueueListener(Listener):
                         next_visible_on=message.next_visible_on,
                     ),
                     text=message.content or "",
-                    pop_receipt=message.pop_receipt,
+                    pop_receipt=str(message.pop_receipt),  # a received message has one
                 )
                 self._held.add(held)
                 task = asyncio.get_running_loop().create_task(self._process(held))

@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from azure.storage.queue.aio import QueueClient
 
-from .queues import PayloadGone, UnreadableMessage, delete, set_visibility
+from .queues import PayloadGone, UnreadableMessage, delete, receive, set_visibility
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +90,7 @@ async def poll(
     while True:
         await room()
         number = wakeup.receiving()
-        batch = [
-            message
-            async for message in queue.receive_messages(
-                messages_per_page=_BATCH, max_messages=_BATCH, visibility_timeout=math.ceil(visibility_s)
-            )
-        ]
+        batch = await receive(queue, _BATCH, visibility_s)
         wakeup.received(number, (message.id for message in batch))
         for index, message in enumerate(batch):
             try:
