@@ -13,8 +13,14 @@ read in its source and confirmed with a `node --cpu-prof` profile of a backlog:
 So each of those calls grows with the messages waiting, and a message a host holds
 (invisible) counts like any other; a send only inserts. An orchestration's messages
 must each be received and deleted, so no host that keeps the extension's queues can
-get past this. The figures are Azurite's own CPU time (bench/usage.py), so the host's
-speed does not enter them."""
+get past this.
+
+Its tables grow the same way with the instances in a hub (`LokiTableMetadataStore`):
+a row is looked up by its RowKey index first and then by PartitionKey one row at a
+time, and the extension's layout gives every instance the same RowKeys (the Instances
+row's is empty, History's are sequence numbers), so an upsert, which looks its row up
+twice, compares against a row of every instance. The figures are Azurite's own CPU time
+(bench/usage.py), so the host's speed does not enter them."""
 
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
 from azure.storage.queue import QueueMessage
 from azure.storage.queue.aio import QueueServiceClient
 
@@ -67,8 +75,35 @@ async def _costs(service: QueueServiceClient, pid: int) -> dict[str, float]:
         await queue.delete_queue()
 
 
+async def _upsert_ms(table: TableClient, pid: int, prefix: str) -> float:
+    """An instance's status write, as the host makes it: a replacing upsert of its row."""
+    row = {"RowKey": "", "RuntimeStatus": "Running", "Input": _BODY}
+    return await _cpu_ms_per_call(
+        pid, lambda n: table.upsert_entity({**row, "PartitionKey": f"{prefix}{n}"}, mode=UpdateMode.REPLACE)
+    )
+
+
+async def _table_costs(connection: str, pid: int, others: int) -> tuple[float, float]:
+    """The upsert's cost in a table of no other instances, and of `others`."""
+    async with TableClient.from_connection_string(connection, f"costs{uuid.uuid4().hex[:12]}") as table:
+        await table.create_table()
+        try:
+            idle = await _upsert_ms(table, pid, "idle")
+            slots = asyncio.Semaphore(_CONCURRENCY * 2)
+
+            async def other(n: int) -> None:
+                async with slots:
+                    await table.create_entity({"PartitionKey": f"other{n}", "RowKey": "", "Input": _BODY})
+
+            await asyncio.gather(*(other(n) for n in range(others)))
+            return idle, await _upsert_ms(table, pid, "busy")
+        finally:
+            await table.delete_table()
+
+
 async def measure(connection: str, pid: int, waiting: int) -> str:
-    """The note: each call's cost with none and with `waiting` messages in the account."""
+    """The note: each queue call's cost with none and with `waiting` messages in the
+    account, and a status write's with none and with `waiting` other instances."""
     async with QueueServiceClient.from_connection_string(connection) as service:
         idle = await _costs(service, pid)
         backlog = service.get_queue_client(f"costs-waiting-{uuid.uuid4().hex[:12]}")
@@ -84,5 +119,10 @@ async def measure(connection: str, pid: int, waiting: int) -> str:
             busy = await _costs(service, pid)
         finally:
             await backlog.delete_queue()
+    upsert = await _table_costs(connection, pid, waiting)
     figures = ", ".join(f"{name} {idle[name]:.1f} -> {busy[name]:.1f} ms" for name in idle)
-    return f"Azurite's CPU per queue call, with 0 -> {waiting} messages waiting in the account: {figures}"
+    return (
+        f"Azurite's CPU per queue call, with 0 -> {waiting} messages waiting in the account: {figures}; "
+        f"per instance status write (an upsert), with 0 -> {waiting} other instances in the table: "
+        f"{upsert[0]:.1f} -> {upsert[1]:.1f} ms"
+    )

@@ -3,8 +3,10 @@
 A poller wakes at once when this host sends to its queue, unless a receive already
 brought what it sent: on Azurite every receive costs milliseconds of its one core, and a
 wake per send would make two receives of most messages. The backoff is for what other
-programs send (another host's results, a message come round again): it only grows on
-polls nothing woke, and a full batch is followed at once by the next.
+programs send (another host's results, a message come round again): it starts at DTFx's
+50 ms (TaskHubQueue's minimum polling delay; sooner would mostly find nothing, at the
+price of a receive), only grows on polls nothing woke, and a full batch is followed at
+once by the next.
 
 Only a message that cannot be read is set aside (another program's, say `func start` on
 the same task hub: hidden for an hour, not deleted, reported); a message whose payload
@@ -28,7 +30,7 @@ from .queues import PayloadGone, UnreadableMessage, delete, receive, set_visibil
 logger = logging.getLogger(__name__)
 
 _BATCH = 32
-_FIRST_DELAY_S = 0.01
+_FIRST_DELAY_S = 0.05
 _MAX_DELAY_S = 1.0
 _PUT_BACK_S = 3.0
 _SET_ASIDE_S = 3600
