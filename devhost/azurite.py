@@ -115,6 +115,10 @@ class AzuriteProcess:
             "--tableHost", self.host, "--tablePort", str(table),
             "--skipApiVersionCheck",
             "--loose",
+            # Azurite reports usage to Microsoft unless told not to (AzuriteTelemetryClient,
+            # on by default in the 3.37 we pin), costing it CPU on every request and leaving an
+            # instance id in `location`; a host started for local work should not.
+            "--disableTelemetry",
             *self.options,
         ]  # fmt: skip
         # Out of the terminal's reach: Ctrl+C stops the host first, which still needs
