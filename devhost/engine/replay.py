@@ -107,11 +107,21 @@ class Replay:
         self._matched: set[int] = set()
         self._tasks: dict[int, _Future] = {}
         self._next_id = 0
-        self._now: datetime = parse_timestamp(history[0]["Timestamp"])
+        # The replay's clock: the latest OrchestratorStarted's time, parsed only when an
+        # action needs it. Most events of a replayed history are matched, never stamped,
+        # and parsing every one of them was a good share of the replay's time.
+        self._clock_text: str = history[0]["Timestamp"]
+        self._clock: datetime | None = None
         self._ready: deque[Callable[[], None]] = deque()
         self._waiters: dict[str, list[_Future]] = {}
         self._buffered: dict[str, deque[Any]] = {}
         self._result = ReplayResult()
+
+    @property
+    def _now(self) -> datetime:
+        if self._clock is None:
+            self._clock = parse_timestamp(self._clock_text)
+        return self._clock
 
     # --- driving ---------------------------------------------------------------------
 
@@ -121,7 +131,7 @@ class Replay:
         for index, event in enumerate(self._history):
             kind = event["EventType"]
             if kind == EventType.ORCHESTRATOR_STARTED:
-                self._now = parse_timestamp(event["Timestamp"])
+                self._clock_text, self._clock = event["Timestamp"], None
             elif kind == EventType.EXECUTION_STARTED:
                 main = self._spawn(self._process_actions(actions))
             elif kind == EventType.EVENT_RAISED:
