@@ -108,8 +108,8 @@ class Replay:
         self._tasks: dict[int, _Future] = {}
         self._next_id = 0
         # The replay's clock: the latest OrchestratorStarted's time, parsed only when an
-        # action needs it. Most events of a replayed history are matched, never stamped,
-        # and parsing every one of them was a good share of the replay's time.
+        # action needs it. Only work scheduled anew is stamped with it, so in a replay most
+        # of those times are never read, and parsing each was a good share of its time.
         self._clock_text: str = history[0]["Timestamp"]
         self._clock: datetime | None = None
         self._ready: deque[Callable[[], None]] = deque()
