@@ -37,9 +37,11 @@ async def start_once(
     client: df.DurableOrchestrationClient, orchestrator: str, instance_id: str, payload: Any
 ) -> bool:
     """Starts `orchestrator` as `instance_id` unless an instance of that id exists;
-    True if this call started it. Two callers racing both see no instance: the second
-    start is refused while the first is still pending, and the second caller, seeing
-    the instance now, reports it as already started."""
+    True if this call started it. A start made once the first one's Pending row is
+    written is refused, and its caller, seeing the instance now, reports it as already
+    started. Two callers at the same moment may both see no instance and both start:
+    the instance still runs once (DTFx, and devhost, drop the second start message as a
+    duplicate), but both report starting it."""
     if await _exists(client, instance_id):
         return False
     try:
